@@ -1,0 +1,108 @@
+# Loanflow build. `make` builds ./loanflow (the FastCGI server) and ./loanctl (the operator's
+# command line); `make run` and `make test` are the two commands a new machine needs.
+VERSION    := 0.1.0
+CC         ?= cc
+SANITIZE   ?=
+PKGS       := libpq json-c libjwt libsodium hiredis
+BUILD      := build
+
+# pkg-config is evaluated when a recipe runs, i.e. after `deps` has installed the libraries.
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS)) -lfcgi -lm
+
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+              -Wno-format-nonliteral -Werror
+ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -DLOANFLOW_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
+              -Iapp -Iapp/pipeline -Iroutes $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS)
+ifneq ($(SANITIZE),)
+ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+MAIN_SRCS  := app/main.c app/loanctl.c app/loanctl_extra.c
+LIB_SRCS   := $(filter-out $(MAIN_SRCS),$(wildcard app/*.c app/pipeline/*.c routes/*.c))
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+DEPS_STAMP := $(BUILD)/.deps-installed
+CHART_JS   := static/vendor/chart.umd.min.js
+
+.PHONY: all deps run start stop status test unit bench fuzz clean distclean format hello
+
+all: loanflow loanctl $(CHART_JS) $(BUILD)/hello $(BUILD)/hashbench
+
+# Installs what is missing (apt-get, npm ci); cheap when everything is there.
+deps:
+	@scripts/deps.sh
+	@mkdir -p $(BUILD) && touch $(DEPS_STAMP)
+
+$(DEPS_STAMP):
+	@scripts/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+loanflow: $(BUILD)/app/main.o $(LIB_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+loanctl: $(BUILD)/app/loanctl.o $(BUILD)/app/loanctl_extra.o $(LIB_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDFLAGS) $(PKG_LIBS) -lcmocka
+
+# The hello-world FastCGI program that make bench measures as its baseline.
+$(BUILD)/hello: tests/bench/hello.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lfcgi
+
+$(BUILD)/hashbench: tests/bench/hashbench.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(PKG_LIBS)
+
+# Chart.js comes from the npm registry (package-lock.json) and is copied, never committed.
+$(CHART_JS): node_modules/chart.js/dist/chart.umd.min.js
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+node_modules/chart.js/dist/chart.umd.min.js: package-lock.json | $(DEPS_STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+unit: $(UNIT_BINS)
+	@scripts/unit.sh $(UNIT_BINS)
+
+run: all
+	@scripts/stack.sh run
+
+start: all
+	@scripts/stack.sh start
+
+stop:
+	@scripts/stack.sh stop
+
+status:
+	@scripts/stack.sh status
+
+test: all $(UNIT_BINS)
+	@scripts/test.sh $(UNIT_BINS)
+
+bench: all
+	@scripts/bench.sh
+
+format:
+	clang-format -i app/*.c app/*.h app/pipeline/*.c app/pipeline/*.h routes/*.c routes/*.h \
+		tests/unit/*.c tests/bench/*.c
+
+clean:
+	rm -rf $(BUILD) loanflow loanctl static/vendor
+
+distclean: clean
+	rm -rf node_modules
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/app/main.d $(BUILD)/app/loanctl.d $(BUILD)/app/loanctl_extra.d

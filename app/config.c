@@ -1,0 +1,242 @@
+/*
+ * Environment parsing. Numbers are parsed strictly (the whole string, within range); booleans
+ * accept 1/0/true/false/yes/no; anything else is an error naming the variable, never a silent
+ * default. Production mode (APP_ENV=production) additionally refuses development secrets.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static struct config global_config;
+
+const struct config *config_get(void)
+{
+    return &global_config;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int get_str(config_lookup_fn lookup, void *ud, const char *name, const char *def, char *out,
+                   size_t outlen, char *err, size_t errlen)
+{
+    const char *v = lookup(name, ud);
+    if (v == NULL)
+        v = def;
+    if (strlen(v) >= outlen)
+        return fail(err, errlen, "%s is too long (at most %zu bytes)", name, outlen - 1);
+    memcpy(out, v, strlen(v) + 1);
+    return 0;
+}
+
+static int get_long(config_lookup_fn lookup, void *ud, const char *name, long def, long min,
+                    long max, long *out, char *err, size_t errlen)
+{
+    const char *v = lookup(name, ud);
+    if (v == NULL || v[0] == '\0') {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
+        return fail(err, errlen, "%s must be a whole number from %ld to %ld, got \"%s\"", name,
+                    min, max, v);
+    *out = n;
+    return 0;
+}
+
+static int get_double(config_lookup_fn lookup, void *ud, const char *name, double def, double min,
+                      double max, double *out, char *err, size_t errlen)
+{
+    const char *v = lookup(name, ud);
+    if (v == NULL || v[0] == '\0') {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || end == v || *end != '\0' || !(d >= min && d <= max))
+        return fail(err, errlen, "%s must be a number from %g to %g, got \"%s\"", name, min, max,
+                    v);
+    *out = d;
+    return 0;
+}
+
+static int get_bool(config_lookup_fn lookup, void *ud, const char *name, int def, int *out,
+                    char *err, size_t errlen)
+{
+    const char *v = lookup(name, ud);
+    if (v == NULL || v[0] == '\0') {
+        *out = def;
+        return 0;
+    }
+    if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+        *out = 1;
+    else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+             !strcasecmp(v, "off"))
+        *out = 0;
+    else
+        return fail(err, errlen, "%s must be 1 or 0 (true/false), got \"%s\"", name, v);
+    return 0;
+}
+
+/* A password inside a libpq URI or conninfo that production must not accept. */
+static int database_url_has_default_password(const char *url)
+{
+    static const char *defaults[] = {":loanflow@", ":postgres@", ":password@", "password=loanflow",
+                                     "password=postgres", "password=password"};
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+        if (strstr(url, defaults[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err, size_t errlen)
+{
+    char buf[64];
+    long n;
+    memset(c, 0, sizeof(*c));
+
+    if (get_str(lookup, ud, "APP_ENV", "development", buf, sizeof(buf), err, errlen))
+        return -1;
+    if (!strcmp(buf, "development"))
+        c->env = ENV_DEVELOPMENT;
+    else if (!strcmp(buf, "test"))
+        c->env = ENV_TEST;
+    else if (!strcmp(buf, "production"))
+        c->env = ENV_PRODUCTION;
+    else
+        return fail(err, errlen, "APP_ENV must be development, test or production, got \"%s\"",
+                    buf);
+
+    if (get_str(lookup, ud, "FCGI_SOCKET", "var/run/loanflow.sock", c->fcgi_socket,
+                sizeof(c->fcgi_socket), err, errlen))
+        return -1;
+    if (c->fcgi_socket[0] == '\0')
+        return fail(err, errlen, "FCGI_SOCKET must not be empty");
+
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    if (get_long(lookup, ud, "WORKERS", 2 * cores, 1, 256, &n, err, errlen))
+        return -1;
+    c->workers = (int)n;
+
+    if (get_str(lookup, ud, "DATABASE_URL", "", c->database_url, sizeof(c->database_url), err,
+                errlen) ||
+        get_str(lookup, ud, "REDIS_URL", "", c->redis_url, sizeof(c->redis_url), err, errlen) ||
+        get_str(lookup, ud, "LOG_FILE", "", c->log_file, sizeof(c->log_file), err, errlen))
+        return -1;
+    if (c->redis_url[0] != '\0' && strncmp(c->redis_url, "unix:", 5) != 0 &&
+        strncmp(c->redis_url, "redis://", 8) != 0)
+        return fail(err, errlen, "REDIS_URL must start with unix: or redis://, got \"%s\"",
+                    c->redis_url);
+
+    if (get_bool(lookup, ud, "LOG_STDERR", 1, &c->log_stderr, err, errlen))
+        return -1;
+    if (get_str(lookup, ud, "LOG_LEVEL", "info", buf, sizeof(buf), err, errlen))
+        return -1;
+    static const char *levels[] = {"debug", "info", "warn", "error"};
+    c->log_level = -1;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(buf, levels[i]))
+            c->log_level = i;
+    if (c->log_level < 0)
+        return fail(err, errlen, "LOG_LEVEL must be debug, info, warn or error, got \"%s\"", buf);
+
+    if (get_long(lookup, ud, "MAX_BODY_BYTES", 65536, 1024, 16L * 1024 * 1024, &n, err, errlen))
+        return -1;
+    c->max_body = (size_t)n;
+
+    if (get_bool(lookup, ud, "TEST_ROUTES", 0, &c->test_routes, err, errlen))
+        return -1;
+
+    if (get_str(lookup, ud, "JWT_SECRET", "", c->jwt_secret, sizeof(c->jwt_secret), err, errlen))
+        return -1;
+    if (strlen(c->jwt_secret) < 32)
+        return fail(err, errlen, "JWT_SECRET must be set to at least 32 bytes (got %zu)",
+                    strlen(c->jwt_secret));
+    if (get_long(lookup, ud, "JWT_TTL", 86400, 60, 30L * 86400, &c->jwt_ttl, err, errlen))
+        return -1;
+    if (get_str(lookup, ud, "JWT_ISSUER", "loanflow", c->jwt_issuer, sizeof(c->jwt_issuer), err,
+                errlen))
+        return -1;
+    if (get_bool(lookup, ud, "COOKIE_SECURE", c->env == ENV_PRODUCTION, &c->cookie_secure, err,
+                 errlen))
+        return -1;
+    long hs = cores > 1 ? cores - 1 : 1;
+    if (get_long(lookup, ud, "LOGIN_CONCURRENCY", hs, 1, 64, &n, err, errlen))
+        return -1;
+    c->hash_slots = (int)n;
+
+    if (get_str(lookup, ud, "REVIEW_MODE", "auto", buf, sizeof(buf), err, errlen))
+        return -1;
+    if (!strcmp(buf, "auto"))
+        c->review_mode = REVIEW_AUTO;
+    else if (!strcmp(buf, "manual"))
+        c->review_mode = REVIEW_MANUAL;
+    else
+        return fail(err, errlen, "REVIEW_MODE must be auto or manual, got \"%s\"", buf);
+
+    if (get_double(lookup, ud, "SANCTIONS_BLOCK", 0.92, 0.5, 1.0, &c->sanctions_block, err,
+                   errlen) ||
+        get_double(lookup, ud, "SANCTIONS_REVIEW", 0.85, 0.5, 1.0, &c->sanctions_review, err,
+                   errlen))
+        return -1;
+    if (c->sanctions_review > c->sanctions_block)
+        return fail(err, errlen, "SANCTIONS_REVIEW (%g) must not exceed SANCTIONS_BLOCK (%g)",
+                    c->sanctions_review, c->sanctions_block);
+    if (get_long(lookup, ud, "DASHBOARD_TTL", 30, 1, 86400, &n, err, errlen))
+        return -1;
+    c->dashboard_ttl = (int)n;
+
+    if (get_str(lookup, ud, "ADMIN_PASSWORD", "", c->admin_password, sizeof(c->admin_password),
+                err, errlen))
+        return -1;
+
+    if (get_str(lookup, ud, "TEMPLATE_DIR", "templates", c->template_dir, sizeof(c->template_dir),
+                err, errlen))
+        return -1;
+
+    if (c->env == ENV_PRODUCTION) {
+        if (c->test_routes)
+            return fail(err, errlen, "TEST_ROUTES must not be enabled with APP_ENV=production");
+        if (strstr(c->jwt_secret, "change-me") != NULL || strstr(c->jwt_secret, "dev-only") != NULL)
+            return fail(err, errlen, "JWT_SECRET is a development default; production needs a "
+                                     "secret of its own (e.g. `openssl rand -hex 32`)");
+        if (!strcmp(c->admin_password, CONFIG_DEV_ADMIN_PASSWORD))
+            return fail(err, errlen, "ADMIN_PASSWORD is the development default; set another");
+        if (c->database_url[0] == '\0' || database_url_has_default_password(c->database_url))
+            return fail(err, errlen, "DATABASE_URL must be set, with a password of its own, in "
+                                     "production");
+    }
+    return 0;
+}
+
+static const char *env_lookup(const char *name, void *ud)
+{
+    (void)ud;
+    return getenv(name);
+}
+
+int config_load(char *err, size_t errlen)
+{
+    return config_parse(&global_config, env_lookup, NULL, err, errlen);
+}

@@ -1,0 +1,53 @@
+/*
+ * Configuration is read once, from the environment, into one struct that the rest of the program
+ * treats as read-only (config_get()). Every value is validated at start: a bad value stops the
+ * process with a message naming the variable, before any worker is forked.
+ */
+#ifndef LOANFLOW_CONFIG_H
+#define LOANFLOW_CONFIG_H
+
+#include <stddef.h>
+
+enum app_env { ENV_DEVELOPMENT, ENV_TEST, ENV_PRODUCTION };
+enum review_mode { REVIEW_AUTO, REVIEW_MANUAL };
+
+struct config {
+    enum app_env env;
+    char fcgi_socket[256];   /* FCGI_SOCKET */
+    int workers;             /* WORKERS, default 2 x online cores */
+    char database_url[512];  /* DATABASE_URL (libpq conninfo or URI) */
+    char redis_url[256];     /* REDIS_URL: unix:/path, redis://host:port, or "" for no cache */
+    char log_file[256];      /* LOG_FILE, "" for none */
+    int log_stderr;          /* LOG_STDERR */
+    int log_level;           /* LOG_LEVEL: debug|info|warn|error */
+    size_t max_body;         /* MAX_BODY_BYTES */
+    int test_routes;         /* TEST_ROUTES: expose the /__test routes (never in production) */
+    char jwt_secret[256];    /* JWT_SECRET, at least 32 bytes */
+    long jwt_ttl;            /* JWT_TTL seconds */
+    char jwt_issuer[64];     /* JWT_ISSUER */
+    int cookie_secure;       /* COOKIE_SECURE */
+    int hash_slots;          /* LOGIN_CONCURRENCY: workers allowed to run Argon2id at once */
+    enum review_mode review_mode; /* REVIEW_MODE: auto|manual */
+    double sanctions_block;  /* SANCTIONS_BLOCK */
+    double sanctions_review; /* SANCTIONS_REVIEW */
+    int dashboard_ttl;       /* DASHBOARD_TTL seconds */
+    char admin_password[128]; /* ADMIN_PASSWORD: only checked against defaults in production */
+    char template_dir[256];  /* TEMPLATE_DIR */
+};
+
+/* Looks a variable up; NULL when unset. Lets tests feed a table instead of the environment. */
+typedef const char *(*config_lookup_fn)(const char *name, void *ud);
+
+/* Fills *c from lookup. Returns 0, or -1 with a message naming the variable in err. */
+int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Parses the process environment into the global configuration; 0 or -1 with err. */
+int config_load(char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Borrowed pointer to the global configuration, valid for the life of the process. */
+const struct config *config_get(void);
+
+/* The value a development setup uses and production refuses. */
+#define CONFIG_DEV_ADMIN_PASSWORD "admin12345"
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * Routes that exist only when TEST_ROUTES=1 (refused in production by the configuration): the
+ * test suite uses them to exercise the shared checks on a JSON body before any resource takes
+ * one, and to hold a request open while the master drains.
+ */
+#include "routes.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+const struct db_stmt testing_statements[] = {
+    {"testing_now", "SELECT now()::text"},
+    {NULL, NULL},
+};
+
+int testing_echo(http_req *r)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "received", r->json ? json_object_get(r->json) : NULL);
+    return http_send_json(r, 200, o);
+}
+
+int testing_sleep(http_req *r)
+{
+    const char *ms_s = http_query(r, "ms");
+    long ms = ms_s ? strtol(ms_s, NULL, 10) : 100;
+    if (ms < 0 || ms > 10000)
+        return http_error(r, 400, "validation_failed", "ms must be from 0 to 10000");
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "slept_ms", json_object_new_int64(ms));
+    return http_send_json(r, 200, o);
+}
+
+int testing_db(http_req *r)
+{
+    PGresult *res = db_exec(r->pool, "testing_now", 0, NULL);
+    if (!db_ok(res))
+        return routes_db_error(r, res);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "now", json_object_new_string(PQgetvalue(res, 0, 0)));
+    return http_send_json(r, 200, o);
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# make bench: wrk on loopback against the local stack (started here when it is not running).
+# In the same run it measures the baselines — (a) nginx's own `return 200`, (b) a hello-world
+# libfcgi program behind the same nginx and upstream settings — and then the service, and prints
+# a table of requests/s, p50 and p99 latency, and each ratio to (b). A benchmark, not a test.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+export STACK_DIR="${STACK_DIR:-$ROOT/var}"
+DUR="${BENCH_SECONDS:-5}"
+CONN="${BENCH_CONNECTIONS:-64}"
+OUT="$ROOT/bench-output"; mkdir -p "$OUT"
+started=0
+if ! scripts/stack.sh status >/dev/null 2>&1; then
+  scripts/stack.sh start
+  started=1
+fi
+set -a; . "$STACK_DIR/stack.env"; set +a
+RUN="$STACK_DIR/run"
+B="http://127.0.0.1:$BENCH_PORT"
+WORKERS_N=$(scripts/stack.sh workers | wc -w)
+HELLO_WORKERS=$(( WORKERS_N > 2 ? WORKERS_N - ${LOGIN_WORKERS:-$(nproc)} : 2 ))
+HELLO_WORKERS="$HELLO_WORKERS" build/hello "$RUN/hello.sock" </dev/null >/dev/null 2>&1 &
+echo $! > "$RUN/hello.pid"
+cleanup() {
+  kill "$(cat "$RUN/hello.pid")" 2>/dev/null || true; rm -f "$RUN/hello.pid"
+  [ "$started" = 1 ] && scripts/stack.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+for _ in $(seq 1 50); do [ -S "$RUN/hello.sock" ] && break; sleep 0.1; done
+
+declare -A RPS P50 P99
+to_ms() {  # wrk latency like 1.23ms / 850.00us / 1.02s -> milliseconds
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
+}
+# One wrk run into $OUT/NAME.rN.txt; prints requests/s.
+wrk_once() {
+  local f=$1 url=$2; shift 2
+  wrk -t"$(( CONN < 2 ? 1 : 2 ))" -c"$CONN" -d"${DUR}s" --latency "$@" "$url" > "$f" 2>&1 || true
+  awk '/^Requests\/sec/ {print $2}' "$f"
+}
+# run NAME URL [wrk args…]: REPS runs, keeps the median one (this machine's run-to-run spread is
+# large, so a single run can mislead either way).
+run() {
+  local name=$1 url=$2; shift 2
+  local reps=${REPS:-3} i best f
+  local -a files=() rates=()
+  for ((i = 1; i <= reps; i++)); do
+    f="$OUT/$name.r$i.txt"
+    rates+=("$(wrk_once "$f" "$url" "$@") $f")
+  done
+  best=$(printf '%s\n' "${rates[@]}" | sort -n | awk -v m=$(( (reps + 1) / 2 )) 'NR == m {print $2}')
+  cp "$best" "$OUT/$name.txt"
+  f="$OUT/$name.txt"
+  RPS[$name]=$(awk '/^Requests\/sec/ {print $2}' "$f")
+  P50[$name]=$(to_ms "$(awk '$1 == "50%" {print $2}' "$f")")
+  P99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$f")")
+  local non2xx; non2xx=$(awk '/Non-2xx/ {print $NF}' "$f")
+  printf '%-28s %10s req/s  p50 %8s ms  p99 %8s ms  (median of %d)%s\n' "$name" "${RPS[$name]}" \
+    "${P50[$name]}" "${P99[$name]}" "$reps" "${non2xx:+  (non-2xx: $non2xx)}" >&2
+}
+
+# A user for the login benchmark, created once.
+BENCH_EMAIL=bench@example.com BENCH_PW=bench-password-1
+if ! ./loanctl user list | grep -q " $BENCH_EMAIL "; then
+  echo "$BENCH_PW" | ./loanctl user add --email "$BENCH_EMAIL" --name "Bench Admin" --role admin >/dev/null
+fi
+cat > "$OUT/login.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"email":"$BENCH_EMAIL","password":"$BENCH_PW"}'
+LUA
+TOKEN=$(curl -fsS -X POST "$B/login" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$BENCH_EMAIL\",\"password\":\"$BENCH_PW\"}" | jq -r .token)
+
+echo "== baselines and the service (wrk -t2 -c$CONN -d${DUR}s, $(nproc) cores)" >&2
+wrk -t2 -c"$CONN" -d2s "$B/hello" >/dev/null 2>&1; wrk -t2 -c"$CONN" -d2s "$B/" >/dev/null 2>&1  # warm-up
+run nginx_return_200 "$B/nginx"
+run hello_fcgi "$B/hello"
+run get_health "$B/"
+[ -x scripts/bench-extra.sh ] && . scripts/bench-extra.sh
+
+echo "== accounts" >&2
+HB=$(build/hashbench)
+VERIFY_MS=$(echo "$HB" | sed -n 's/.*verify_ms=\([0-9.]*\).*/\1/p')
+PARALLEL=$(echo "$HB" | sed -n 's/.*parallel_per_s=\([0-9.]*\).*/\1/p')
+CONN=8 REPS=1 DUR=$((DUR + 4)) run login "$B/login" -s "$OUT/login.lua"
+# GET / while logins saturate the login pool.
+wrk -t1 -c16 -d"$((DUR + 2))s" -s "$OUT/login.lua" "$B/login" > "$OUT/login_background.txt" 2>&1 &
+LB=$!
+sleep 1
+REPS=1 run get_health_during_logins "$B/"
+wait "$LB" || true
+# Token verification's share of an authenticated GET at concurrency 1 (service time): the
+# workers log auth_us for every authenticated request.
+: > "$OUT/auth_mark"
+LOGF="$STACK_DIR/log/loanflow.log"
+start_line=$(wc -l < "$LOGF")
+CONN=1 REPS=1 run auth_get_admin_users "$B/admin/users?limit=5" -H "Authorization: Bearer $TOKEN"
+AUTH_US=$(tail -n +"$((start_line + 1))" "$LOGF" | grep '"path":"/admin/users"' | jq -s 'map(.auth_us // empty) | add / length' 2>/dev/null || echo 0)
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+H=${RPS[hello_fcgi]}
+{
+  echo "| measurement | requests/s | p50 ms | p99 ms | ratio to hello (b) |"
+  echo "|---|---:|---:|---:|---:|"
+  for k in nginx_return_200 hello_fcgi get_health "${EXTRA_KEYS[@]:-}" login get_health_during_logins auth_get_admin_users; do
+    [ -n "$k" ] || continue
+    [ -n "${RPS[$k]:-}" ] || continue
+    echo "| $k | ${RPS[$k]} | ${P50[$k]} | ${P99[$k]} | $(ratio "${RPS[$k]}" "$H") |"
+  done
+  echo
+  CORES=$(nproc)
+  IDEAL=$(awk -v c="$CORES" -v ms="$VERIFY_MS" 'BEGIN { printf "%.1f", c * 1000 / ms }')
+  echo "- Argon2id verify: ${VERIFY_MS} ms alone; cores ÷ verify = ${IDEAL}/s; login throughput ${RPS[login]}/s = $(ratio "${RPS[login]}" "$IDEAL") of it (target ≥ 0.85); $(nproc) verifiers at once hash ${PARALLEL}/s, and logins reach $(ratio "${RPS[login]}" "$PARALLEL") of that"
+  echo "- GET / during saturating logins: ${RPS[get_health_during_logins]}/s = $(ratio "${RPS[get_health_during_logins]}" "${RPS[get_health]}") of unloaded (target ≥ 0.70)"
+  AUTH_MS=$(awk -v u="$AUTH_US" 'BEGIN { printf "%.3f", u / 1000 }')
+  AVG_MS=$(awk '/Latency/ && !done { v = $2; done = 1 } END { print v }' "$OUT/auth_get_admin_users.txt")
+  AVG_MS=$(to_ms "$AVG_MS")
+  echo "- token verification: ${AUTH_MS} ms of an authenticated GET's mean ${AVG_MS} ms = $(awk -v a="$AUTH_MS" -v b="$AVG_MS" 'BEGIN { printf "%.1f%%", 100 * a / b }') (target < 5%)"
+  echo "- GET / ÷ hello: $(ratio "${RPS[get_health]}" "$H") (target ≥ 0.80)"
+  if [ -n "${EXTRA_NOTES:-}" ]; then printf '%s\n' "$EXTRA_NOTES"; fi
+} | tee "$OUT/results.md"

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# The local Loanflow stack: PostgreSQL 15, Redis, the loanflow master and its workers, and nginx,
+# all under one folder (STACK_DIR, default var/), on 127.0.0.1:PORT (default 5003).
+#
+#   stack.sh run      start in the foreground; Ctrl-C stops every process, keeps the data
+#   stack.sh start    start in the background and return when GET / answers
+#   stack.sh stop     stop every process of the stack
+#   stack.sh status   show what runs
+#
+# PostgreSQL refuses to run as root: when started by root the cluster runs as the `postgres`
+# user, in a folder that user can reach (the checkout may sit in a home it cannot traverse).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+STACK_DIR="${STACK_DIR:-$ROOT/var}"
+PORT="${PORT:-5003}"
+BENCH_PORT="${BENCH_PORT:-$((PORT + 1000))}"
+LISTEN="${LISTEN:-127.0.0.1}"
+APP_ENV="${APP_ENV:-development}"
+SEED_COUNT="${SEED_COUNT:-500}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+RUN="$STACK_DIR/run"
+LOG="$STACK_DIR/log"
+NGINX_DIR="$STACK_DIR/nginx"
+PGSOCK="$STACK_DIR/pgsock"
+cmd="${1:-status}"
+
+say() { printf 'stack: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+
+as_pg() {
+  if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Where the cluster lives: $STACK_DIR/pg, or, when root and the postgres user cannot reach the
+# stack folder, a folder under /var/lib/loanflow linked from $STACK_DIR/pg.
+pg_data_dir() {
+  if [ -L "$STACK_DIR/pg" ] || [ -d "$STACK_DIR/pg" ]; then
+    readlink -f "$STACK_DIR/pg"
+    return
+  fi
+  if is_root && ! runuser -u postgres -- test -x "$STACK_DIR" 2>/dev/null; then
+    local id; id=$(printf '%s' "$STACK_DIR" | sha256sum | cut -c1-12)
+    local d="/var/lib/loanflow/$id/pg"
+    mkdir -p "$d"
+    chown -R postgres:postgres "/var/lib/loanflow/$id"
+    chmod 755 /var/lib/loanflow "/var/lib/loanflow/$id"
+    ln -sfn "$d" "$STACK_DIR/pg"
+    echo "$d"
+  else
+    mkdir -p "$STACK_DIR/pg"
+    echo "$STACK_DIR/pg"
+  fi
+}
+
+pg_sock_dir() {
+  # The socket folder must be writable by the server's user and reachable by ours.
+  local d="$PGSOCK"
+  if is_root && ! runuser -u postgres -- test -x "$STACK_DIR" 2>/dev/null; then
+    d="$(dirname "$(pg_data_dir)")/sock"
+  fi
+  mkdir -p "$d"
+  is_root && chown postgres:postgres "$d"
+  chmod 775 "$d"
+  echo "$d"
+}
+
+secret_file() {
+  # A secret generated once per stack, kept under the stack folder.
+  local f="$STACK_DIR/secrets/$1"
+  if [ ! -s "$f" ]; then
+    mkdir -p "$STACK_DIR/secrets"; chmod 700 "$STACK_DIR/secrets"
+    head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$f"
+    chmod 600 "$f"
+  fi
+  cat "$f"
+}
+
+start_postgres() {
+  local data sock
+  data=$(pg_data_dir); sock=$(pg_sock_dir)
+  if [ ! -s "$data/PG_VERSION" ]; then
+    say "initdb $data"
+    is_root && chown postgres:postgres "$data"
+    as_pg "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$LOG/initdb.log" 2>&1 \
+      || { cat "$LOG/initdb.log" >&2; die "initdb failed"; }
+  fi
+  local extra=()
+  if [ "$APP_ENV" = test ]; then
+    extra=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+  fi
+  touch "$LOG/postgres.log"; is_root && chown postgres:postgres "$LOG/postgres.log"
+  as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$LOG/postgres.log" -w -t 60 \
+    -o "-k $sock -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB ${extra[*]}" start >/dev/null \
+    || { tail -20 "$LOG/postgres.log" >&2; die "PostgreSQL did not start"; }
+  # The application's role and database, once.
+  local psql=("$PG_BIN/psql" -h "$sock" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1)
+  if [ "$("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname='loanflow'")" != 1 ]; then
+    "${psql[@]}" -c "CREATE ROLE loanflow LOGIN" >/dev/null
+  fi
+  if [ "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname='loanflow'")" != 1 ]; then
+    "${psql[@]}" -c "CREATE DATABASE loanflow OWNER loanflow" >/dev/null
+  fi
+}
+
+stop_postgres() {
+  local data
+  [ -e "$STACK_DIR/pg" ] || return 0
+  data=$(readlink -f "$STACK_DIR/pg")
+  if [ -f "$data/postmaster.pid" ]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+  fi
+}
+
+start_redis() {
+  mkdir -p "$STACK_DIR/redis"
+  local save=(--save "")
+  [ "$APP_ENV" = test ] || save=(--save 60 1)
+  redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 \
+    --dir "$STACK_DIR/redis" "${save[@]}" --appendonly no --daemonize no \
+    --pidfile "$RUN/redis.pid" --logfile "$LOG/redis.log" --maxmemory 256mb \
+    --maxmemory-policy volatile-lru </dev/null >>"$LOG/redis.log" 2>&1 &
+  echo $! > "$RUN/redis.pid"
+  for _ in $(seq 1 50); do [ -S "$RUN/redis.sock" ] && return 0; sleep 0.1; done
+  die "Redis did not start (see $LOG/redis.log)"
+}
+
+write_env() {
+  # KEY='value' lines: sourced by this script, read by loanctl (which strips the quotes).
+  local sock; sock=$(pg_sock_dir)
+  {
+    printf "%s='%s'\n" APP_ENV "$APP_ENV"
+    printf "%s='%s'\n" DATABASE_URL "postgresql:///loanflow?host=$sock&user=loanflow"
+    printf "%s='%s'\n" REDIS_URL "unix:$RUN/redis.sock"
+    printf "%s='%s'\n" FCGI_SOCKET "$RUN/loanflow.sock"
+    printf "%s='%s'\n" FCGI_AUTH_SOCKET "$RUN/loanflow-auth.sock"
+    printf "%s='%s'\n" LOG_FILE "$LOG/loanflow.log"
+    printf "%s='%s'\n" TEMPLATE_DIR "$ROOT/templates"
+    printf "%s='%s'\n" LOANFLOW_SQL_DIR "$ROOT/sql"
+    printf "%s='%s'\n" JWT_SECRET "${JWT_SECRET:-$(secret_file jwt_secret)}"
+    printf "%s='%s'\n" PORT "$PORT"
+    printf "%s='%s'\n" BENCH_PORT "$BENCH_PORT"
+    printf "%s='%s'\n" STACK_DIR "$STACK_DIR"
+  } > "$STACK_DIR/stack.env"
+  chmod 600 "$STACK_DIR/stack.env"
+}
+
+load_env() {
+  set -a; . "$STACK_DIR/stack.env"; set +a
+}
+
+start_loanflow() {
+  local to_stderr=$1
+  if [ "$to_stderr" = 1 ]; then
+    LOG_STDERR=1 "$ROOT/loanflow" </dev/null &
+  else
+    LOG_STDERR=0 "$ROOT/loanflow" </dev/null >>"$LOG/loanflow.stderr" 2>&1 &
+  fi
+  echo $! > "$RUN/loanflow.pid"
+  for _ in $(seq 1 100); do
+    [ -S "$RUN/loanflow.sock" ] && return 0
+    kill -0 "$(cat "$RUN/loanflow.pid")" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$LOG/loanflow.stderr" >&2 2>/dev/null || true
+  die "loanflow did not start"
+}
+
+render_nginx() {
+  mkdir -p "$NGINX_DIR/tmp"
+  local user_directive="" workers=1 keepalive=2
+  local app_workers="${WORKERS:-$(( 2 * $(nproc) ))}"
+  # keepalive x nginx workers must stay below the number of app workers (libfcgi holds a kept
+  # connection for its whole life).
+  keepalive=$(( app_workers / 2 )); (( keepalive >= 1 )) || keepalive=1
+  if is_root; then user_directive="user root root;"; fi
+  local max_body="${MAX_BODY_BYTES:-65536}"
+  for f in nginx.conf security.conf fastcgi.conf; do
+    sed -e "s|@USER_DIRECTIVE@|$user_directive|g" -e "s|@NGINX_WORKERS@|$workers|g" \
+        -e "s|@RUN@|$RUN|g" -e "s|@LOG@|$LOG|g" -e "s|@NGINX_DIR@|$NGINX_DIR|g" \
+        -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$PORT|g" -e "s|@BENCH_PORT@|$BENCH_PORT|g" \
+        -e "s|@LISTEN@|$LISTEN|g" -e "s|@MAX_BODY@|$max_body|g" -e "s|@KEEPALIVE@|$keepalive|g" \
+        "$ROOT/nginx/$f.in" > "$NGINX_DIR/$f"
+  done
+  nginx -t -q -e "$LOG/nginx-error.log" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" \
+    || die "nginx configuration invalid"
+}
+
+start_nginx() {
+  render_nginx
+  nginx -e "$LOG/nginx-error.log" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -g 'daemon off;' \
+    </dev/null >>"$LOG/nginx-error.log" 2>&1 &
+  echo $! > "$RUN/nginx.master"
+}
+
+wait_healthy() {
+  for _ in $(seq 1 100); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "the stack did not become healthy on :$PORT (see $LOG/)"
+}
+
+stop_pidfile() {  # stop_pidfile FILE SIGNAL TIMEOUT_S
+  local f=$1 sig=$2 t=$3
+  alive "$f" || { rm -f "$f"; return 0; }
+  local pid; pid=$(cat "$f")
+  kill "-$sig" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 $((t * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  rm -f "$f"
+}
+
+do_stop() {
+  stop_pidfile "$RUN/nginx.master" QUIT 10
+  stop_pidfile "$RUN/notifier.pid" TERM 10
+  stop_pidfile "$RUN/loanflow.pid" TERM 15
+  stop_pidfile "$RUN/hello.pid" TERM 5
+  stop_pidfile "$RUN/redis.pid" TERM 10
+  stop_postgres
+}
+
+do_start() {
+  local foreground=$1
+  mkdir -p "$RUN" "$LOG"
+  chmod 755 "$STACK_DIR" 2>/dev/null || true
+  if alive "$RUN/loanflow.pid"; then die "already running (make stop first)"; fi
+  [ -x "$ROOT/loanflow" ] || die "build first: make"
+  start_postgres
+  start_redis
+  write_env
+  load_env
+  "$ROOT/loanctl" migrate >"$LOG/migrate.log" 2>&1 || { cat "$LOG/migrate.log" >&2; die "migrations failed"; }
+  "$ROOT/loanctl" user ensure-admin >/dev/null
+  start_loanflow "$foreground"
+  start_nginx
+  wait_healthy
+  if [ -x "$ROOT/scripts/stack-extra.sh" ]; then "$ROOT/scripts/stack-extra.sh" "$STACK_DIR"; fi
+  say "Loanflow is up: http://$LISTEN:$PORT/  (admin: ${ADMIN_EMAIL:-admin@example.com}; logs in $LOG/)"
+}
+
+case "$cmd" in
+  run)
+    trap 'say "stopping"; do_stop; say "stopped; data kept in $STACK_DIR"; exit 0' INT TERM
+    do_start 1
+    say "serving in the foreground; Ctrl-C stops the stack"
+    while alive "$RUN/loanflow.pid" && alive "$RUN/nginx.master"; do sleep 1 & wait $!; done
+    say "a stack process exited; stopping the rest"
+    do_stop
+    exit 1
+    ;;
+  start)
+    do_start 0
+    ;;
+  stop)
+    do_stop
+    say "stopped"
+    ;;
+  status)
+    rc=0
+    for p in nginx.master loanflow.pid redis.pid; do
+      if alive "$RUN/$p"; then echo "${p%%.*}: running (pid $(cat "$RUN/$p"))"; else echo "${p%%.*}: stopped"; rc=3; fi
+    done
+    if [ -e "$STACK_DIR/pg" ] && [ -f "$(readlink -f "$STACK_DIR/pg")/postmaster.pid" ]; then
+      echo "postgres: running (pid $(head -1 "$(readlink -f "$STACK_DIR/pg")/postmaster.pid"))"
+    else echo "postgres: stopped"; rc=3; fi
+    if curl -fsS "http://127.0.0.1:$PORT/" 2>/dev/null; then echo; else echo "health: no answer on :$PORT"; rc=3; fi
+    exit $rc
+    ;;
+  # Fault injection for the test suite (tests/api/faults.test.mjs) and operators alike.
+  pg-stop)     stop_postgres ;;
+  pg-start)    start_postgres ;;
+  redis-stop)  stop_pidfile "$RUN/redis.pid" TERM 10 ;;
+  redis-start) start_redis ;;
+  reload)      kill -HUP "$(cat "$RUN/loanflow.pid")" ;;
+  workers)     pgrep -P "$(cat "$RUN/loanflow.pid")" | tr '\n' ' '; echo ;;
+  master-pid)  cat "$RUN/loanflow.pid" ;;
+  app-term)    kill -TERM "$(cat "$RUN/loanflow.pid")" ;;
+  app-wait)    pid=$(cat "$RUN/loanflow.pid"); for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1 ;;
+  app-start)   load_env; start_loanflow 0 ;;
+  *)
+    echo "usage: stack.sh run|start|stop|status|pg-stop|pg-start|redis-stop|redis-start|reload|workers" >&2; exit 2 ;;
+esac

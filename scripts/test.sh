@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# make test: unit tests (no server), then the whole stack in a temporary folder on spare ports
+# (never var/ or :5003), then every API and browser test through nginx. The stack is torn down
+# whatever happens. The last line is the total: "N passed, N failed".
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+OUT="$ROOT/test-output"
+rm -rf "$OUT"; mkdir -p "$OUT"
+pass=0; fail=0
+
+count_tap() {  # adds the "# pass N" / "# fail N" of a node TAP file to the totals
+  local p f
+  p=$(grep -E '^# pass [0-9]+' "$1" | tail -1 | awk '{print $3}')
+  f=$(grep -E '^# fail [0-9]+' "$1" | tail -1 | awk '{print $3}')
+  pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
+  if [ -z "$p" ]; then fail=$((fail + 1)); echo "not ok - $1 produced no summary"; fi
+}
+
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+
+echo "== unit tests"
+scripts/unit.sh "$@" | tee "$OUT/unit.txt"
+line=$(tail -1 "$OUT/unit.txt")
+up=$(echo "$line" | sed -nE 's/^unit: ([0-9]+) passed, ([0-9]+) failed.*/\1/p')
+uf=$(echo "$line" | sed -nE 's/^unit: ([0-9]+) passed, ([0-9]+) failed.*/\2/p')
+pass=$((pass + ${up:-0})); fail=$((fail + ${uf:-1}))
+
+TMP=$(mktemp -d /tmp/loanflow-test.XXXXXX)
+chmod 755 "$TMP"
+export STACK_DIR="$TMP" APP_ENV=test TEST_ROUTES=1 SEED_COUNT=0 LOG_LEVEL=info
+PORT=$(free_port); BENCH_PORT=$(free_port)
+export PORT BENCH_PORT
+cleanup() {
+  scripts/stack.sh stop >/dev/null 2>&1 || true
+  mkdir -p "$OUT/logs"; cp -r "$TMP/log/." "$OUT/logs/" 2>/dev/null || true
+  rm -rf "$TMP" "$(readlink -f "$TMP/pg" 2>/dev/null)" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "== starting the test stack on 127.0.0.1:$PORT in $TMP"
+if ! scripts/stack.sh start > "$OUT/stack.txt" 2>&1; then
+  cat "$OUT/stack.txt"
+  echo "$pass passed, $((fail + 1)) failed"
+  exit 1
+fi
+set -a; . "$TMP/stack.env"; set +a
+export BASE_URL="http://127.0.0.1:$PORT" ROOT
+export ADMIN_EMAIL="${ADMIN_EMAIL:-admin@example.com}" ADMIN_PASSWORD="${ADMIN_PASSWORD:-admin12345}"
+
+echo "== API tests through nginx"
+for f in tests/api/*.test.mjs; do
+  name=$(basename "$f" .test.mjs)
+  node --test --test-reporter=tap "$f" > "$OUT/api-$name.tap" 2>&1
+  count_tap "$OUT/api-$name.tap"
+  grep -E '^(not ok|# (pass|fail) )' "$OUT/api-$name.tap" | sed "s/^/$name: /"
+  grep -B2 -A25 -E '^\s*not ok' "$OUT/api-$name.tap" | head -80
+done
+
+if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then
+  echo "== browser tests (headless Chromium)"
+  export TEST_OUTPUT="$OUT"
+  for f in tests/browser/*.test.mjs; do
+    name=$(basename "$f" .test.mjs)
+    node --test --test-reporter=tap "$f" > "$OUT/browser-$name.tap" 2>&1
+    count_tap "$OUT/browser-$name.tap"
+    grep -E '^(not ok|# (pass|fail) )' "$OUT/browser-$name.tap" | sed "s/^/browser $name: /"
+  done
+fi
+
+echo
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,101 @@
+// Shared helpers of the API tests. Everything goes through nginx at BASE_URL, the way a client
+// sees the service; database assertions read the real PostgreSQL through psql.
+import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+
+export const BASE = process.env.BASE_URL || 'http://127.0.0.1:5003';
+export const ROOT = process.env.ROOT || process.cwd();
+export const ADMIN = {
+  email: process.env.ADMIN_EMAIL || 'admin@example.com',
+  password: process.env.ADMIN_PASSWORD || 'admin12345',
+};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
+
+// One HTTP request. body: an object (sent as JSON) or a string (sent as is).
+// Returns { status, headers, text, json }. Retries only on nginx's own rate-limit 429, as a
+// well-behaved client would, unless opts.noRetry is set (the rate-limit tests want to see it).
+export async function api(method, path, opts = {}) {
+  const headers = { ...(opts.headers || {}) };
+  let body = opts.body;
+  if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    body = JSON.stringify(body);
+    if (!headers['Content-Type']) headers['Content-Type'] = 'application/json';
+  }
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(BASE + path, { method, headers, body, redirect: 'manual' });
+    const text = await res.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    if (res.status === 429 && !opts.noRetry && json?.error?.code === 'rate_limited' && attempt < 20) {
+      await sleep(1000);
+      continue;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  }
+}
+
+// Asserts the one error shape of the API and returns the error object.
+export function assertError(res, status, code) {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
+  assert.ok(res.json && res.json.error, `error body expected: ${res.text}`);
+  assert.equal(res.json.error.status, status);
+  if (code) assert.equal(res.json.error.code, code);
+  assert.equal(typeof res.json.error.message, 'string');
+  return res.json.error;
+}
+
+// Runs SQL against the stack's database; returns rows as arrays of strings.
+export function sql(query, ...params) {
+  const args = ['-X', '-qAt', '-F', '\t', '-v', 'ON_ERROR_STOP=1', process.env.DATABASE_URL];
+  params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
+  const out = execFileSync('psql', args, { input: query, encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.length).map((l) => l.split('\t'));
+}
+
+// Controls the stack for fault tests: pg-stop, pg-start, redis-stop, redis-start, reload, workers.
+export function stack(cmd) {
+  return execFileSync('bash', [`${ROOT}/scripts/stack.sh`, cmd], { encoding: 'utf8', env: process.env }).trim();
+}
+
+export function loanctl(args, input) {
+  return execFileSync(`${ROOT}/loanctl`, args, { input: input ?? '', encoding: 'utf8', env: process.env });
+}
+
+let seq = 0;
+export function uniqueEmail(tag = 'user') {
+  seq += 1;
+  return `${tag}.${process.pid}.${Date.now()}.${seq}@example.com`;
+}
+
+export async function login(email, password) {
+  const r = await api('POST', '/login', { body: { email, password } });
+  assert.equal(r.status, 200, `login of ${email} failed: ${r.text}`);
+  return r.json.token;
+}
+
+// Registers an applicant and returns { email, password, token, user }.
+export async function newApplicant(tag = 'applicant') {
+  const email = uniqueEmail(tag);
+  const password = 'correct horse 42';
+  const reg = await api('POST', '/register', { body: { name: 'Test Applicant', email, password } });
+  assert.equal(reg.status, 201, reg.text);
+  const token = await login(email, password);
+  return { email, password, token, user: reg.json.user };
+}
+
+// Creates a user of the given role through the admin API and returns { email, password, token }.
+export async function newUser(role, adminToken) {
+  const email = uniqueEmail(role);
+  const password = 'officer pass 42';
+  const r = await api('POST', '/admin/users', { token: adminToken, body: { name: `Test ${role}`, email, password, role } });
+  assert.equal(r.status, 201, r.text);
+  const token = await login(email, password);
+  return { email, password, token, id: r.json.user.id };
+}
+
+export async function adminToken() {
+  return login(ADMIN.email, ADMIN.password);
+}

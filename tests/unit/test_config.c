@@ -1,0 +1,122 @@
+/* Configuration parsing: defaults, strict numbers, and production's refusal of dev secrets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "config.h"
+
+struct kv {
+    const char *k, *v;
+};
+
+static const char *lookup(const char *name, void *ud)
+{
+    for (const struct kv *p = ud; p->k; p++)
+        if (!strcmp(p->k, name))
+            return p->v;
+    return NULL;
+}
+
+#define SECRET "0123456789abcdef0123456789abcdef"
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[256];
+    struct kv env[] = {{"JWT_SECRET", SECRET}, {NULL, NULL}};
+    assert_int_equal(config_parse(&c, lookup, env, err, sizeof(err)), 0);
+    assert_int_equal(c.env, ENV_DEVELOPMENT);
+    assert_true(c.workers >= 2);
+    assert_int_equal(c.max_body, 65536);
+    assert_int_equal(c.jwt_ttl, 86400);
+    assert_string_equal(c.jwt_issuer, "loanflow");
+    assert_int_equal(c.review_mode, REVIEW_AUTO);
+    assert_true(c.sanctions_block > 0.919 && c.sanctions_block < 0.921);
+    assert_int_equal(c.dashboard_ttl, 30);
+    assert_int_equal(c.test_routes, 0);
+}
+
+static void expect_error(struct kv *env, const char *needle)
+{
+    struct config c;
+    char err[256];
+    assert_int_equal(config_parse(&c, lookup, env, err, sizeof(err)), -1);
+    if (strstr(err, needle) == NULL)
+        fail_msg("error \"%s\" does not name %s", err, needle);
+}
+
+static void test_invalid_values(void **state)
+{
+    (void)state;
+    struct kv a[] = {{"JWT_SECRET", SECRET}, {"WORKERS", "zero"}, {NULL, NULL}};
+    expect_error(a, "WORKERS");
+    struct kv b[] = {{"JWT_SECRET", SECRET}, {"WORKERS", "0"}, {NULL, NULL}};
+    expect_error(b, "WORKERS");
+    struct kv c[] = {{"JWT_SECRET", SECRET}, {"WORKERS", "4x"}, {NULL, NULL}};
+    expect_error(c, "WORKERS");
+    struct kv d[] = {{"JWT_SECRET", "short"}, {NULL, NULL}};
+    expect_error(d, "JWT_SECRET");
+    struct kv e[] = {{NULL, NULL}};
+    expect_error(e, "JWT_SECRET");
+    struct kv f[] = {{"JWT_SECRET", SECRET}, {"APP_ENV", "prod"}, {NULL, NULL}};
+    expect_error(f, "APP_ENV");
+    struct kv g[] = {{"JWT_SECRET", SECRET}, {"REDIS_URL", "localhost:6379"}, {NULL, NULL}};
+    expect_error(g, "REDIS_URL");
+    struct kv h[] = {{"JWT_SECRET", SECRET}, {"LOG_STDERR", "maybe"}, {NULL, NULL}};
+    expect_error(h, "LOG_STDERR");
+    struct kv i[] = {{"JWT_SECRET", SECRET}, {"SANCTIONS_REVIEW", "0.95"}, {NULL, NULL}};
+    expect_error(i, "SANCTIONS_REVIEW");
+    struct kv j[] = {{"JWT_SECRET", SECRET}, {"REVIEW_MODE", "later"}, {NULL, NULL}};
+    expect_error(j, "REVIEW_MODE");
+    struct kv k[] = {{"JWT_SECRET", SECRET}, {"MAX_BODY_BYTES", "10"}, {NULL, NULL}};
+    expect_error(k, "MAX_BODY_BYTES");
+}
+
+static void test_production(void **state)
+{
+    (void)state;
+    struct kv a[] = {{"APP_ENV", "production"},
+                     {"JWT_SECRET", "dev-only-change-me-0123456789abcdef"},
+                     {"ADMIN_PASSWORD", "s3cret-admin-pass"},
+                     {"DATABASE_URL", "postgresql://lf:Xk29sd@db/loanflow"},
+                     {NULL, NULL}};
+    expect_error(a, "JWT_SECRET");
+    struct kv b[] = {{"APP_ENV", "production"},
+                     {"JWT_SECRET", SECRET},
+                     {"ADMIN_PASSWORD", "admin12345"},
+                     {"DATABASE_URL", "postgresql://lf:Xk29sd@db/loanflow"},
+                     {NULL, NULL}};
+    expect_error(b, "ADMIN_PASSWORD");
+    struct kv c[] = {{"APP_ENV", "production"},
+                     {"JWT_SECRET", SECRET},
+                     {"ADMIN_PASSWORD", "s3cret-admin-pass"},
+                     {"DATABASE_URL", "postgresql://loanflow:loanflow@db/loanflow"},
+                     {NULL, NULL}};
+    expect_error(c, "DATABASE_URL");
+    struct kv d[] = {{"APP_ENV", "production"},
+                     {"JWT_SECRET", SECRET},
+                     {"ADMIN_PASSWORD", "s3cret-admin-pass"},
+                     {"DATABASE_URL", "postgresql://lf:Xk29sd@db/loanflow"},
+                     {"TEST_ROUTES", "1"},
+                     {NULL, NULL}};
+    expect_error(d, "TEST_ROUTES");
+    d[4].k = NULL;
+    struct config cfg;
+    char err[256];
+    assert_int_equal(config_parse(&cfg, lookup, d, err, sizeof(err)), 0);
+    assert_int_equal(cfg.cookie_secure, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_invalid_values),
+        cmocka_unit_test(test_production),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
