@@ -1,0 +1,35 @@
+/*
+ * Audit rows take the client address and user agent from the request (nginx passes the peer
+ * address; the user agent is truncated to 256 bytes so a hostile header cannot bloat the table).
+ */
+#include "audit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const struct db_stmt audit_statements[] = {
+    {"audit_insert",
+     "INSERT INTO audit_events (actor_id, actor_email, action, target_type, target_id, "
+     "client_addr, user_agent, details) VALUES ($1::bigint, $2, $3, $4, $5, $6, left($7, 256), "
+     "coalesce($8::jsonb, '{}'))"},
+    {NULL, NULL},
+};
+
+int audit_event(http_req *r, long long actor_id, const char *actor_email, const char *action,
+                const char *target_type, const char *target_id, json_object *details)
+{
+    char actor[24];
+    snprintf(actor, sizeof(actor), "%lld", actor_id);
+    const char *p[8] = {
+        actor_id > 0 ? actor : NULL,
+        actor_email,
+        action,
+        target_type,
+        target_id,
+        r->remote_addr,
+        r->user_agent,
+        details ? json_object_to_json_string_ext(details, JSON_C_TO_STRING_PLAIN) : NULL,
+    };
+    PGresult *res = db_exec(r->pool, "audit_insert", 8, p);
+    return db_ok(res) ? 0 : -1;
+}

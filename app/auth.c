@@ -1,0 +1,378 @@
+/*
+ * Tokens are HS256 only: after libjwt's decode we insist that the header said HS256, so a token
+ * claiming "none" or any other algorithm is refused whatever libjwt would have accepted. Revocation
+ * (logout) and invalidation (a user disabled or given another role) are kept in Redis and read in
+ * one MGET per authenticated request; while Redis is down the user's row in PostgreSQL is checked
+ * instead, so a disabled account stays locked out.
+ */
+#include "auth.h"
+
+#include <errno.h>
+#include <jwt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+
+static char dummy_hash[AUTH_HASH_MAX];
+
+/*
+ * Verified-token cache. Checking a token costs an HMAC, a JSON parse and a Redis round trip; an
+ * API client sends the same token again and again, so each worker remembers the tokens it has
+ * accepted. A remembered token is trusted only while the host-wide revocation epoch (a counter
+ * in memory shared by every worker of this master, bumped by each logout, role change or
+ * disable) is unchanged, and for at most CACHE_SECONDS, which bounds how long a revocation made
+ * through another host may go unseen. Revocations made on this host take effect at once.
+ */
+#define CACHE_SLOTS 256
+#define CACHE_SECONDS 5
+
+struct cached_token {
+    unsigned char digest[16]; /* BLAKE2b of the whole token string */
+    unsigned long epoch;
+    time_t checked_at;
+    long long id, exp, iat, version;
+    enum role role;
+    char email[256];
+    char jti[40];
+};
+
+static struct cached_token token_cache[CACHE_SLOTS];
+static volatile unsigned long *shared_epoch;
+
+int auth_shared_init(void)
+{
+    void *p = mmap(NULL, sizeof(unsigned long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    shared_epoch = p;
+    *shared_epoch = 1;
+    return 0;
+}
+
+void auth_bump_epoch(void)
+{
+    if (shared_epoch != NULL)
+        __atomic_add_fetch(shared_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
+static unsigned long current_epoch(void)
+{
+    return shared_epoch ? __atomic_load_n(shared_epoch, __ATOMIC_ACQUIRE) : 0;
+}
+
+void auth_worker_init(void)
+{
+    memset(token_cache, 0, sizeof(token_cache));
+}
+
+static const char *role_names[] = {"public", "applicant", "officer", "admin"};
+
+enum role auth_role_from_name(const char *name)
+{
+    for (int i = 1; i < 4; i++)
+        if (name && !strcmp(name, role_names[i]))
+            return (enum role)i;
+    return (enum role)-1;
+}
+
+int auth_role_valid(const char *name)
+{
+    return (int)auth_role_from_name(name) > 0;
+}
+
+int auth_hash_password(const char *password, char out[AUTH_HASH_MAX])
+{
+    return crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                             crypto_pwhash_MEMLIMIT_INTERACTIVE);
+}
+
+int auth_verify_password(const char *hash, const char *password)
+{
+    if (hash == NULL) {
+        if (dummy_hash[0] == '\0' && auth_hash_password("not-a-real-password", dummy_hash) != 0)
+            return 0;
+        if (crypto_pwhash_str_verify(dummy_hash, password, strlen(password)) == 0)
+            return 0; /* cannot happen: nobody knows the dummy's password */
+        return 0;
+    }
+    return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+int auth_needs_rehash(const char *hash)
+{
+    return crypto_pwhash_str_needs_rehash(hash, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0;
+}
+
+int auth_verify_token(arena *a, const char *token, const char *secret, const char *issuer,
+                      long long now, struct auth_user *u, const char **why)
+{
+    jwt_t *jwt = NULL;
+    int rc = -1;
+    memset(u, 0, sizeof(*u));
+    if (strlen(token) > 4096) {
+        *why = "token too long";
+        return -1;
+    }
+    if (jwt_decode(&jwt, token, (const unsigned char *)secret, (int)strlen(secret)) != 0 ||
+        jwt == NULL) {
+        *why = "token signature or format invalid";
+        goto out;
+    }
+    if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
+        *why = "token algorithm not HS256";
+        goto out;
+    }
+    errno = 0;
+    long exp = jwt_get_grant_int(jwt, "exp");
+    if (errno != 0) {
+        *why = "token has no expiry";
+        goto out;
+    }
+    if (exp <= now) {
+        *why = "token expired";
+        goto out;
+    }
+    const char *iss = jwt_get_grant(jwt, "iss");
+    if (iss == NULL || strcmp(iss, issuer) != 0) {
+        *why = "token issuer not accepted";
+        goto out;
+    }
+    const char *sub = jwt_get_grant(jwt, "sub");
+    const char *role = jwt_get_grant(jwt, "role");
+    const char *jti = jwt_get_grant(jwt, "jti");
+    const char *email = jwt_get_grant(jwt, "email");
+    char *end;
+    long long id = sub ? strtoll(sub, &end, 10) : 0;
+    if (sub == NULL || *end != '\0' || id <= 0 || jti == NULL || email == NULL ||
+        !auth_role_valid(role)) {
+        *why = "token claims incomplete";
+        goto out;
+    }
+    errno = 0;
+    long iat = jwt_get_grant_int(jwt, "iat");
+    if (errno != 0) {
+        *why = "token has no issue time";
+        goto out;
+    }
+    errno = 0;
+    long ver = jwt_get_grant_int(jwt, "ver");
+    if (errno != 0 || ver < 1) {
+        *why = "token has no version";
+        goto out;
+    }
+    u->id = id;
+    u->role = auth_role_from_name(role);
+    u->jti = arena_strdup(a, jti);
+    u->email = arena_strdup(a, email);
+    u->exp = exp;
+    u->iat = iat;
+    u->version = ver;
+    rc = 0;
+out:
+    jwt_free(jwt);
+    return rc;
+}
+
+int auth_issue_token(http_req *r, long long user_id, const char *email, enum role role,
+                     int version, const char **token, const char **jti)
+{
+    const struct config *cfg = config_get();
+    unsigned char rnd[16];
+    char jti_hex[33], sub[24];
+    randombytes_buf(rnd, sizeof(rnd));
+    sodium_bin2hex(jti_hex, sizeof(jti_hex), rnd, sizeof(rnd));
+    snprintf(sub, sizeof(sub), "%lld", user_id);
+    long now = (long)time(NULL);
+    jwt_t *jwt = NULL;
+    if (jwt_new(&jwt) != 0)
+        return -1;
+    int rc = jwt_add_grant(jwt, "sub", sub) || jwt_add_grant(jwt, "email", email) ||
+             jwt_add_grant(jwt, "role", role_names[role]) ||
+             jwt_add_grant(jwt, "iss", cfg->jwt_issuer) || jwt_add_grant(jwt, "jti", jti_hex) ||
+             jwt_add_grant_int(jwt, "iat", now) || jwt_add_grant_int(jwt, "ver", version) ||
+             jwt_add_grant_int(jwt, "exp", now + cfg->jwt_ttl) ||
+             jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)cfg->jwt_secret,
+                         (int)strlen(cfg->jwt_secret));
+    char *s = rc ? NULL : jwt_encode_str(jwt);
+    jwt_free(jwt);
+    if (s == NULL)
+        return -1;
+    *token = arena_strdup(r->pool, s);
+    *jti = arena_strdup(r->pool, jti_hex);
+    free(s);
+    return 0;
+}
+
+static int deny(http_req *r, int status, const char *why)
+{
+    if (r->route->flags & ROUTE_PAGE && status == 401) {
+        const char *next = r->path ? r->path : "/";
+        char *loc = arena_printf(r->pool, "/login?next=%s", next[0] == '/' ? next : "/");
+        return http_redirect(r, loc);
+    }
+    if (status == 401) {
+        http_add_header(r, "WWW-Authenticate", "Bearer realm=\"loanflow\"");
+        return http_error(r, 401, "unauthorized", why);
+    }
+    return http_error(r, 403, "forbidden", why);
+}
+
+static const char *bearer(http_req *r)
+{
+    const char *h = http_param(r, "HTTP_AUTHORIZATION");
+    if (h == NULL)
+        return NULL;
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return "";
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return h;
+}
+
+/*
+ * Is the token still good? Redis holds "revoked:<jti>" for logged-out tokens and
+ * "token_version:<user>" for users whose role or status changed: a token issued under an older
+ * version is refused. 1 good, 0 not, -1 when neither Redis nor PostgreSQL can tell.
+ */
+static int token_current(http_req *r)
+{
+    char k1[64], k2[64];
+    snprintf(k1, sizeof(k1), "revoked:%s", r->user.jti);
+    snprintf(k2, sizeof(k2), "token_version:%lld", r->user.id);
+    const char *keys[2] = {k1, k2};
+    char *vals[2];
+    if (cache_mget(r->pool, 2, keys, vals) == 0) {
+        if (vals[0] != NULL)
+            return 0;
+        if (vals[1] != NULL && r->user.version < atoll(vals[1]))
+            return 0;
+        return 1;
+    }
+    /* Redis unavailable: the database knows who is disabled and when tokens were cut off. */
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", r->user.id);
+    const char *p[1] = {id};
+    PGresult *res = db_exec(r->pool, "auth_user_state", 1, p);
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+        return -1;
+    if (PQntuples(res) != 1)
+        return 0;
+    if (PQgetvalue(res, 0, 0)[0] == 't')
+        return 0;
+    return r->user.version >= atoll(PQgetvalue(res, 0, 1));
+}
+
+int auth_authorize(http_req *r)
+{
+    const struct config *cfg = config_get();
+    enum role need = r->route->role;
+    if (need == ROLE_PUBLIC)
+        return 0;
+    const char *tok = bearer(r);
+    int from_cookie = 0;
+    if (tok == NULL) {
+        /* The cookie authenticates only reads and CSRF-checked forms, never JSON writes. */
+        int safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") ||
+                   (r->route->flags & ROUTE_FORM);
+        if (safe)
+            tok = http_cookie(r, AUTH_COOKIE);
+        from_cookie = 1;
+    }
+    if (tok == NULL || tok[0] == '\0')
+        return deny(r, 401, "Authentication required: send Authorization: Bearer <token>");
+    time_t now = time(NULL);
+    unsigned char digest[16];
+    crypto_generichash(digest, sizeof(digest), (const unsigned char *)tok, strlen(tok), NULL, 0);
+    struct cached_token *ct = &token_cache[digest[0]];
+    unsigned long epoch = current_epoch();
+    if (shared_epoch != NULL && !memcmp(ct->digest, digest, sizeof(digest)) &&
+        ct->epoch == epoch && now - ct->checked_at < CACHE_SECONDS && ct->exp > now) {
+        r->user.id = ct->id;
+        r->user.role = ct->role;
+        r->user.email = ct->email;
+        r->user.jti = ct->jti;
+        r->user.exp = ct->exp;
+        r->user.iat = ct->iat;
+        r->user.version = ct->version;
+        r->user.from_cookie = from_cookie;
+        goto authorised;
+    }
+    const char *why = NULL;
+    if (auth_verify_token(r->pool, tok, cfg->jwt_secret, cfg->jwt_issuer, (long long)now,
+                          &r->user, &why) != 0) {
+        memset(&r->user, 0, sizeof(r->user));
+        return deny(r, 401, "The token is invalid or has expired");
+    }
+    r->user.from_cookie = from_cookie;
+    int cur = token_current(r);
+    if (cur < 0) {
+        memset(&r->user, 0, sizeof(r->user));
+        return http_error(r, 503, "service_unavailable",
+                          "Sessions cannot be checked right now; try again shortly");
+    }
+    if (cur == 0) {
+        memset(&r->user, 0, sizeof(r->user));
+        return deny(r, 401, "The token has been revoked; log in again");
+    }
+    if (strlen(r->user.email) < sizeof(ct->email) && strlen(r->user.jti) < sizeof(ct->jti)) {
+        memcpy(ct->digest, digest, sizeof(digest));
+        ct->epoch = epoch; /* read before the check: a revocation during it invalidates */
+        ct->checked_at = now;
+        ct->id = r->user.id;
+        ct->role = r->user.role;
+        ct->exp = r->user.exp;
+        ct->iat = r->user.iat;
+        ct->version = r->user.version;
+        memcpy(ct->email, r->user.email, strlen(r->user.email) + 1);
+        memcpy(ct->jti, r->user.jti, strlen(r->user.jti) + 1);
+    }
+authorised:
+    if (r->user.role < need)
+        return deny(r, 403, "Your role does not allow this action");
+    return 0;
+}
+
+const char *auth_csrf_token(http_req *r)
+{
+    const struct config *cfg = config_get();
+    if (r->user.jti == NULL)
+        return "";
+    unsigned char key[crypto_auth_hmacsha256_KEYBYTES];
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    /* A key of its own for CSRF, derived from the JWT secret. */
+    crypto_generichash(key, sizeof(key), (const unsigned char *)cfg->jwt_secret,
+                       strlen(cfg->jwt_secret), (const unsigned char *)"loanflow-csrf", 13);
+    crypto_auth_hmacsha256(mac, (const unsigned char *)r->user.jti, strlen(r->user.jti), key);
+    char *out = arena_alloc(r->pool, 2 * 16 + 1);
+    if (out == NULL)
+        return "";
+    sodium_bin2hex(out, 33, mac, 16);
+    return out;
+}
+
+int auth_check_csrf(http_req *r)
+{
+    const char *sent = http_form(r, "csrf");
+    /* Signed-in forms: an HMAC of the session. Anonymous forms (login, register): the value of
+     * the lf_csrf cookie set with the page, which another site can neither read nor set. */
+    const char *want = r->user.jti ? auth_csrf_token(r) : http_cookie(r, AUTH_CSRF_COOKIE);
+    if (want == NULL)
+        want = "";
+    if (sent == NULL || want[0] == '\0' || strlen(sent) != strlen(want) ||
+        sodium_memcmp(sent, want, strlen(want)) != 0)
+        return http_error(r, 403, "csrf_failed",
+                          "The form's security token is missing or stale; reload the page");
+    return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * The route table and the prepared statements of every resource. Each routes/<resource>.c file
+ * exports its handlers and its statement table; routes.c lists them in one table, so the whole
+ * access policy of the API reads in one screen.
+ */
+#ifndef LOANFLOW_ROUTES_H
+#define LOANFLOW_ROUTES_H
+
+#include "db.h"
+#include "http.h"
+#include "router.h"
+
+const struct route *routes_table(void);
+const struct db_stmt *const *routes_statements(void);
+
+/* routes/health.c */
+int health_get(http_req *r);
+
+/* routes/testing.c: only with TEST_ROUTES=1 */
+int testing_echo(http_req *r);
+int testing_sleep(http_req *r);
+int testing_db(http_req *r);
+extern const struct db_stmt testing_statements[];
+
+/* routes/auth.c */
+int auth_register(http_req *r);
+int auth_login(http_req *r);
+int auth_logout(http_req *r);
+int auth_login_page(http_req *r);
+int auth_session_form(http_req *r);
+int auth_session_end_form(http_req *r);
+int admin_users_list(http_req *r);
+int admin_users_create(http_req *r);
+int admin_users_update(http_req *r);
+extern const struct db_stmt auth_statements[];
+
+/* Shared helpers for handlers */
+/* Replies 503 when res is NULL (database unreachable), else a 500 fault. Returns the status. */
+int routes_db_error(http_req *r, const PGresult *res);
+
+#endif
