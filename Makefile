@@ -31,7 +31,7 @@ CHART_JS   := static/vendor/chart.umd.min.js
 
 .PHONY: all deps run start stop status test unit bench fuzz clean distclean format hello
 
-all: loanflow loanctl $(CHART_JS) $(BUILD)/hello $(BUILD)/hashbench
+all: loanflow loanctl $(CHART_JS) $(BUILD)/hello $(BUILD)/hashbench $(BUILD)/screen_bench
 
 # Installs what is missing (apt-get, npm ci); cheap when everything is there.
 deps:
@@ -61,6 +61,10 @@ $(BUILD)/hello: tests/bench/hello.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lfcgi
 
+$(BUILD)/screen_bench: tests/bench/screen_bench.c app/pipeline/screening.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lm
+
 $(BUILD)/hashbench: tests/bench/hashbench.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(PKG_LIBS)
@@ -73,6 +77,19 @@ $(CHART_JS): node_modules/chart.js/dist/chart.umd.min.js
 node_modules/chart.js/dist/chart.umd.min.js: package-lock.json | $(DEPS_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# libFuzzer target on the submit body parser and the validators (clang).
+FUZZ_SRCS  := tests/fuzz/fuzz_submit.c app/js.c app/pipeline/loan.c app/pipeline/validate.c \
+              app/pipeline/screening.c
+$(BUILD)/fuzz_submit: $(FUZZ_SRCS) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -Iapp -Iapp/pipeline $(shell pkg-config --cflags json-c) \
+		-o $@ $(FUZZ_SRCS) $(shell pkg-config --libs json-c) -lm
+
+fuzz: $(BUILD)/fuzz_submit
+	@mkdir -p $(BUILD)/fuzz-corpus && cp tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/
+	$(BUILD)/fuzz_submit -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/fuzz-corpus
 
 unit: $(UNIT_BINS)
 	@scripts/unit.sh $(UNIT_BINS)
@@ -89,7 +106,7 @@ stop:
 status:
 	@scripts/stack.sh status
 
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(BUILD)/fuzz_submit
 	@scripts/test.sh $(UNIT_BINS)
 
 bench: all

@@ -215,6 +215,10 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
                 err, errlen))
         return -1;
 
+    if (get_str(lookup, ud, "COMPLIANCE_EMAIL", "compliance@loanflow.local", c->compliance_email,
+                sizeof(c->compliance_email), err, errlen))
+        return -1;
+
     if (c->env == ENV_PRODUCTION) {
         if (c->test_routes)
             return fail(err, errlen, "TEST_ROUTES must not be enabled with APP_ENV=production");

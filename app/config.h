@@ -33,6 +33,7 @@ struct config {
     int dashboard_ttl;       /* DASHBOARD_TTL seconds */
     char admin_password[128]; /* ADMIN_PASSWORD: only checked against defaults in production */
     char template_dir[256];  /* TEMPLATE_DIR */
+    char compliance_email[128]; /* COMPLIANCE_EMAIL: where review alerts go */
 };
 
 /* Looks a variable up; NULL when unset. Lets tests feed a table instead of the environment. */

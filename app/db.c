@@ -164,6 +164,11 @@ static int simple(const char *sql)
     return ok ? 0 : -1;
 }
 
+int db_simple(const char *sql)
+{
+    return simple(sql);
+}
+
 int db_begin(void)
 {
     if (simple("BEGIN") != 0)

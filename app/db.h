@@ -44,6 +44,9 @@ int db_begin(void) __attribute__((warn_unused_result));
 int db_commit(void) __attribute__((warn_unused_result));
 void db_rollback(void);
 
+/* Runs a parameterless command such as SAVEPOINT on the worker's connection: 0 or -1. */
+int db_simple(const char *sql) __attribute__((warn_unused_result));
+
 /* 1 when the result is a command or tuples result. */
 int db_ok(const PGresult *res);
 /* The SQLSTATE of a failed result ("23505" …), or "" */

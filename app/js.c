@@ -1,7 +1,8 @@
 /*
  * Money never travels through a double: js_money reads the number's own text (json-c keeps the
  * original digits of a parsed number, and json_object_get_string() returns them), parses it as a
- * decimal into cents and rejects more than two decimals, exponents, NaN and infinities.
+ * decimal into cents and rejects more than two decimals, exponents, NaN and infinities. Amounts
+ * must be JSON numbers; a string is a wrong type, not a number to guess at.
  */
 #include "js.h"
 
@@ -46,7 +47,22 @@ int js_parse(const char *buf, size_t len, json_object **out, const char **why)
     json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
     enum json_tokener_error e = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);
+    if (o == NULL && e == json_tokener_continue) {
+        /* A bare number ("42") is only complete once the tokener sees the end of input. */
+        o = json_tokener_parse_ex(tok, "", 1);
+        e = json_tokener_get_error(tok);
+        used = len;
+    }
     json_tokener_free(tok);
+    if (o == NULL && e == json_tokener_success) {
+        /* The body was the JSON literal null: valid JSON, no value. */
+        for (size_t i = used; i < len; i++)
+            if (buf[i] != ' ' && buf[i] != '\n' && buf[i] != '\r' && buf[i] != '\t') {
+                *why = "unexpected data after the JSON value";
+                return -1;
+            }
+        return 0;
+    }
     if (o == NULL || e != json_tokener_success) {
         json_object_put(o);
         if (e == json_tokener_error_parse_utf8_string)
@@ -200,7 +216,7 @@ int js_money(json_object *obj, const char *key, int64_t max_cents, int64_t *out,
     if (v == NULL)
         return 0;
     enum json_type t = json_object_get_type(v);
-    if (t != json_type_int && t != json_type_double && t != json_type_string) {
+    if (t != json_type_int && t != json_type_double) {
         js_field_error(fields, key, "must be a number");
         return -1;
     }

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Parses buf[0..len) strictly. On success *out is a new reference the caller owns and 0 is
- * returned; on failure -1 and *why a static message ("invalid UTF-8", "unexpected end", …). */
+/* Parses buf[0..len) strictly. On success *out is a new reference the caller owns (NULL for
+ * the literal null) and 0 is returned; on failure -1 and *why a static message ("invalid UTF-8", "unexpected end", …). */
 int js_parse(const char *buf, size_t len, json_object **out, const char **why);
 
 /*
@@ -24,7 +24,7 @@ int js_string(json_object *obj, const char *key, size_t max_len, const char **ou
 int js_bool(json_object *obj, const char *key, int *out, json_object *fields);
 int js_int(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out,
            json_object *fields);
-/* A monetary amount: a JSON number or numeric string with at most two decimals, non-negative,
+/* A monetary amount: a JSON number with at most two decimals, non-negative,
  * at most max_cents; *out in integer cents (never through a double). */
 int js_money(json_object *obj, const char *key, int64_t max_cents, int64_t *out,
              json_object *fields);

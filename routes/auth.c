@@ -454,41 +454,10 @@ int auth_session_end_form(http_req *r)
 
 /* ---- administration ----------------------------------------------------------------------- */
 
-/* Parses limit/offset query parameters; on error replies 400 and returns -1. */
-static int paging(http_req *r, int def, int max, char *limit, char *offset)
-{
-    const char *l = http_query(r, "limit"), *o = http_query(r, "offset");
-    char *end;
-    long lv = def, ov = 0;
-    if (l != NULL) {
-        lv = strtol(l, &end, 10);
-        if (!l[0] || *end || lv < 1 || lv > max) {
-            json_object *f = json_object_new_object();
-            char msg[64];
-            snprintf(msg, sizeof(msg), "must be a whole number from 1 to %d", max);
-            js_field_error(f, "limit", msg);
-            validation_failed(r, f);
-            return -1;
-        }
-    }
-    if (o != NULL) {
-        ov = strtol(o, &end, 10);
-        if (!o[0] || *end || ov < 0 || ov > 100000000) {
-            json_object *f = json_object_new_object();
-            js_field_error(f, "offset", "must be a whole number of at least 0");
-            validation_failed(r, f);
-            return -1;
-        }
-    }
-    snprintf(limit, 16, "%ld", lv);
-    snprintf(offset, 16, "%ld", ov);
-    return 0;
-}
-
 int admin_users_list(http_req *r)
 {
     char limit[16], offset[16];
-    if (paging(r, 100, 1000, limit, offset) != 0)
+    if (routes_paging(r, 100, 1000, limit, offset) != 0)
         return r->status;
     const char *p[2] = {limit, offset};
     PGresult *res = db_exec(r->pool, "auth_users_list", 2, p);

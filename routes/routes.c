@@ -5,7 +5,13 @@
  */
 #include "routes.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "audit.h"
+#include "loans.h"
+#include "refdata.h"
+#include "js.h"
 
 /* clang-format off */
 static const struct route table[] = {
@@ -18,6 +24,17 @@ static const struct route table[] = {
     {"GET",   "/login",                     auth_login_page,         ROLE_PUBLIC,     0},
     {"POST",  "/session",                   auth_session_form,       ROLE_PUBLIC,     ROUTE_FORM},
     {"POST",  "/session/end",               auth_session_end_form,   ROLE_APPLICANT,  ROUTE_FORM},
+
+    {"POST",  "/loan",                      loans_check,             ROLE_PUBLIC,     ROUTE_JSON},
+    {"POST",  "/loan-application/submit",   loans_submit,            ROLE_APPLICANT,  ROUTE_JSON},
+    {"GET",   "/loan-application/status/{id}", loans_status,         ROLE_APPLICANT,  0},
+    {"GET",   "/me/applications",           loans_mine,              ROLE_APPLICANT,  0},
+    {"GET",   "/loan-application/list",     loans_list,              ROLE_OFFICER,    0},
+    {"GET",   "/loan-application/pending",  loans_pending,           ROLE_OFFICER,    0},
+    {"POST",  "/loan-application/{id}/approve", loans_approve,       ROLE_OFFICER,    ROUTE_JSON},
+    {"POST",  "/loan-application/{id}/reject",  loans_reject,        ROLE_OFFICER,    ROUTE_JSON},
+    {"POST",  "/loan-application/reprocess/{id}", loans_reprocess,   ROLE_OFFICER,    ROUTE_JSON},
+    {"GET",   "/approval-logs",             loans_approval_logs,     ROLE_OFFICER,    0},
 
     {"GET",   "/admin/users",               admin_users_list,        ROLE_ADMIN,      0},
     {"POST",  "/admin/users",               admin_users_create,      ROLE_ADMIN,      ROUTE_JSON},
@@ -34,6 +51,9 @@ static const struct db_stmt *const statements[] = {
     testing_statements,
     auth_statements,
     audit_statements,
+    refdata_statements,
+    loans_statements,
+    loan_route_statements,
     NULL,
 };
 
@@ -54,3 +74,35 @@ int routes_db_error(http_req *r, const PGresult *res)
                           "The database is unavailable; try again shortly");
     return http_fault(r, "database error %s: %s", db_sqlstate(res), PQresultErrorMessage(res));
 }
+
+/* Parses limit/offset query parameters; on error replies 400 and returns -1. */
+int routes_paging(http_req *r, int def, int max, char *limit, char *offset)
+{
+    const char *l = http_query(r, "limit"), *o = http_query(r, "offset");
+    char *end;
+    long lv = def, ov = 0;
+    if (l != NULL) {
+        lv = strtol(l, &end, 10);
+        if (!l[0] || *end || lv < 1 || lv > max) {
+            json_object *f = json_object_new_object();
+            char msg[64];
+            snprintf(msg, sizeof(msg), "must be a whole number from 1 to %d", max);
+            js_field_error(f, "limit", msg);
+            http_error_fields(r, 400, "validation_failed", "Invalid query parameter", f);
+            return -1;
+        }
+    }
+    if (o != NULL) {
+        ov = strtol(o, &end, 10);
+        if (!o[0] || *end || ov < 0 || ov > 100000000) {
+            json_object *f = json_object_new_object();
+            js_field_error(f, "offset", "must be a whole number of at least 0");
+            http_error_fields(r, 400, "validation_failed", "Invalid query parameter", f);
+            return -1;
+        }
+    }
+    snprintf(limit, 16, "%ld", lv);
+    snprintf(offset, 16, "%ld", ov);
+    return 0;
+}
+

@@ -34,7 +34,23 @@ int admin_users_create(http_req *r);
 int admin_users_update(http_req *r);
 extern const struct db_stmt auth_statements[];
 
+/* routes/loans.c */
+int loans_check(http_req *r);
+int loans_submit(http_req *r);
+int loans_status(http_req *r);
+int loans_list(http_req *r);
+int loans_pending(http_req *r);
+int loans_approve(http_req *r);
+int loans_reject(http_req *r);
+int loans_reprocess(http_req *r);
+int loans_approval_logs(http_req *r);
+int loans_mine(http_req *r);
+extern const struct db_stmt loan_route_statements[];
+
 /* Shared helpers for handlers */
+/* Reads limit and offset (limit 1..max, default def; offset >= 0) into 16-byte buffers; on a bad
+ * value replies 400 naming it and returns -1. */
+int routes_paging(http_req *r, int def, int max, char *limit, char *offset);
 /* Replies 503 when res is NULL (database unreachable), else a 500 fault. Returns the status. */
 int routes_db_error(http_req *r, const PGresult *res);
 

@@ -128,6 +128,31 @@ start_redis() {
   die "Redis did not start (see $LOG/redis.log)"
 }
 
+load_reference_data() {
+  # The sanctions list: SANCTIONS_FILE, else the real OFAC list beside the checkout for the test
+  # stack, else the invented sample list. Loading the same file again changes nothing.
+  local list="${SANCTIONS_FILE:-}"
+  if [ -z "$list" ] && [ "$APP_ENV" = test ]; then
+    list=$(ls "$ROOT"/../shared/data/ofac_sdn_*.csv 2>/dev/null | tail -1 || true)
+  fi
+  [ -n "$list" ] || list="$ROOT/data/sanctions/sample_sdn.csv"
+  "$ROOT/loanctl" sanctions load "$list" >>"$LOG/migrate.log" 2>&1 \
+    || { tail -5 "$LOG/migrate.log" >&2; die "loading the sanctions list $list failed"; }
+  if [ "${SEED_COUNT:-0}" -gt 0 ]; then
+    local n
+    n=$(psql -X -qAt "$DATABASE_URL" -c "SELECT count(*) FROM loan_applications" 2>/dev/null || echo 0)
+    if [ "$n" = 0 ]; then
+      say "seeding $SEED_COUNT sample applications"
+      "$ROOT/loanctl" seed --count "$SEED_COUNT" >>"$LOG/migrate.log" 2>&1 || die "seeding failed"
+    fi
+  fi
+}
+
+start_notifier() {
+  NOTIFY_SINK="$LOG/notifications.jsonl" "$ROOT/loanctl" notifier </dev/null >>"$LOG/notifier.log" 2>&1 &
+  echo $! > "$RUN/notifier.pid"
+}
+
 write_env() {
   # KEY='value' lines: sourced by this script, read by loanctl (which strips the quotes).
   local sock; sock=$(pg_sock_dir)
@@ -235,7 +260,9 @@ do_start() {
   load_env
   "$ROOT/loanctl" migrate >"$LOG/migrate.log" 2>&1 || { cat "$LOG/migrate.log" >&2; die "migrations failed"; }
   "$ROOT/loanctl" user ensure-admin >/dev/null
+  load_reference_data
   start_loanflow "$foreground"
+  start_notifier
   start_nginx
   wait_healthy
   if [ -x "$ROOT/scripts/stack-extra.sh" ]; then "$ROOT/scripts/stack-extra.sh" "$STACK_DIR"; fi
@@ -281,6 +308,8 @@ case "$cmd" in
   app-term)    kill -TERM "$(cat "$RUN/loanflow.pid")" ;;
   app-wait)    pid=$(cat "$RUN/loanflow.pid"); for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1 ;;
   app-start)   load_env; start_loanflow 0 ;;
+  notifier-kill)  kill -9 "$(cat "$RUN/notifier.pid")" ;;
+  notifier-start) load_env; start_notifier ;;
   *)
     echo "usage: stack.sh run|start|stop|status|pg-stop|pg-start|redis-stop|redis-start|reload|workers" >&2; exit 2 ;;
 esac

@@ -33,6 +33,18 @@ up=$(echo "$line" | sed -nE 's/^unit: ([0-9]+) passed, ([0-9]+) failed.*/\1/p')
 uf=$(echo "$line" | sed -nE 's/^unit: ([0-9]+) passed, ([0-9]+) failed.*/\2/p')
 pass=$((pass + ${up:-0})); fail=$((fail + ${uf:-1}))
 
+echo "== fuzzing the submit parser and validators (${FUZZ_SECONDS:=20} s)"
+mkdir -p build/fuzz-corpus && cp tests/fuzz/corpus/* build/fuzz-corpus/
+if build/fuzz_submit -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -artifact_prefix="$OUT/" build/fuzz-corpus \
+    > "$OUT/fuzz.txt" 2>&1; then
+  echo "ok - fuzz_submit: $(grep -E 'stat::number_of_executed_units' "$OUT/fuzz.txt" | awk '{print $2}') inputs, no crash"
+  pass=$((pass + 1))
+else
+  echo "not ok - fuzz_submit found a crash:"; tail -40 "$OUT/fuzz.txt"
+  cp crash-* leak-* "$OUT/" 2>/dev/null || true
+  fail=$((fail + 1))
+fi
+
 TMP=$(mktemp -d /tmp/loanflow-test.XXXXXX)
 chmod 755 "$TMP"
 export STACK_DIR="$TMP" APP_ENV=test TEST_ROUTES=1 SEED_COUNT=0 LOG_LEVEL=info

@@ -1,0 +1,43 @@
+/*
+ * Reference data a worker keeps in memory: the ISO country table with its aliases and FATF
+ * risk, the active sanctions lists' index and the PEP index. Loaded from PostgreSQL on first
+ * use; sanctions and PEP data are re-checked at most once a second (one small query) and
+ * re-indexed when an operator loads a new version, so running workers pick it up without a
+ * restart.
+ */
+#ifndef LOANFLOW_REFDATA_H
+#define LOANFLOW_REFDATA_H
+
+#include "arena.h"
+#include "db.h"
+#include "loan.h"
+#include "screening.h"
+
+extern const struct db_stmt refdata_statements[];
+
+struct country_info {
+    char code[3];
+    char alpha3[4];
+    const char *name;  /* owned by the refdata cache */
+    const char *region;
+    enum country_risk risk;
+};
+
+/* Looks a country up by ISO name, alpha-2, alpha-3 or a common alias, in any case. Returns a
+ * borrowed pointer valid until the next refdata_reset, NULL when unknown, and sets *db_down when
+ * the table could not be loaded. */
+const struct country_info *refdata_country(const char *query, int *db_down);
+
+/*
+ * Fills the sanctions, PEP and senior-employee facts for an applicant (strings borrowed from the
+ * refdata cache or allocated in a). Returns 0, or -1 when the database could not be reached.
+ */
+int refdata_screen(arena *a, const struct loan_input *in, struct compliance_facts *f);
+
+/* Drops everything (tests, or after a lost connection). */
+void refdata_reset(void);
+
+/* Total countries loaded (for health and tests). */
+int refdata_country_count(void);
+
+#endif
