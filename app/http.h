@@ -59,6 +59,11 @@ typedef struct http_req {
     int responded;
     const char *error_detail; /* logged, never sent */
     long auth_us;             /* token verification time, -1 when none ran */
+    /* With capture set, http_send records the response here instead of sending it, so a form
+     * handler can run a JSON handler and answer with a redirect of its own. */
+    int capture;
+    int captured_status;
+    const char *captured_body;
 } http_req;
 
 /* A FastCGI parameter such as "HTTP_COOKIE", or NULL. Borrowed. */

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <libpq-fe.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,6 +361,8 @@ static int cmd_user(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* A server that goes away (Redis restarted) must be an error to handle, not a SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     if (sodium_init() < 0) {
         fprintf(stderr, "loanctl: libsodium could not be initialised\n");
         return 1;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "cache.h"
 #include "config.h"
 #include "db.h"
 #include "loan.h"
@@ -66,6 +67,7 @@ static int setup(void)
     }
     log_open("", 1, LOG_WARN);
     db_init(getenv("DATABASE_URL") ? getenv("DATABASE_URL") : "", routes_statements());
+    cache_init(getenv("REDIS_URL") ? getenv("REDIS_URL") : "");
     if (db_conn() == NULL) {
         fprintf(stderr, "loanctl: cannot connect to PostgreSQL\n");
         return -1;
@@ -424,7 +426,7 @@ static int seed(int argc, char **argv)
                         rc < 0 ? "database unavailable" : "unknown country");
                 return 1;
             }
-            PGresult *row = loans_insert(a, 0, "loanctl seed", &in, country, &facts, &res, created);
+            PGresult *row = loans_insert(a, 0, "loanctl seed", &in, country, &facts, &res, created, 0);
             if (!db_ok(row)) {
                 db_rollback();
                 fprintf(stderr, "loanctl: insert failed: %s",
@@ -437,6 +439,7 @@ static int seed(int argc, char **argv)
             fprintf(stderr, "loanctl: commit failed\n");
             return 1;
         }
+        loans_changed(NULL);
     }
     arena_free(a);
     printf("seeded %ld applications: %ld approved, %ld rejected, %ld pending\n", count,
@@ -573,9 +576,19 @@ static int notifier(int argc, char **argv)
             sleep(1);
             continue;
         }
+        for (int i = 0; i < n; i++)
+            loans_changed(PQgetvalue(res, i, 1));
         if (n > 0)
             printf("notifier: delivered %d message(s)\n", n);
         fflush(stdout);
+        /* Fold the dashboard's delta rows into the summary (sql/004) every couple of seconds. */
+        static time_t last_compact;
+        if (time(NULL) - last_compact >= 2) {
+            last_compact = time(NULL);
+            arena_reset(a);
+            if (!db_ok(db_exec(a, "dash_compact", 0, NULL)))
+                fprintf(stderr, "notifier: compacting dashboard stats failed\n");
+        }
         if (once && n == 0)
             break;
         if (n == 0) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache.h"
 #include "config.h"
 #include "js.h"
 
@@ -228,7 +229,7 @@ static const char *docs_json(arena *a, const struct loan_input *in)
 PGresult *loans_insert(arena *a, long long user_id, const char *actor_email,
                        const struct loan_input *in, const struct country_info *c,
                        const struct compliance_facts *f, const struct loan_result *res,
-                       const char *created_at)
+                       const char *created_at, int notify_applicant)
 {
     char app_id[24];
     PGresult *row = NULL;
@@ -288,7 +289,7 @@ PGresult *loans_insert(arena *a, long long user_id, const char *actor_email,
     PGresult *log = db_exec(a, "loans_log", 8, lp);
     if (!db_ok(log))
         return log;
-    if (notify(a, app_id, in, res, NULL) != 0)
+    if (notify_applicant && notify(a, app_id, in, res, NULL) != 0)
         return NULL;
     return row;
 }
@@ -339,4 +340,16 @@ int loans_log_and_notify(arena *a, const char *app_id, const char *action, long 
     if (!db_ok(db_exec(a, "loans_log", 8, lp)))
         return -1;
     return notify(a, app_id, in, res, status_before);
+}
+
+void loans_changed(const char *app_id)
+{
+    /* After the commit, never before: a reader that fetched the old row could otherwise cache
+     * it under the new version. A failure leaves the cached copies to their TTL. */
+    if (app_id != NULL) {
+        char key[64];
+        snprintf(key, sizeof(key), "appv:%s", app_id);
+        cache_incr(key);
+    }
+    cache_incr("dashboard:version");
 }

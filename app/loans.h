@@ -58,14 +58,15 @@ void loans_new_id(char buf[24]);
 
 /*
  * Inserts a new application with its 'submit' log entry and its notifications, in the
- * caller's transaction. created_at NULL means now (the seeder back-dates). Returns the row
+ * caller's transaction. created_at NULL means now (the seeder back-dates, and passes notify 0:
+ * nobody is to be told about a sample decision of last month). Returns the row
  * (LOANS_COLS) owned by the arena, or the failed result (check db_ok; SQLSTATE 23505 on the
  * one-pending-per-email index), or NULL when the database is unreachable.
  */
 PGresult *loans_insert(arena *a, long long user_id, const char *actor_email,
                        const struct loan_input *in, const struct country_info *c,
                        const struct compliance_facts *f, const struct loan_result *res,
-                       const char *created_at);
+                       const char *created_at, int notify);
 
 /* Writes a new decision (approve, reject, reprocess) with its log entry and notifications, in
  * the caller's transaction. reason may be NULL. Same return contract as loans_insert. */
@@ -80,5 +81,11 @@ int loans_log_and_notify(arena *a, const char *app_id, const char *action, long 
                          const char *actor_email, const char *reason, const char *status_before,
                          const struct loan_input *in, const struct loan_result *res)
     __attribute__((warn_unused_result));
+
+/* Tells readers that an application (or, with NULL, some applications) changed: bumps the
+ * application's cache version and the dashboard's. Call after the commit. */
+void loans_changed(const char *app_id);
+
+#define LOANS_DOC_TTL 300 /* seconds a cached application document may live */
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cache.h"
 #include "config.h"
 #include "js.h"
 #include "loan.h"
@@ -175,7 +176,7 @@ int loans_submit(http_req *r)
     if (key != NULL && idempotency_claim(r, key, hash) != 0)
         return r->status;
     PGresult *row = loans_insert(r->pool, r->user.id, r->user.email, &in, country, &facts, &res,
-                                 NULL);
+                                 NULL, 1);
     if (!db_ok(row)) {
         db_rollback();
         if (row != NULL && !strcmp(db_sqlstate(row), "23505")) {
@@ -200,6 +201,7 @@ int loans_submit(http_req *r)
     }
     if (db_commit() != 0)
         return routes_db_error(r, NULL);
+    loans_changed(PQgetvalue(row, 0, LC_APP_ID));
     log_msg(LOG_INFO, "application %s submitted: %s", PQgetvalue(row, 0, LC_APP_ID),
             loan_status_name(res.final.status));
     return http_send(r, 201, "application/json", body, strlen(body));
@@ -218,8 +220,20 @@ static int send_doc(http_req *r, int status, const char *message, const char *do
         msg = arena_printf(r->pool, "\"message\":%s,", json_object_to_json_string(m));
         json_object_put(m);
     }
-    char *body = arena_printf(r->pool, "{%s\"application\":%s}", msg, doc);
-    return http_send(r, status, "application/json", body, strlen(body));
+    size_t ml = strlen(msg), dl = strlen(doc);
+    char *body = arena_alloc(r->pool, ml + dl + 20);
+    if (body == NULL)
+        return http_fault(r, "out of memory for a response");
+    size_t o = 0;
+    body[o++] = '{';
+    memcpy(body + o, msg, ml);
+    o += ml;
+    memcpy(body + o, "\"application\":", 14);
+    o += 14;
+    memcpy(body + o, doc, dl);
+    o += dl;
+    body[o++] = '}';
+    return http_send(r, status, "application/json", body, o);
 }
 
 static int send_list(http_req *r, PGresult *res, const char *limit, const char *offset)
@@ -247,18 +261,49 @@ static int send_list(http_req *r, PGresult *res, const char *limit, const char *
     return http_send(r, 200, "application/json", body, o);
 }
 
+/* Applicants see only their own applications; others' ids answer 404 like unknown ones. */
+static int status_reply(http_req *r, const char *owner, const char *doc)
+{
+    if (r->user.role < ROLE_OFFICER && (owner[0] == '\0' || atoll(owner) != r->user.id))
+        return http_error(r, 404, "not_found", "No such application");
+    return send_doc(r, 200, NULL, doc);
+}
+
+/*
+ * Status is what applicants poll, so the document is cached in Redis as "<version>|<owner>|<doc>"
+ * beside a per-application version that every writer bumps after its commit (loans_changed):
+ * one MGET answers a repeated poll, and a cached copy is used only while its version is current.
+ */
 int loans_status(http_req *r)
 {
-    const char *p[1] = {http_route_param(r, 0)};
+    const char *id = http_route_param(r, 0);
+    char *vkey = arena_printf(r->pool, "appv:%s", id);
+    char *dkey = arena_printf(r->pool, "appdoc:%s", id);
+    const char *keys[2] = {vkey, dkey};
+    char *vals[2] = {NULL, NULL};
+    int cached = strlen(id) <= 40 && cache_mget(r->pool, 2, keys, vals) == 0;
+    const char *version = cached && vals[0] ? vals[0] : "0";
+    if (cached && vals[1] != NULL) {
+        char *bar1 = strchr(vals[1], '|');
+        char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
+        if (bar2 && (size_t)(bar1 - vals[1]) == strlen(version) &&
+            !strncmp(vals[1], version, strlen(version))) {
+            *bar2 = '\0';
+            return status_reply(r, bar1 + 1, bar2 + 1);
+        }
+    }
+    const char *p[1] = {id};
     PGresult *res = db_exec(r->pool, "loans_doc_by_id", 1, p);
     if (!db_ok(res))
         return routes_db_error(r, res);
-    /* Applicants see only their own applications; others' ids answer 404 like unknown ones. */
-    if (PQntuples(res) == 0 ||
-        (r->user.role < ROLE_OFFICER &&
-         (PQgetisnull(res, 0, 0) || atoll(PQgetvalue(res, 0, 0)) != r->user.id)))
+    if (PQntuples(res) == 0)
         return http_error(r, 404, "not_found", "No such application");
-    return send_doc(r, 200, NULL, PQgetvalue(res, 0, 1));
+    const char *owner = PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0);
+    if (cached) {
+        char *val = arena_printf(r->pool, "%s|%s|%s", version, owner, PQgetvalue(res, 0, 1));
+        cache_set(dkey, val, strlen(val), LOANS_DOC_TTL);
+    }
+    return status_reply(r, owner, PQgetvalue(res, 0, 1));
 }
 
 int loans_list(http_req *r)
@@ -372,6 +417,7 @@ static int finish(http_req *r, PGresult *updated, const char *message)
     }
     if (db_commit() != 0)
         return routes_db_error(r, NULL);
+    loans_changed(PQgetvalue(updated, 0, LC_APP_ID));
     return send_doc(r, 200, message, PQgetvalue(updated, 0, LC_DOC));
 }
 

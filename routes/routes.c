@@ -36,6 +36,19 @@ static const struct route table[] = {
     {"POST",  "/loan-application/reprocess/{id}", loans_reprocess,   ROLE_OFFICER,    ROUTE_JSON},
     {"GET",   "/approval-logs",             loans_approval_logs,     ROLE_OFFICER,    0},
 
+    {"GET",   "/dashboard/overview",        dashboard_overview,      ROLE_OFFICER,    0},
+    {"GET",   "/dashboard/by-region",       dashboard_by_region,     ROLE_OFFICER,    0},
+    {"GET",   "/dashboard/by-country",      dashboard_by_country,    ROLE_OFFICER,    0},
+    {"GET",   "/dashboard/verification-stats", dashboard_verification, ROLE_OFFICER,  0},
+    {"GET",   "/dashboard/financial-metrics", dashboard_financial,   ROLE_OFFICER,    0},
+    {"GET",   "/dashboard/timeline",        dashboard_timeline,      ROLE_OFFICER,    0},
+
+    {"GET",   "/dashboard",                 pages_dashboard,         ROLE_OFFICER,    ROUTE_PAGE},
+    {"GET",   "/reviews",                   pages_reviews,           ROLE_OFFICER,    ROUTE_PAGE},
+    {"POST",  "/reviews/{id}/approve",      pages_review_approve,    ROLE_OFFICER,    ROUTE_FORM},
+    {"POST",  "/reviews/{id}/reject",       pages_review_reject,     ROLE_OFFICER,    ROUTE_FORM},
+    {"GET",   "/applications/{id}",         pages_application,       ROLE_OFFICER,    ROUTE_PAGE},
+
     {"GET",   "/admin/users",               admin_users_list,        ROLE_ADMIN,      0},
     {"POST",  "/admin/users",               admin_users_create,      ROLE_ADMIN,      ROUTE_JSON},
     {"PATCH", "/admin/users/{id}",          admin_users_update,      ROLE_ADMIN,      ROUTE_JSON},
@@ -54,6 +67,8 @@ static const struct db_stmt *const statements[] = {
     refdata_statements,
     loans_statements,
     loan_route_statements,
+    dashboard_statements,
+    pages_statements,
     NULL,
 };
 

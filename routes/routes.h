@@ -47,6 +47,28 @@ int loans_approval_logs(http_req *r);
 int loans_mine(http_req *r);
 extern const struct db_stmt loan_route_statements[];
 
+/* routes/dashboard.c */
+int dashboard_overview(http_req *r);
+int dashboard_by_region(http_req *r);
+int dashboard_by_country(http_req *r);
+int dashboard_verification(http_req *r);
+int dashboard_financial(http_req *r);
+int dashboard_timeline(http_req *r);
+/* All dashboard aggregates (cached like the endpoints) in one new object for the HTML page;
+ * 0, or -1 after sending the error. */
+int dashboard_data(http_req *r, int days, json_object **out);
+/* The page's days parameter (1..365, default 30); 0 after sending a 400. */
+int dashboard_days(http_req *r);
+extern const struct db_stmt dashboard_statements[];
+
+/* routes/pages.c */
+int pages_dashboard(http_req *r);
+int pages_reviews(http_req *r);
+int pages_application(http_req *r);
+int pages_review_approve(http_req *r);
+int pages_review_reject(http_req *r);
+extern const struct db_stmt pages_statements[];
+
 /* Shared helpers for handlers */
 /* Reads limit and offset (limit 1..max, default def; offset >= 0) into 16-byte buffers; on a bad
  * value replies 400 naming it and returns -1. */

@@ -16,7 +16,7 @@ enum loan_status { LOAN_PENDING = 0, LOAN_APPROVED = 1, LOAN_REJECTED = 2 };
 const char *loan_status_name(enum loan_status s);
 
 #define LOAN_MAX_DOCS 16
-#define LOAN_MAX_CENTS 100000000000000LL /* 1e12 currency units: far above any real loan */
+#define LOAN_MAX_CENTS 99999999999999LL /* NUMERIC(14,2): 999,999,999,999.99 */
 
 /* Review flags: why an application waits for an officer. An officer's approval clears them. */
 enum loan_flag {

@@ -368,9 +368,10 @@ describe('submission: validation (400 validation_failed, every bad field at once
   test('amounts at the largest accepted value are stored or refused with a 400, never a 500', async () => {
     // The amount columns are NUMERIC(14,2): at most 999,999,999,999.99.
     for (const field of ['income', 'debt', 'loan_amount']) {
-      const okApp = await submitOk(body({ [field]: 999999999999.99 }));
+      // (a large debt goes with a large income: extreme ratios have a test of their own)
+      const okApp = await submitOk(body({ income: 999999999999.99, [field]: 999999999999.99 }));
       assertNum(okApp[field], 999999999999.99, field);
-      const r = await submit(body({ [field]: 1000000000000 }));
+      const r = await submit(body({ income: 999999999999.99, [field]: 1000000000000 }));
       assert.ok(r.status === 201 || r.status === 400,
         `${field} 1,000,000,000,000: expected 201 or a 400 naming ${field}, got ${r.status}: ${r.text}`);
       if (r.status === 400) assertFields(r, [field], `${field} 1e12`);
@@ -527,6 +528,16 @@ describe('eligibility boundaries', () => {
     assertStatuses(app, { eligibility: 'REJECTED', final: 'REJECTED' });
     assert.match(app.eligibility_remarks, /loan|amount|1,?000,?000|max/i);
     assertNum(app.loan_amount, 1000000.01, 'loan_amount');
+  });
+
+  test('an extreme debt-to-income ratio is stored and rejected, not a 500', async () => {
+    for (const [income, debt, ratio] of [[1, 999999.99, 999999.99], [1, 1000000, 1000000], [0.01, 999999999999.99, 99999999999999]]) {
+      const app = await submitOk(body({ income, debt, loan_amount: 1000 }));
+      assertStatuses(app, { eligibility: 'REJECTED', final: 'REJECTED' }, `income ${income}, debt ${debt}`);
+      assert.match(app.eligibility_remarks, /dti|debt/i);
+      assert.equal(typeof app.dti_ratio, 'number');
+      assert.ok(Math.abs(app.dti_ratio - ratio) <= ratio * 1e-12, `dti_ratio ${app.dti_ratio}, expected ${ratio}`);
+    }
   });
 
   test('income 0: dti_ratio null, eligibility REJECTED', async () => {

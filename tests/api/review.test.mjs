@@ -73,6 +73,13 @@ async function getApp(id) {
   return r.json.application;
 }
 
+// The application as its applicant polls it.
+async function ownerView(id) {
+  const r = await api('GET', `/loan-application/status/${id}`, { token: A.token });
+  assert.equal(r.status, 200, r.text);
+  return r.json.application;
+}
+
 function describeApp(app) {
   return `(kyc ${app.kyc_status} "${app.kyc_remarks}", compliance ${app.compliance_status} ` +
     `"${app.compliance_remarks}", eligibility ${app.eligibility_status} "${app.eligibility_remarks}", ` +
@@ -110,6 +117,7 @@ before(async () => {
 describe('POST /loan-application/{id}/approve', () => {
   test('a pending application becomes APPROVED, reviewed by the officer, logged', async () => {
     const app = await pendingApp();
+    assert.equal((await ownerView(app.application_id)).final_status, 'PENDING');
     const r = await approve(app.application_id);
     assert.equal(r.status, 200, r.text);
     assert.equal(typeof r.json.message, 'string');
@@ -124,6 +132,9 @@ describe('POST /loan-application/{id}/approve', () => {
     }
     assert.deepEqual(a.review_flags, [], 'the officer cleared the review flags');
     assert.equal(status(app.application_id), 'APPROVED');
+    const seen = await ownerView(app.application_id);
+    assert.equal(seen.final_status, 'APPROVED', 'the applicant sees the decision at once');
+    assert.equal(Number(seen.reviewed_by), officer.id);
     assert.deepEqual(logRows(app.application_id, 'approve'), [['approve', String(officer.id), '', 'PENDING', 'APPROVED']]);
     const emails = sql("SELECT recipient FROM notifications WHERE application_id = :'p1' AND kind = 'email'", app.application_id);
     assert.deepEqual(emails, [[app.email]], 'the decision email to the applicant');
@@ -213,6 +224,7 @@ describe('POST /loan-application/{id}/approve', () => {
 describe('POST /loan-application/{id}/reject', () => {
   test('with a reason: REJECTED, reason stored and in final_remarks, logged', async () => {
     const app = await pendingApp();
+    assert.equal((await ownerView(app.application_id)).final_status, 'PENDING');
     const reason = 'Income could not be verified with the employer';
     const r = await reject(app.application_id, reason);
     assert.equal(r.status, 200, r.text);
@@ -227,6 +239,11 @@ describe('POST /loan-application/{id}/reject', () => {
     assert.deepEqual(logRows(app.application_id, 'reject'), [['reject', String(officer.id), reason, 'PENDING', 'REJECTED']]);
     const stored = sql("SELECT final_status, review_reason FROM loan_applications WHERE application_id = :'p1'", app.application_id);
     assert.deepEqual(stored, [['REJECTED', reason]]);
+    const seen = await ownerView(app.application_id);
+    assert.equal(seen.final_status, 'REJECTED', 'the applicant sees the decision at once');
+    assert.equal(seen.review_reason, reason);
+    const mine = await api('GET', '/me/applications', { token: A.token });
+    assert.equal(mine.json.applications.find((x) => x.application_id === app.application_id)?.final_status, 'REJECTED');
     const emails = sql("SELECT recipient FROM notifications WHERE application_id = :'p1' AND kind = 'email'", app.application_id);
     assert.deepEqual(emails, [[app.email]], 'the decision email to the applicant');
   });
@@ -280,6 +297,7 @@ describe('POST /loan-application/{id}/reject', () => {
 describe('POST /loan-application/reprocess/{id}', () => {
   test('runs the pipeline again on the stored data and logs it', async () => {
     const app = await pendingApp();
+    assert.equal((await ownerView(app.application_id)).final_status, 'PENDING');
     // The documents arrive (stored by another channel); the pipeline now approves.
     sql("UPDATE loan_applications SET documents_uploaded = true, documents = '{ID_Proof,Income_Statement,Address_Proof}' WHERE application_id = :'p1'", app.application_id);
     const r = await reprocess(app.application_id);
@@ -290,6 +308,7 @@ describe('POST /loan-application/reprocess/{id}', () => {
     assert.equal(a.kyc_status, 'APPROVED', describeApp(a));
     assert.equal(a.final_status, 'APPROVED', describeApp(a));
     assert.deepEqual(a.review_flags, []);
+    assert.equal((await ownerView(app.application_id)).final_status, 'APPROVED', 'the applicant sees it at once');
     const logs = logRows(app.application_id, 'reprocess');
     assert.equal(logs.length, 1);
     assert.deepEqual([logs[0][1], logs[0][3], logs[0][4]], [String(officer.id), 'PENDING', 'APPROVED']);

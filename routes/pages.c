@@ -1,0 +1,316 @@
+/*
+ * The officers' HTML pages, rendered on the server from templates/ (escaped by default): the
+ * dashboard, the review queue with approve and reject forms, and an application's page. The
+ * forms post with the session's CSRF token and run the same handlers as the JSON API, so a
+ * decision made in the browser is the same transaction, log entry and notification.
+ */
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "js.h"
+#include "loan.h"
+#include "template.h"
+
+const struct db_stmt pages_statements[] = {
+    {"pages_pending",
+     "SELECT application_id, name, country, loan_amount::text, array_to_json(review_flags)::text, "
+     "kyc_remarks, compliance_remarks, eligibility_remarks, final_remarks, iso_utc(created_at) "
+     "FROM loan_applications WHERE final_status = 'PENDING' ORDER BY created_at, id LIMIT 200"},
+    {"pages_logs_for",
+     "SELECT application_id, action, coalesce(actor_email, ''), coalesce(reason, ''), "
+     "coalesce(status_before, ''), status_after, iso_utc(created_at) FROM approval_logs "
+     "WHERE application_id = ANY($1::text[]) ORDER BY created_at DESC, id DESC"},
+    {"pages_doc", "SELECT doc FROM loan_applications WHERE application_id = $1"},
+    {NULL, NULL},
+};
+
+/* The context every page shares: title, signed-in user, CSRF token, version. */
+static json_object *page_ctx(http_req *r, const char *title)
+{
+    json_object *ctx = json_object_new_object();
+    json_object_object_add(ctx, "title", json_object_new_string(title));
+    json_object *u = json_object_new_object();
+    json_object_object_add(u, "email", json_object_new_string(r->user.email ? r->user.email : ""));
+    json_object_object_add(u, "role", json_object_new_string(router_role_name(r->user.role)));
+    json_object_object_add(ctx, "user", u);
+    json_object_object_add(ctx, "csrf", json_object_new_string(auth_csrf_token(r)));
+    json_object_object_add(ctx, "version", json_object_new_string(LOANFLOW_VERSION));
+    return ctx;
+}
+
+static int render(http_req *r, int status, const char *name, json_object *ctx)
+{
+    size_t len;
+    char *html = template_render(r->pool, name, ctx, &len);
+    json_object_put(ctx);
+    if (html == NULL)
+        return http_fault(r, "template %s failed", name);
+    http_add_header(r, "Cache-Control", "no-store");
+    return http_send(r, status, "text/html; charset=utf-8", html, len);
+}
+
+static json_object *get(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(o, k, &v);
+    return v;
+}
+
+static json_object *kpi(const char *key, const char *label, const char *text)
+{
+    json_object *k = json_object_new_object();
+    json_object_object_add(k, "key", json_object_new_string(key));
+    json_object_object_add(k, "label", json_object_new_string(label));
+    json_object_object_add(k, "value", json_object_new_string(text));
+    return k;
+}
+
+/* "1234567.8" -> "1,234,567.80"; integers without decimals. */
+static const char *grouped(http_req *r, double v, int decimals)
+{
+    char raw[64];
+    snprintf(raw, sizeof(raw), "%.*f", decimals, v);
+    char *dot = strchr(raw, '.');
+    size_t intlen = dot ? (size_t)(dot - raw) : strlen(raw);
+    char *out = arena_alloc(r->pool, sizeof(raw) * 2);
+    size_t o = 0, start = raw[0] == '-' ? 1 : 0;
+    if (start)
+        out[o++] = '-';
+    for (size_t i = start; i < intlen; i++) {
+        if (i > start && (intlen - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = raw[i];
+    }
+    snprintf(out + o, sizeof(raw), "%s", dot ? dot : "");
+    return out;
+}
+
+int pages_dashboard(http_req *r)
+{
+    int days = dashboard_days(r);
+    if (days == 0)
+        return r->status;
+    json_object *data;
+    if (dashboard_data(r, days, &data) != 0)
+        return r->status;
+    PGresult *latest = db_exec(r->pool, "dash_latest", 0, NULL);
+    if (!db_ok(latest)) {
+        json_object_put(data);
+        return routes_db_error(r, latest);
+    }
+    json_object *ctx = page_ctx(r, "Dashboard");
+    json_object *ov = get(data, "overview"), *fin = get(data, "financial");
+    json_object *kpis = json_object_new_array();
+    json_object_array_add(kpis, kpi("total_applications", "Applications",
+                                    grouped(r, json_object_get_double(get(ov, "total_applications")), 0)));
+    json_object_array_add(kpis, kpi("approved", "Approved",
+                                    grouped(r, json_object_get_double(get(ov, "approved")), 0)));
+    json_object_array_add(kpis, kpi("rejected", "Rejected",
+                                    grouped(r, json_object_get_double(get(ov, "rejected")), 0)));
+    json_object_array_add(kpis, kpi("pending", "Pending review",
+                                    grouped(r, json_object_get_double(get(ov, "pending")), 0)));
+    json_object_array_add(kpis, kpi("approval_rate", "Approval rate",
+                                    arena_printf(r->pool, "%s%%", json_object_get_string(get(ov, "approval_rate")))));
+    json_object_array_add(kpis, kpi("average_credit_score", "Avg credit score (approved)",
+                                    json_object_get_string(get(fin, "average_credit_score"))));
+    json_object_array_add(kpis, kpi("average_dti_ratio", "Avg DTI (approved)",
+                                    json_object_get_string(get(fin, "average_dti_ratio"))));
+    json_object_array_add(kpis, kpi("total_loan_amount", "Approved amount",
+                                    grouped(r, json_object_get_double(get(fin, "total_loan_amount")), 2)));
+    json_object_object_add(ctx, "kpis", kpis);
+    json_object *sw = json_object_new_array();
+    static const int choices[] = {7, 30, 90};
+    for (int i = 0; i < 3; i++) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "days", json_object_new_int(choices[i]));
+        json_object_object_add(c, "on", json_object_new_boolean(choices[i] == days));
+        json_object_array_add(sw, c);
+    }
+    json_object_object_add(ctx, "switch", sw);
+    json_object_object_add(ctx, "days", json_object_new_int(days));
+    json_object *rows = json_object_new_array();
+    for (int i = 0; i < PQntuples(latest); i++) {
+        json_object *a = json_object_new_object();
+        static const char *keys[] = {"application_id", "name", "country", "final_status"};
+        for (int k = 0; k < 4; k++)
+            json_object_object_add(a, keys[k], json_object_new_string(PQgetvalue(latest, i, k)));
+        int64_t cents = 0;
+        const char *amt = PQgetvalue(latest, i, 4);
+        char money[32];
+        js_parse_cents(amt, strlen(amt), INT64_MAX, &cents);
+        json_object_object_add(a, "loan_amount",
+                               json_object_new_string(loan_money(cents, money, sizeof(money))));
+        json_object_object_add(a, "created_at", json_object_new_string(PQgetvalue(latest, i, 5)));
+        json_object_array_add(rows, a);
+    }
+    json_object_object_add(ctx, "latest", rows);
+    json_object_object_add(ctx, "data", data);
+    return render(r, 200, "dashboard", ctx);
+}
+
+static const char *notice_text(const char *code)
+{
+    static const struct {
+        const char *code, *text;
+    } t[] = {
+        {"approved", "The application was approved."},
+        {"rejected", "The application was rejected."},
+        {"conflict", "That application has already been decided."},
+        {"hard_rules_failed", "That application fails a rule no officer can clear (see its "
+                              "remarks); reject it instead."},
+        {"not_found", "No such application."},
+        {"validation_failed", "The reason must be at most 500 characters."},
+    };
+    for (size_t i = 0; code && i < sizeof(t) / sizeof(t[0]); i++)
+        if (!strcmp(code, t[i].code))
+            return t[i].text;
+    return NULL;
+}
+
+int pages_reviews(http_req *r)
+{
+    PGresult *res = db_exec(r->pool, "pages_pending", 0, NULL);
+    if (!db_ok(res))
+        return routes_db_error(r, res);
+    /* The approval history of every listed application, in one query. */
+    json_object *ids = json_object_new_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_object_array_add(ids, json_object_new_string(PQgetvalue(res, i, 0)));
+    char *arr = arena_strdup(r->pool, json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN));
+    json_object_put(ids);
+    arr[0] = '{';
+    arr[strlen(arr) - 1] = '}';
+    const char *p[1] = {arr};
+    PGresult *logs = db_exec(r->pool, "pages_logs_for", 1, p);
+    if (!db_ok(logs))
+        return routes_db_error(r, logs);
+    json_object *ctx = page_ctx(r, "Review queue");
+    json_object *list = json_object_new_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_object *a = json_object_new_object();
+        const char *id = PQgetvalue(res, i, 0);
+        json_object_object_add(a, "application_id", json_object_new_string(id));
+        json_object_object_add(a, "name", json_object_new_string(PQgetvalue(res, i, 1)));
+        json_object_object_add(a, "country", json_object_new_string(PQgetvalue(res, i, 2)));
+        int64_t cents = 0;
+        char money[32];
+        js_parse_cents(PQgetvalue(res, i, 3), strlen(PQgetvalue(res, i, 3)), INT64_MAX, &cents);
+        json_object_object_add(a, "loan_amount",
+                               json_object_new_string(loan_money(cents, money, sizeof(money))));
+        json_object *flags = json_tokener_parse(PQgetvalue(res, i, 4));
+        json_object_object_add(a, "flags", flags ? flags : json_object_new_array());
+        json_object *reasons = json_object_new_array();
+        for (int c = 5; c <= 7; c++)
+            if (PQgetvalue(res, i, c)[0])
+                json_object_array_add(reasons, json_object_new_string(PQgetvalue(res, i, c)));
+        json_object_object_add(a, "reasons", reasons);
+        json_object_object_add(a, "created_at", json_object_new_string(PQgetvalue(res, i, 9)));
+        json_object *hist = json_object_new_array();
+        for (int l = 0; l < PQntuples(logs); l++) {
+            if (strcmp(PQgetvalue(logs, l, 0), id) != 0)
+                continue;
+            json_object *e = json_object_new_object();
+            static const char *k[] = {"application_id", "action", "actor", "reason", "before",
+                                      "after", "at"};
+            for (int c = 1; c < 7; c++)
+                json_object_object_add(e, k[c], json_object_new_string(PQgetvalue(logs, l, c)));
+            json_object_array_add(hist, e);
+        }
+        json_object_object_add(a, "history", hist);
+        json_object_array_add(list, a);
+    }
+    json_object_object_add(ctx, "pending", list);
+    json_object_object_add(ctx, "count", json_object_new_int(PQntuples(res)));
+    const char *done = notice_text(http_query(r, "done"));
+    const char *error = notice_text(http_query(r, "error"));
+    if (done)
+        json_object_object_add(ctx, "notice", json_object_new_string(done));
+    if (error)
+        json_object_object_add(ctx, "error", json_object_new_string(error));
+    return render(r, 200, "reviews", ctx);
+}
+
+int pages_application(http_req *r)
+{
+    const char *id = http_route_param(r, 0);
+    const char *p[1] = {id};
+    PGresult *res = db_exec(r->pool, "pages_doc", 1, p);
+    if (!db_ok(res))
+        return routes_db_error(r, res);
+    if (PQntuples(res) == 0) {
+        json_object *ctx = page_ctx(r, "Not found");
+        json_object_object_add(ctx, "missing", json_object_new_string(id));
+        return render(r, 404, "application", ctx);
+    }
+    char *arr = arena_printf(r->pool, "{%s}", id);
+    const char *q[1] = {arr};
+    PGresult *logs = db_exec(r->pool, "pages_logs_for", 1, q);
+    if (!db_ok(logs))
+        return routes_db_error(r, logs);
+    json_object *ctx = page_ctx(r, id);
+    json_object *app = json_tokener_parse(PQgetvalue(res, 0, 0));
+    json_object_object_add(ctx, "app", app ? app : json_object_new_object());
+    json_object *hist = json_object_new_array();
+    for (int l = 0; l < PQntuples(logs); l++) {
+        json_object *e = json_object_new_object();
+        static const char *k[] = {"application_id", "action", "actor", "reason", "before",
+                                  "after", "at"};
+        for (int c = 1; c < 7; c++)
+            json_object_object_add(e, k[c], json_object_new_string(PQgetvalue(logs, l, c)));
+        json_object_array_add(hist, e);
+    }
+    json_object_object_add(ctx, "history", hist);
+    json_object *pending = NULL;
+    json_object_object_get_ex(app, "final_status", &pending);
+    json_object_object_add(ctx, "is_pending",
+                           json_object_new_boolean(pending &&
+                                                   !strcmp(json_object_get_string(pending), "PENDING")));
+    return render(r, 200, "application", ctx);
+}
+
+static void json_put(void *o)
+{
+    json_object_put(o);
+}
+
+/* Runs the JSON handler for a review form and answers with a redirect to the queue. */
+static int review_form(http_req *r, int (*action)(http_req *), const char *done)
+{
+    const char *reason = http_form(r, "reason");
+    json_object *body = json_object_new_object();
+    if (reason != NULL && reason[0] != '\0')
+        json_object_object_add(body, "reason", json_object_new_string(reason));
+    arena_defer(r->pool, json_put, body);
+    r->json = body;
+    r->capture = 1;
+    action(r);
+    r->capture = 0;
+    r->responded = 0;
+    if (r->captured_status == 200)
+        return http_redirect(r, arena_printf(r->pool, "/reviews?done=%s", done));
+    if (r->captured_status >= 500) {
+        r->status = 0;
+        return http_error(r, r->captured_status, "review_failed",
+                          "The decision could not be recorded; try again");
+    }
+    json_object *err = json_tokener_parse(r->captured_body ? r->captured_body : "");
+    json_object *e = get(err, "error");
+    const char *code = e ? json_object_get_string(get(e, "code")) : "conflict";
+    char *loc = arena_printf(r->pool, "/reviews?error=%s", notice_text(code) ? code : "conflict");
+    json_object_put(err);
+    return http_redirect(r, loc);
+}
+
+int pages_review_approve(http_req *r)
+{
+    return review_form(r, loans_approve, "approved");
+}
+
+int pages_review_reject(http_req *r)
+{
+    return review_form(r, loans_reject, "rejected");
+}
