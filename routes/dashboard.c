@@ -236,22 +236,36 @@ static json_object *build_funnel(http_req *r, int param, PGresult **out)
     return o;
 }
 
+const char *dashboard_cache_get(http_req *r, const char *key, const char **version, int *redis)
+{
+    const char *keys[2] = {"dashboard:version", key};
+    char *vals[2] = {NULL, NULL};
+    *redis = cache_mget(r->pool, 2, keys, vals) == 0;
+    *version = *redis && vals[0] ? vals[0] : "0";
+    size_t vl = strlen(*version);
+    if (*redis && vals[1] != NULL && !strncmp(vals[1], *version, vl) && vals[1][vl] == '|')
+        return vals[1] + vl + 1;
+    return NULL;
+}
+
+void dashboard_cache_put(http_req *r, const char *key, const char *version, const char *text)
+{
+    char *val = arena_printf(r->pool, "%s|%s", version, text);
+    cache_set(key, val, strlen(val), config_get()->dashboard_ttl);
+}
+
 /*
  * The cached JSON text of one aggregate (arena string), computed when the cache misses.
  * NULL after sending the error response when the database failed.
  */
 static const char *cached(http_req *r, const char *name, int param, builder_fn build)
 {
-    const struct config *cfg = config_get();
     char *key = arena_printf(r->pool, "dash:%s:%d", name, param);
-    const char *keys[2] = {"dashboard:version", key};
-    char *vals[2] = {NULL, NULL};
-    int redis = cache_mget(r->pool, 2, keys, vals) == 0;
-    const char *version = redis && vals[0] ? vals[0] : "0";
-    size_t vl = strlen(version);
-    if (redis && vals[1] != NULL && !strncmp(vals[1], version, vl) && vals[1][vl] == '|' &&
-        vals[1][vl + 1] == '{')
-        return vals[1] + vl + 1;
+    const char *version;
+    int redis;
+    const char *hit = dashboard_cache_get(r, key, &version, &redis);
+    if (hit != NULL && hit[0] == '{')
+        return hit;
     PGresult *res = NULL;
     json_object *o = build(r, param, &res);
     if (o == NULL) {
@@ -262,10 +276,8 @@ static const char *cached(http_req *r, const char *name, int param, builder_fn b
                                                  o, JSON_C_TO_STRING_PLAIN |
                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
-    if (redis) {
-        char *val = arena_printf(r->pool, "%s|%s", version, json);
-        cache_set(key, val, strlen(val), cfg->dashboard_ttl);
-    }
+    if (redis)
+        dashboard_cache_put(r, key, version, json);
     return json;
 }
 
@@ -337,35 +349,59 @@ int dashboard_timeline(http_req *r)
     return send_cached(r, "timeline", days, build_timeline);
 }
 
-int dashboard_data(http_req *r, int days, json_object **out)
+static json_object *build_latest(http_req *r, int param, PGresult **out)
+{
+    (void)param;
+    PGresult *res = run(r, "dash_latest", 0, NULL, out);
+    if (res == NULL)
+        return NULL;
+    static const char *keys[] = {"application_id", "name", "country", "final_status",
+                                 "loan_amount", "created_at"};
+    json_object *arr = json_object_new_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_object *e = json_object_new_object();
+        for (int k = 0; k < 6; k++)
+            json_object_object_add(e, keys[k], json_object_new_string(PQgetvalue(res, i, k)));
+        json_object_array_add(arr, e);
+    }
+    return arr;
+}
+
+/* Everything the HTML dashboard shows, built in one go: cached as one entry per range of days,
+ * so a page view costs one MGET and one parse. */
+static json_object *build_page(http_req *r, int days, PGresult **out)
 {
     static const struct {
-        const char *name;
-        builder_fn build;
         const char *key;
+        builder_fn build;
     } parts[] = {
-        {"overview", build_overview, "overview"},
-        {"by-region", build_region, "by_region"},
-        {"by-country", build_country, "by_country"},
-        {"verification-stats", build_verification, "verification"},
-        {"financial-metrics", build_financial, "financial"},
-        {"timeline", build_timeline, "timeline"},
-        {"funnel", build_funnel, "funnel"},
+        {"overview", build_overview},   {"by_region", build_region},
+        {"by_country", build_country},  {"verification", build_verification},
+        {"financial", build_financial}, {"timeline", build_timeline},
+        {"funnel", build_funnel},       {"latest", build_latest},
     };
     json_object *o = json_object_new_object();
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-        const char *json = cached(r, parts[i].name, !strcmp(parts[i].name, "timeline") ? days : 0,
-                                  parts[i].build);
-        json_object *v = json ? json_tokener_parse(json) : NULL;
+        json_object *v = parts[i].build(r, days, out);
         if (v == NULL) {
             json_object_put(o);
-            if (!r->responded)
-                http_fault(r, "dashboard part %s unreadable", parts[i].name);
-            return -1;
+            return NULL;
         }
         json_object_object_add(o, parts[i].key, v);
     }
-    *out = o;
+    return o;
+}
+
+int dashboard_data(http_req *r, int days, json_object **out)
+{
+    const char *json = cached(r, "page", days, build_page);
+    if (json == NULL)
+        return -1;
+    *out = json_tokener_parse(json);
+    if (*out == NULL) {
+        http_fault(r, "cached dashboard page data unreadable");
+        return -1;
+    }
     return 0;
 }
 

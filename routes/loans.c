@@ -274,6 +274,16 @@ static int status_reply(http_req *r, const char *owner, const char *doc)
  * beside a per-application version that every writer bumps after its commit (loans_changed):
  * one MGET answers a repeated poll, and a cached copy is used only while its version is current.
  */
+/* Runs a statement returning doc rows and sends them as a list (with paging when given). */
+static int list_query(http_req *r, const char *stmt, int n, const char *const *p,
+                      const char *limit, const char *offset)
+{
+    PGresult *res = db_exec(r->pool, stmt, n, p);
+    if (!db_ok(res))
+        return routes_db_error(r, res);
+    return send_list(r, res, limit, offset);
+}
+
 int loans_status(http_req *r)
 {
     const char *id = http_route_param(r, 0);
@@ -349,10 +359,7 @@ int loans_list(http_req *r)
     char stmt[16];
     snprintf(stmt, sizeof(stmt), "loans_list_%d", mask);
     const char *p[5] = {status, reg ? region : NULL, code, limit, offset};
-    PGresult *res = db_exec(r->pool, stmt, 5, p);
-    if (!db_ok(res))
-        return routes_db_error(r, res);
-    return send_list(r, res, limit, offset);
+    return list_query(r, stmt, 5, p, limit, offset);
 }
 
 int loans_pending(http_req *r)
@@ -361,10 +368,7 @@ int loans_pending(http_req *r)
     if (routes_paging(r, 1000, 1000, limit, offset) != 0)
         return r->status;
     const char *p[5] = {"PENDING", NULL, NULL, limit, offset};
-    PGresult *res = db_exec(r->pool, "loans_list_1", 5, p);
-    if (!db_ok(res))
-        return routes_db_error(r, res);
-    return send_list(r, res, NULL, NULL);
+    return list_query(r, "loans_list_1", 5, p, NULL, NULL);
 }
 
 int loans_mine(http_req *r)
@@ -373,10 +377,7 @@ int loans_mine(http_req *r)
     if (routes_paging(r, 100, 1000, limit, offset) != 0)
         return r->status;
     const char *p[3] = {uid_text(r), limit, offset};
-    PGresult *res = db_exec(r->pool, "loans_mine", 3, p);
-    if (!db_ok(res))
-        return routes_db_error(r, res);
-    return send_list(r, res, NULL, NULL);
+    return list_query(r, "loans_mine", 3, p, NULL, NULL);
 }
 
 /* Starts a review action: BEGIN, lock the row, check it waits for a decision. Returns the row,

@@ -89,20 +89,21 @@ static const char *grouped(http_req *r, double v, int decimals)
     return out;
 }
 
-int pages_dashboard(http_req *r)
+/* The dashboard's body, the same for every officer: rendered once per data version and range
+ * of days, cached beside the JSON aggregates; only the header is rendered per request. NULL
+ * after sending an error. */
+static const char *dashboard_body(http_req *r, int days)
 {
-    int days = dashboard_days(r);
-    if (days == 0)
-        return r->status;
+    char *key = arena_printf(r->pool, "dash:html:%d", days);
+    const char *version;
+    int redis;
+    const char *hit = dashboard_cache_get(r, key, &version, &redis);
+    if (hit != NULL)
+        return hit;
     json_object *data;
     if (dashboard_data(r, days, &data) != 0)
-        return r->status;
-    PGresult *latest = db_exec(r->pool, "dash_latest", 0, NULL);
-    if (!db_ok(latest)) {
-        json_object_put(data);
-        return routes_db_error(r, latest);
-    }
-    json_object *ctx = page_ctx(r, "Dashboard");
+        return NULL;
+    json_object *ctx = json_object_new_object();
     json_object *ov = get(data, "overview"), *fin = get(data, "financial");
     json_object *kpis = json_object_new_array();
     json_object_array_add(kpis, kpi("total_applications", "Applications",
@@ -132,23 +133,41 @@ int pages_dashboard(http_req *r)
     }
     json_object_object_add(ctx, "switch", sw);
     json_object_object_add(ctx, "days", json_object_new_int(days));
-    json_object *rows = json_object_new_array();
-    for (int i = 0; i < PQntuples(latest); i++) {
-        json_object *a = json_object_new_object();
-        static const char *keys[] = {"application_id", "name", "country", "final_status"};
-        for (int k = 0; k < 4; k++)
-            json_object_object_add(a, keys[k], json_object_new_string(PQgetvalue(latest, i, k)));
+    /* Amounts of the latest applications, formatted for people. */
+    json_object *rows = get(data, "latest");
+    for (size_t i = 0; rows && i < json_object_array_length(rows); i++) {
+        json_object *a = json_object_array_get_idx(rows, i);
+        const char *amt = json_object_get_string(get(a, "loan_amount"));
         int64_t cents = 0;
-        const char *amt = PQgetvalue(latest, i, 4);
         char money[32];
         js_parse_cents(amt, strlen(amt), INT64_MAX, &cents);
         json_object_object_add(a, "loan_amount",
                                json_object_new_string(loan_money(cents, money, sizeof(money))));
-        json_object_object_add(a, "created_at", json_object_new_string(PQgetvalue(latest, i, 5)));
-        json_object_array_add(rows, a);
     }
-    json_object_object_add(ctx, "latest", rows);
+    json_object_object_add(ctx, "latest", json_object_get(rows));
     json_object_object_add(ctx, "data", data);
+    size_t len;
+    char *html = template_render(r->pool, "dashboard_body", ctx, &len);
+    json_object_put(ctx);
+    if (html == NULL) {
+        http_fault(r, "template dashboard_body failed");
+        return NULL;
+    }
+    if (redis)
+        dashboard_cache_put(r, key, version, html);
+    return html;
+}
+
+int pages_dashboard(http_req *r)
+{
+    int days = dashboard_days(r);
+    if (days == 0)
+        return r->status;
+    const char *body = dashboard_body(r, days);
+    if (body == NULL)
+        return r->status;
+    json_object *ctx = page_ctx(r, "Dashboard");
+    json_object_object_add(ctx, "body", json_object_new_string(body));
     return render(r, 200, "dashboard", ctx);
 }
 

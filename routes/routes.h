@@ -57,6 +57,10 @@ int dashboard_timeline(http_req *r);
 /* All dashboard aggregates (cached like the endpoints) in one new object for the HTML page;
  * 0, or -1 after sending the error. */
 int dashboard_data(http_req *r, int days, json_object **out);
+/* Text cached under the dashboard's version: the text on a hit, NULL on a miss; *version is the
+ * version to store a fresh text under, *redis whether Redis answered. */
+const char *dashboard_cache_get(http_req *r, const char *key, const char **version, int *redis);
+void dashboard_cache_put(http_req *r, const char *key, const char *version, const char *text);
 /* The page's days parameter (1..365, default 30); 0 after sending a 400. */
 int dashboard_days(http_req *r);
 extern const struct db_stmt dashboard_statements[];

@@ -440,6 +440,9 @@ describe('officer pages in Chromium', () => {
         if (log.reason) has(log.reason, 'the reason');
       }
     }
+    // An unknown id is a 404 page, not an error of the server.
+    const missing = await page.goto(`${BASE}/applications/LOAN-20200101-ZZZZZZZZ`);
+    assert.equal(missing.status(), 404);
     await gotoOk(`/applications/${evil.application_id}`);
     assert.match(await page.locator('body').innerText(), /<b onmouseover/, 'the markup is shown as text');
     assert.equal(await page.evaluate(() => window.__xss), undefined, 'no script from a name ran');
@@ -488,8 +491,10 @@ describe('officer pages in Chromium', () => {
     assert.ok(requests.length > 10, `requests seen: ${requests.length}`);
     const foreign = requests.filter((u) => !/^(data|blob|about):/.test(u) && new URL(u).origin !== ORIGIN);
     assert.deepEqual(foreign, [], 'every request goes to BASE_URL');
-    // The CSRF probes above are expected 403s; anything else >= 400 is a broken page or asset.
-    const unexpected = failed.filter((f) => !/ → 403$/.test(f) || !/\/(approve|reject)|\/reviews/.test(f));
+    // The CSRF probes (403) and the unknown application (404) above are expected; anything else
+    // >= 400 is a broken page or asset.
+    const unexpected = failed.filter((f) => !(/ → 403$/.test(f) && /\/reviews\//.test(f))
+      && !f.endsWith('/applications/LOAN-20200101-ZZZZZZZZ → 404'));
     assert.deepEqual(unexpected, [], 'no failed request');
     assert.deepEqual(pageErrors, [], 'no uncaught script error');
   });
