@@ -225,6 +225,16 @@ static int deny(http_req *r, int status, const char *why)
         http_add_header(r, "WWW-Authenticate", "Bearer realm=\"loanflow\"");
         return http_error(r, 401, "unauthorized", why);
     }
+    if (r->route->flags & ROUTE_PAGE) {
+        static const char page[] =
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+            "content=\"width=device-width, initial-scale=1\"><title>Not allowed · Loanflow</title>"
+            "<link rel=\"stylesheet\" href=\"/static/css/app.css\"></head><body><main><section "
+            "class=\"card narrow\"><h1>Not allowed</h1><p>Your role does not allow this page. "
+            "Officers and administrators use the dashboard; applicants use the API.</p>"
+            "<p><a href=\"/login\">Sign in as someone else</a></p></section></main></body></html>";
+        return http_send(r, 403, "text/html; charset=utf-8", page, sizeof(page) - 1);
+    }
     return http_error(r, 403, "forbidden", why);
 }
 

@@ -18,8 +18,9 @@
 const struct db_stmt pages_statements[] = {
     {"pages_pending",
      "SELECT application_id, name, country, loan_amount::text, array_to_json(review_flags)::text, "
-     "kyc_remarks, compliance_remarks, eligibility_remarks, final_remarks, iso_utc(created_at) "
-     "FROM loan_applications WHERE final_status = 'PENDING' ORDER BY created_at, id LIMIT 200"},
+     "kyc_remarks, compliance_remarks, eligibility_remarks, final_remarks, iso_utc(created_at), "
+     "count(*) OVER () FROM loan_applications WHERE final_status = 'PENDING' "
+     "ORDER BY created_at, id LIMIT 200"},
     {"pages_logs_for",
      "SELECT application_id, action, coalesce(actor_email, ''), coalesce(reason, ''), "
      "coalesce(status_before, ''), status_after, iso_utc(created_at) FROM approval_logs "
@@ -243,7 +244,10 @@ int pages_reviews(http_req *r)
         json_object_array_add(list, a);
     }
     json_object_object_add(ctx, "pending", list);
-    json_object_object_add(ctx, "count", json_object_new_int(PQntuples(res)));
+    /* The heading counts every pending application; the page lists the oldest 200. */
+    long long total = PQntuples(res) > 0 ? atoll(PQgetvalue(res, 0, 10)) : 0;
+    json_object_object_add(ctx, "count", json_object_new_int64(total));
+    json_object_object_add(ctx, "more", json_object_new_boolean(total > PQntuples(res)));
     const char *done = notice_text(http_query(r, "done"));
     const char *error = notice_text(http_query(r, "error"));
     if (done)

@@ -260,6 +260,29 @@ describe('officer pages in Chromium', () => {
     await embeddedData(); // still valid JSON
   });
 
+  test('dashboard: a new submission shows on the next load; the page is personal to each officer', async () => {
+    await gotoOk('/dashboard'); // rendered, and perhaps cached, before the submission
+    const total = async () => num(await page.locator('[data-kpi="total_applications"]').textContent());
+    const before = await total();
+    const app = await submitPending();
+    await gotoOk('/dashboard');
+    assert.equal(await total(), before + 1, 'the total counts the new application at once');
+    assert.equal(await total(), (await getJson('/dashboard/overview')).total_applications);
+    assert.equal(await page.locator(`a[href="/applications/${app.application_id}"]`).count(), 1,
+      'the new application heads the latest applications');
+    await waitForCharts();
+    // Another officer sees the same figures under their own name and session, never ours.
+    const other = await newUser('officer', await adminToken());
+    const r = await api('GET', '/dashboard', { headers: { Cookie: `lf_session=${other.token}` } });
+    assert.equal(r.status, 200);
+    assert.ok(r.text.includes(other.email), "the other officer's page names them");
+    assert.ok(!r.text.includes(officer.email), 'and not us');
+    const csrf = (html) => [...html.matchAll(/name="csrf" value="([^"]*)"/g)].map((m) => m[1]);
+    const mine = csrf(await page.content());
+    assert.ok(mine.length >= 1, 'our page has the sign-out form with its csrf');
+    assert.ok(!csrf(r.text).some((t) => mine.includes(t)), "the other officer's page does not carry our CSRF token");
+  });
+
   test('dashboard at phone width (390×844): charts drawn, no sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
