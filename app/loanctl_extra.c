@@ -25,6 +25,7 @@
 #include "cache.h"
 #include "config.h"
 #include "db.h"
+#include "epoch.h"
 #include "loan.h"
 #include "loanctl.h"
 #include "loans.h"
@@ -68,6 +69,9 @@ static int setup(void)
     log_open("", 1, LOG_WARN);
     db_init(getenv("DATABASE_URL") ? getenv("DATABASE_URL") : "", routes_statements());
     cache_init(getenv("REDIS_URL") ? getenv("REDIS_URL") : "");
+    /* Changes made here must reach the running workers' memory caches too. */
+    if (getenv("EPOCH_FILE") != NULL)
+        (void)epoch_open(getenv("EPOCH_FILE"), 0);
     if (db_conn() == NULL) {
         fprintf(stderr, "loanctl: cannot connect to PostgreSQL\n");
         return -1;

@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "epoch.h"
 #include "js.h"
 
 #define DECISION_SET                                                                               \
@@ -344,6 +345,7 @@ int loans_log_and_notify(arena *a, const char *app_id, const char *action, long 
 
 void loans_changed(const char *app_id)
 {
+    epoch_bump();
     /* After the commit, never before: a reader that fetched the old row could otherwise cache
      * it under the new version. A failure leaves the cached copies to their TTL. */
     if (app_id != NULL) {

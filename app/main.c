@@ -25,6 +25,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "epoch.h"
 #include "log.h"
 #include "routes.h"
 #include "worker.h"
@@ -276,6 +277,11 @@ int main(int argc, char **argv)
     }
     if (sodium_init() < 0) {
         log_msg(LOG_ERROR, "libsodium could not be initialised");
+        return 1;
+    }
+    const char *epoch_file = getenv("EPOCH_FILE");
+    if (epoch_file != NULL && epoch_file[0] != '\0' && epoch_open(epoch_file, 1) != 0) {
+        log_msg(LOG_ERROR, "cannot map EPOCH_FILE %s: %s", epoch_file, strerror(errno));
         return 1;
     }
     if (auth_shared_init() != 0) {

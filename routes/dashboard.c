@@ -16,7 +16,12 @@
 
 #include "cache.h"
 #include "config.h"
+#include "epoch.h"
 #include "js.h"
+
+/* How long a worker may answer from its own memory: changes made on this host invalidate at
+ * once (the epoch); this bounds how long a change made through another host goes unseen. */
+#define DASH_LOCAL_SECONDS 1
 
 #define ALL "FROM loan_stats_all"
 #define CNT(cond) "coalesce(sum(n) FILTER (WHERE " cond "), 0)"
@@ -261,11 +266,17 @@ void dashboard_cache_put(http_req *r, const char *key, const char *version, cons
 static const char *cached(http_req *r, const char *name, int param, builder_fn build)
 {
     char *key = arena_printf(r->pool, "dash:%s:%d", name, param);
+    unsigned long epoch = epoch_get(); /* read first: a change meanwhile invalidates */
+    const char *local = epoch_cache_get(key, DASH_LOCAL_SECONDS);
+    if (local != NULL)
+        return local;
     const char *version;
     int redis;
     const char *hit = dashboard_cache_get(r, key, &version, &redis);
-    if (hit != NULL && hit[0] == '{')
+    if (hit != NULL && hit[0] == '{') {
+        epoch_cache_put(key, epoch, hit);
         return hit;
+    }
     PGresult *res = NULL;
     json_object *o = build(r, param, &res);
     if (o == NULL) {
@@ -278,6 +289,7 @@ static const char *cached(http_req *r, const char *name, int param, builder_fn b
     json_object_put(o);
     if (redis)
         dashboard_cache_put(r, key, version, json);
+    epoch_cache_put(key, epoch, json);
     return json;
 }
 

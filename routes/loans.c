@@ -14,6 +14,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "epoch.h"
 #include "js.h"
 #include "loan.h"
 #include "loans.h"
@@ -289,6 +290,15 @@ int loans_status(http_req *r)
     const char *id = http_route_param(r, 0);
     char *vkey = arena_printf(r->pool, "appv:%s", id);
     char *dkey = arena_printf(r->pool, "appdoc:%s", id);
+    /* This worker's memory first: valid while nothing on this host changed (the epoch), and for
+     * a second at most, which bounds how long a change made through another host goes unseen. */
+    unsigned long epoch = epoch_get();
+    const char *local = epoch_cache_get(dkey, 1);
+    if (local != NULL) {
+        const char *bar = strchr(local, '|');
+        if (bar != NULL)
+            return status_reply(r, arena_strndup(r->pool, local, (size_t)(bar - local)), bar + 1);
+    }
     const char *keys[2] = {vkey, dkey};
     char *vals[2] = {NULL, NULL};
     int cached = strlen(id) <= 40 && cache_mget(r->pool, 2, keys, vals) == 0;
@@ -298,6 +308,7 @@ int loans_status(http_req *r)
         char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
         if (bar2 && (size_t)(bar1 - vals[1]) == strlen(version) &&
             !strncmp(vals[1], version, strlen(version))) {
+            epoch_cache_put(dkey, epoch, bar1 + 1);
             *bar2 = '\0';
             return status_reply(r, bar1 + 1, bar2 + 1);
         }
@@ -313,6 +324,7 @@ int loans_status(http_req *r)
         char *val = arena_printf(r->pool, "%s|%s|%s", version, owner, PQgetvalue(res, 0, 1));
         cache_set(dkey, val, strlen(val), LOANS_DOC_TTL);
     }
+    epoch_cache_put(dkey, epoch, arena_printf(r->pool, "%s|%s", owner, PQgetvalue(res, 0, 1)));
     return status_reply(r, owner, PQgetvalue(res, 0, 1));
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "epoch.h"
 #include "js.h"
 #include "loan.h"
 #include "template.h"
@@ -96,11 +97,17 @@ static const char *grouped(http_req *r, double v, int decimals)
 static const char *dashboard_body(http_req *r, int days)
 {
     char *key = arena_printf(r->pool, "dash:html:%d", days);
+    unsigned long epoch = epoch_get();
+    const char *local = epoch_cache_get(key, 1);
+    if (local != NULL)
+        return local;
     const char *version;
     int redis;
     const char *hit = dashboard_cache_get(r, key, &version, &redis);
-    if (hit != NULL)
+    if (hit != NULL) {
+        epoch_cache_put(key, epoch, hit);
         return hit;
+    }
     json_object *data;
     if (dashboard_data(r, days, &data) != 0)
         return NULL;
@@ -156,6 +163,7 @@ static const char *dashboard_body(http_req *r, int days)
     }
     if (redis)
         dashboard_cache_put(r, key, version, html);
+    epoch_cache_put(key, epoch, html);
     return html;
 }
 

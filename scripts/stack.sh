@@ -163,6 +163,7 @@ write_env() {
     printf "%s='%s'\n" FCGI_SOCKET "$RUN/loanflow.sock"
     printf "%s='%s'\n" FCGI_AUTH_SOCKET "$RUN/loanflow-auth.sock"
     printf "%s='%s'\n" LOG_FILE "$LOG/loanflow.log"
+    printf "%s='%s'\n" EPOCH_FILE "$RUN/data.epoch"
     printf "%s='%s'\n" TEMPLATE_DIR "$ROOT/templates"
     printf "%s='%s'\n" LOANFLOW_SQL_DIR "$ROOT/sql"
     printf "%s='%s'\n" JWT_SECRET "${JWT_SECRET:-$(secret_file jwt_secret)}"
