@@ -40,21 +40,12 @@ wrk_once() {
   wrk -t"$(( CONN < 2 ? 1 : 2 ))" -c"$CONN" -d"${DUR}s" --latency "$@" "$url" > "$f" 2>&1 || true
   awk '/^Requests\/sec/ {print $2}' "$f"
 }
-# run NAME URL [wrk args…]: REPS runs, keeps the median one (this machine's run-to-run spread is
-# large, so a single run can mislead either way).
-run() {
-  local name=$1 url=$2; shift 2
-  local reps=${REPS:-3} i best f
-  local -a files=() rates=()
-  for ((i = 1; i <= reps; i++)); do
-    f="$OUT/$name.r$i.txt"
-    rates+=("$(wrk_once "$f" "$url" "$@") $f")
-  done
-  # The median run, or with BEST=1 the fastest (used for the baseline, so that ratios against
-  # it are conservative).
-  local pick=$(( (reps + 1) / 2 ))
-  [ "${BEST:-0}" = 1 ] && pick=$reps
-  best=$(printf '%s\n' "${rates[@]}" | sort -n | awk -v m="$pick" 'NR == m {print $2}')
+# Records the median (or with BEST=1 the fastest) of the files given as NAME's result.
+record() {
+  local name=$1; shift
+  local f best pick=$(( ($# + 1) / 2 ))
+  [ "${BEST:-0}" = 1 ] && pick=$#
+  best=$(for f in "$@"; do echo "$(awk '/^Requests\/sec/ {print $2}' "$f") $f"; done | sort -n | awk -v m="$pick" 'NR == m {print $2}')
   cp "$best" "$OUT/$name.txt"
   f="$OUT/$name.txt"
   RPS[$name]=$(awk '/^Requests\/sec/ {print $2}' "$f")
@@ -62,8 +53,34 @@ run() {
   P99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$f")")
   local non2xx; non2xx=$(awk '/Non-2xx/ {print $NF}' "$f")
   printf '%-28s %10s req/s  p50 %8s ms  p99 %8s ms  (%s of %d)%s\n' "$name" "${RPS[$name]}" \
-    "${P50[$name]}" "${P99[$name]}" "$([ "${BEST:-0}" = 1 ] && echo best || echo median)" "$reps" \
+    "${P50[$name]}" "${P99[$name]}" "$([ "${BEST:-0}" = 1 ] && echo best || echo median)" "$#" \
     "${non2xx:+  (non-2xx: $non2xx)}" >&2
+}
+
+# run NAME URL [wrk args…]: REPS runs (this machine's run-to-run spread is large, so a single
+# run can mislead either way), the median kept.
+run() {
+  local name=$1 url=$2; shift 2
+  local reps=${REPS:-3} i
+  local -a files=()
+  for ((i = 1; i <= reps; i++)); do
+    wrk_once "$OUT/$name.r$i.txt" "$url" "$@" >/dev/null
+    files+=("$OUT/$name.r$i.txt")
+  done
+  record "$name" "${files[@]}"
+}
+
+# pair NAME_A URL_A NAME_B URL_B: alternates the two, REPS times each, so that drift in the
+# machine's speed falls on both sides of a ratio alike.
+pair() {
+  local a=$1 ua=$2 b=$3 ub=$4 i
+  local -a fa=() fb=()
+  for ((i = 1; i <= ${REPS:-5}; i++)); do
+    wrk_once "$OUT/$a.r$i.txt" "$ua" >/dev/null; fa+=("$OUT/$a.r$i.txt")
+    wrk_once "$OUT/$b.r$i.txt" "$ub" >/dev/null; fb+=("$OUT/$b.r$i.txt")
+  done
+  record "$a" "${fa[@]}"
+  record "$b" "${fb[@]}"
 }
 
 # A user for the login benchmark, created once.
@@ -82,8 +99,7 @@ TOKEN=$(curl -fsS -X POST "$B/login" -H 'Content-Type: application/json' \
 echo "== baselines and the service (wrk -t2 -c$CONN -d${DUR}s, $(nproc) cores)" >&2
 wrk -t2 -c"$CONN" -d2s "$B/hello" >/dev/null 2>&1; wrk -t2 -c"$CONN" -d2s "$B/" >/dev/null 2>&1  # warm-up
 run nginx_return_200 "$B/nginx"
-REPS=5 run hello_fcgi "$B/hello"
-run get_health "$B/"
+REPS=5 pair hello_fcgi "$B/hello" get_health "$B/"
 
 echo "== loan workflow" >&2
 # Screening one name against the full real OFAC list, in-process.
