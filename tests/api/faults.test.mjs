@@ -3,7 +3,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { api, assertError, stack, sleep } from './lib.mjs';
+import { api, assertError, stack, sleep, ADMIN, newApplicant, uniqueEmail } from './lib.mjs';
 
 async function waitHealthy(ms = 15000) {
   const end = Date.now() + ms;
@@ -68,6 +68,7 @@ describe('faults', () => {
   });
 
   test('Redis down: health stays 200 and reports the cache down', async () => {
+    const token = (await api('POST', '/login', { body: { email: ADMIN.email, password: ADMIN.password } })).json.token;
     stack('redis-stop');
     try {
       await sleep(1100);
@@ -80,6 +81,12 @@ describe('faults', () => {
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.cache, 'down');
       assert.equal(r.json.database, 'ok');
+      // Tokens are still checked (against PostgreSQL), but a logout cannot be recorded.
+      const list = await api('GET', '/admin/users?limit=1', { token });
+      assert.equal(list.status, 200, list.text);
+      assertError(await api('POST', '/logout', { token }), 503, 'cache_unavailable');
+      assert.equal((await api('GET', '/admin/users?limit=1', { token })).status, 200,
+        'the token was not revoked by the failed logout');
     } finally {
       stack('redis-start');
     }
@@ -113,6 +120,46 @@ describe('faults', () => {
     await loop;
     assert.ok(statuses.length > 50, `requests made during the reload: ${statuses.length}`);
     assert.deepEqual(statuses.filter((s) => s !== 200), [], 'no request failed');
+  });
+
+  test('REVIEW_MODE=manual: every submission waits for an officer, whose approval runs the checks', async () => {
+    stack('app-term');
+    stack('app-wait');
+    process.env.REVIEW_MODE = 'manual';
+    try {
+      stack('app-start');
+    } finally {
+      delete process.env.REVIEW_MODE;
+    }
+    try {
+      await waitHealthy();
+      const applicant = await newApplicant('manual');
+      const body = {
+        name: 'John Doe', email: uniqueEmail('manual'), phone: '+1234567890', region: 'AMERICAS',
+        country: 'United States', income: 85000, debt: 25000, credit_score: 720, loan_amount: 250000,
+        documents_uploaded: true, documents: ['ID_Proof', 'Income_Statement', 'Address_Proof'],
+      };
+      const r = await api('POST', '/loan-application/submit', { token: applicant.token, body });
+      assert.equal(r.status, 201, r.text);
+      const app = r.json.application;
+      assert.equal(app.final_status, 'PENDING', 'waits although every stage passed');
+      assert.equal(app.eligibility_status, 'APPROVED');
+      assert.ok(app.review_flags.includes('manual_review'), JSON.stringify(app.review_flags));
+      const officer = (await api('POST', '/login', { body: { email: ADMIN.email, password: ADMIN.password } })).json.token;
+      const ok = await api('POST', `/loan-application/${app.application_id}/approve`, { token: officer });
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(ok.json.application.final_status, 'APPROVED');
+      // A submission that fails a hard rule also waits, and its approval is refused.
+      const bad = await api('POST', '/loan-application/submit', { token: applicant.token, body: { ...body, email: uniqueEmail('manual'), credit_score: 600 } });
+      assert.equal(bad.json.application.final_status, 'PENDING');
+      const refused = await api('POST', `/loan-application/${bad.json.application.application_id}/approve`, { token: officer });
+      assertError(refused, 409, 'hard_rules_failed');
+    } finally {
+      stack('app-term');
+      stack('app-wait');
+      stack('app-start');
+      await waitHealthy();
+    }
   });
 
   test('SIGTERM during a slow request: that request completes, then the master stops', async () => {
