@@ -7,6 +7,9 @@
 #   stack.sh stop     stop every process of the stack
 #   stack.sh status   show what runs
 #
+# Services run in sessions of their own, so Ctrl-C reaches only this script, whose trap stops
+# them in order (nginx first, then the workers drain, then Redis and PostgreSQL).
+#
 # PostgreSQL refuses to run as root: when started by root the cluster runs as the `postgres`
 # user, in a folder that user can reach (the checkout may sit in a home it cannot traverse).
 set -euo pipefail
@@ -119,7 +122,7 @@ start_redis() {
   mkdir -p "$STACK_DIR/redis"
   local save=(--save "")
   [ "$APP_ENV" = test ] || save=(--save 60 1)
-  redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 \
+  setsid redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 \
     --dir "$STACK_DIR/redis" "${save[@]}" --appendonly no --daemonize no \
     --pidfile "$RUN/redis.pid" --logfile "$LOG/redis.log" --maxmemory 256mb \
     --maxmemory-policy volatile-lru </dev/null >>"$LOG/redis.log" 2>&1 &
@@ -149,7 +152,7 @@ load_reference_data() {
 }
 
 start_notifier() {
-  NOTIFY_SINK="$LOG/notifications.jsonl" "$ROOT/loanctl" notifier </dev/null >>"$LOG/notifier.log" 2>&1 &
+  NOTIFY_SINK="$LOG/notifications.jsonl" setsid "$ROOT/loanctl" notifier </dev/null >>"$LOG/notifier.log" 2>&1 &
   echo $! > "$RUN/notifier.pid"
 }
 
@@ -181,9 +184,9 @@ load_env() {
 start_loanflow() {
   local to_stderr=$1
   if [ "$to_stderr" = 1 ]; then
-    LOG_STDERR=1 "$ROOT/loanflow" </dev/null &
+    LOG_STDERR=1 setsid "$ROOT/loanflow" </dev/null &
   else
-    LOG_STDERR=0 "$ROOT/loanflow" </dev/null >>"$LOG/loanflow.stderr" 2>&1 &
+    LOG_STDERR=0 setsid "$ROOT/loanflow" </dev/null >>"$LOG/loanflow.stderr" 2>&1 &
   fi
   echo $! > "$RUN/loanflow.pid"
   for _ in $(seq 1 100); do
@@ -217,7 +220,7 @@ render_nginx() {
 
 start_nginx() {
   render_nginx
-  nginx -e "$LOG/nginx-error.log" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -g 'daemon off;' \
+  setsid nginx -e "$LOG/nginx-error.log" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -g 'daemon off;' \
     </dev/null >>"$LOG/nginx-error.log" 2>&1 &
   echo $! > "$RUN/nginx.master"
 }
