@@ -192,13 +192,3 @@ int cache_mget(arena *a, int n, const char *const *keys, char **values)
     freeReplyObject(r);
     return rc;
 }
-
-int cache_exists(const char *key)
-{
-    redisReply *r = command("EXISTS %s", key);
-    if (r == NULL)
-        return -1;
-    int rc = r->type == REDIS_REPLY_INTEGER ? (r->integer > 0) : -1;
-    freeReplyObject(r);
-    return rc;
-}

@@ -27,7 +27,5 @@ long long cache_incr(const char *key);
 int cache_setnx_ex(const char *key, int ttl);
 /* MGET of n keys: values[i] is an arena copy or NULL for a missing key. 0, or -1 on failure. */
 int cache_mget(arena *a, int n, const char *const *keys, char **values);
-/* EXISTS key: 1, 0, or -1 on failure. */
-int cache_exists(const char *key);
 
 #endif

@@ -79,25 +79,6 @@ static void free_lists(void)
     ref.versions[0] = '\0';
 }
 
-void refdata_reset(void)
-{
-    for (int i = 0; i < ref.ncountries; i++) {
-        free((char *)ref.countries[i].name);
-        free((char *)ref.countries[i].region);
-    }
-    free(ref.countries);
-    for (int i = 0; i < ref.naliases; i++)
-        free(ref.aliases[i].alias);
-    free(ref.aliases);
-    free_lists();
-    memset(&ref, 0, sizeof(ref));
-}
-
-int refdata_country_count(void)
-{
-    return ref.ncountries;
-}
-
 static int load_countries(void)
 {
     arena *a = arena_new(4096);

@@ -24,7 +24,7 @@ struct country_info {
 };
 
 /* Looks a country up by ISO name, alpha-2, alpha-3 or a common alias, in any case. Returns a
- * borrowed pointer valid until the next refdata_reset, NULL when unknown, and sets *db_down when
+ * borrowed pointer valid for the life of the process, NULL when unknown, and sets *db_down when
  * the table could not be loaded. */
 const struct country_info *refdata_country(const char *query, int *db_down);
 
@@ -33,11 +33,5 @@ const struct country_info *refdata_country(const char *query, int *db_down);
  * refdata cache or allocated in a). Returns 0, or -1 when the database could not be reached.
  */
 int refdata_screen(arena *a, const struct loan_input *in, struct compliance_facts *f);
-
-/* Drops everything (tests, or after a lost connection). */
-void refdata_reset(void);
-
-/* Total countries loaded (for health and tests). */
-int refdata_country_count(void);
 
 #endif
