@@ -506,14 +506,24 @@ static void print_figures(void)
     struct risk_model m = v1();
     double f = factor(&m), off = m.base_points + f * log(m.base_odds_bad);
     printf("factor %.4f offset %.4f\n", f, off);
-    for (int i = 0; i < RISK_NFEATURES; i++)
-        printf("%-16s coef %+.3f ref %g clamp [%g, %g] points per unit %+.3f\n",
-               risk_feature_name((enum risk_feature)i), m.f[i].coef, m.f[i].ref, m.f[i].lo,
-               m.f[i].hi, -f * m.f[i].coef);
+    for (int i = 0; i < RISK_NFEATURES; i++) {
+        const struct risk_coef *c = &m.f[i];
+        printf("%-16s coef %+.3f ref %g clamp [%g, %g] points per unit %+.3f, odds x%.3f per "
+               "unit; points lost at lo %+.1f, at hi %+.1f\n",
+               risk_feature_name((enum risk_feature)i), c->coef, c->ref, c->lo, c->hi, -f * c->coef,
+               exp(c->coef), f * c->coef * (c->lo - c->ref), f * c->coef * (c->hi - c->ref));
+    }
+    /* PD at the rounding edge of each band and in its middle (A's taken at 660 points). */
     for (int g = 0; g < m.ngrades - 1; g++) {
-        double z = (off - (m.grades[g].min_points - 0.5)) / f;
-        printf("grade %c from %d points: PD below %.4f\n", m.grades[g].grade,
-               m.grades[g].min_points, 1 / (1 + exp(-z)));
+        double edge = m.grades[g].min_points - 0.5;
+        double mid = g == 0 ? 660 : (edge + m.grades[g - 1].min_points - 0.5) / 2;
+        double pd_min = 1 / (1 + exp(-(off - m.grades[g].min_points) / f));
+        double pd_edge = 1 / (1 + exp(-(off - edge) / f));
+        double pd_mid = 1 / (1 + exp(-(off - mid) / f));
+        printf("grade %c from %d points: PD at %d %.4f, below %.4f; at %.2f points %.4f; "
+               "expected loss at LGD 60%%: worst %.2f%%, mid %.2f%%, spread %.2f%%\n",
+               m.grades[g].grade, m.grades[g].min_points, m.grades[g].min_points, pd_min, pd_edge,
+               mid, pd_mid, 60 * pd_edge, 60 * pd_mid, m.grades[g].spread_bps / 100.0);
     }
     const struct {
         const char *what;
