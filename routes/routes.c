@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "loans.h"
+#include "market.h"
 #include "refdata.h"
 #include "js.h"
 
@@ -24,6 +25,8 @@ static const struct route table[] = {
     {"GET",   "/login",                     auth_login_page,         ROLE_PUBLIC,     0},
     {"POST",  "/session",                   auth_session_form,       ROLE_PUBLIC,     ROUTE_FORM},
     {"POST",  "/session/end",               auth_session_end_form,   ROLE_APPLICANT,  ROUTE_FORM},
+
+    {"GET",   "/data",                      market_get,              ROLE_PUBLIC,     0},
 
     {"POST",  "/loan",                      loans_check,             ROLE_PUBLIC,     ROUTE_JSON},
     {"POST",  "/loan-application/submit",   loans_submit,            ROLE_APPLICANT,  ROUTE_JSON},
@@ -56,6 +59,7 @@ static const struct route table[] = {
     {"POST",  "/__test/echo",               testing_echo,            ROLE_PUBLIC,     ROUTE_JSON | ROUTE_TEST},
     {"GET",   "/__test/sleep",              testing_sleep,           ROLE_PUBLIC,     ROUTE_TEST},
     {"GET",   "/__test/db",                 testing_db,              ROLE_PUBLIC,     ROUTE_TEST},
+    {"GET",   "/__test/base-rate",          market_test_base_rate,   ROLE_PUBLIC,     ROUTE_TEST},
     {NULL, NULL, NULL, ROLE_PUBLIC, 0},
 };
 /* clang-format on */
@@ -69,6 +73,7 @@ static const struct db_stmt *const statements[] = {
     loan_route_statements,
     dashboard_statements,
     pages_statements,
+    market_statements,
     NULL,
 };
 

@@ -73,6 +73,10 @@ int pages_review_approve(http_req *r);
 int pages_review_reject(http_req *r);
 extern const struct db_stmt pages_statements[];
 
+/* routes/market.c */
+int market_get(http_req *r);
+int market_test_base_rate(http_req *r); /* TEST_ROUTES only */
+
 /* Shared helpers for handlers */
 /* Reads limit and offset (limit 1..max, default def; offset >= 0) into 16-byte buffers; on a bad
  * value replies 400 naming it and returns -1. */

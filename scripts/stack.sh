@@ -141,6 +141,10 @@ load_reference_data() {
   [ -n "$list" ] || list="$ROOT/data/sanctions/sample_sdn.csv"
   "$ROOT/loanctl" sanctions load "$list" >>"$LOG/migrate.log" 2>&1 \
     || { tail -5 "$LOG/migrate.log" >&2; die "loading the sanctions list $list failed"; }
+  # Market reference data (GET /data, base rates for pricing): MARKET_FILE, else the sample.
+  local market="${MARKET_FILE:-$ROOT/data/market/sample.csv}"
+  "$ROOT/loanctl" market load "$market" >>"$LOG/migrate.log" 2>&1 \
+    || { tail -5 "$LOG/migrate.log" >&2; die "loading the market data $market failed"; }
   if [ "${SEED_COUNT:-0}" -gt 0 ]; then
     local n
     n=$(psql -X -qAt "$DATABASE_URL" -c "SELECT count(*) FROM loan_applications" 2>/dev/null || echo 0)
