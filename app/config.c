@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,6 +96,15 @@ static int get_bool(config_lookup_fn lookup, void *ud, const char *name, int def
     else
         return fail(err, errlen, "%s must be 1 or 0 (true/false), got \"%s\"", name, v);
     return 0;
+}
+
+static int hex_key_valid(const char *s)
+{
+    size_t i = 0;
+    for (; s[i]; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return 0;
+    return i == 64;
 }
 
 /* A password inside a libpq URI or conninfo that production must not accept. */
@@ -219,6 +229,37 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
                 sizeof(c->compliance_email), err, errlen))
         return -1;
 
+    /* Protected identity data. A key is 64 hex digits; development and test fall back to a
+     * published default, which production refuses along with a missing key. */
+    if (get_str(lookup, ud, "PII_KEY", "", c->pii_key, sizeof(c->pii_key), err, errlen) ||
+        get_str(lookup, ud, "PII_KEY_PREVIOUS", "", c->pii_key_previous,
+                sizeof(c->pii_key_previous), err, errlen))
+        return -1;
+    int pii_missing = c->pii_key[0] == '\0';
+    if (pii_missing)
+        memcpy(c->pii_key, CONFIG_DEV_PII_KEY, sizeof(CONFIG_DEV_PII_KEY));
+    if (!hex_key_valid(c->pii_key))
+        return fail(err, errlen, "PII_KEY must be exactly 64 hex digits (32 bytes)");
+    if (c->pii_key_previous[0] != '\0' && !hex_key_valid(c->pii_key_previous))
+        return fail(err, errlen, "PII_KEY_PREVIOUS must be exactly 64 hex digits (32 bytes)");
+    if (c->pii_key_previous[0] != '\0' && !strcasecmp(c->pii_key, c->pii_key_previous))
+        return fail(err, errlen, "PII_KEY_PREVIOUS must differ from PII_KEY");
+
+    if (get_str(lookup, ud, "EKYC_PROVIDER", "sandbox", c->ekyc_provider,
+                sizeof(c->ekyc_provider), err, errlen) ||
+        get_str(lookup, ud, "BUREAU_PROVIDER", "sandbox", c->bureau_provider,
+                sizeof(c->bureau_provider), err, errlen))
+        return -1;
+    if (strcmp(c->ekyc_provider, "sandbox") != 0 && strcmp(c->ekyc_provider, "none") != 0)
+        return fail(err, errlen, "EKYC_PROVIDER must be sandbox or none, got \"%s\"",
+                    c->ekyc_provider);
+    if (strcmp(c->bureau_provider, "sandbox") != 0 && strcmp(c->bureau_provider, "none") != 0)
+        return fail(err, errlen, "BUREAU_PROVIDER must be sandbox or none, got \"%s\"",
+                    c->bureau_provider);
+    if (get_long(lookup, ud, "PROVIDER_TIMEOUT_MS", 3000, 50, 60000, &n, err, errlen))
+        return -1;
+    c->provider_timeout_ms = (int)n;
+
     if (c->env == ENV_PRODUCTION) {
         if (c->test_routes)
             return fail(err, errlen, "TEST_ROUTES must not be enabled with APP_ENV=production");
@@ -230,6 +271,16 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
         if (c->database_url[0] == '\0' || database_url_has_default_password(c->database_url))
             return fail(err, errlen, "DATABASE_URL must be set, with a password of its own, in "
                                      "production");
+        if (pii_missing)
+            return fail(err, errlen, "PII_KEY must be set in production (64 hex digits, e.g. "
+                                     "`openssl rand -hex 32`)");
+        if (strcasecmp(c->pii_key, CONFIG_DEV_PII_KEY) == 0 ||
+            strcasecmp(c->pii_key_previous, CONFIG_DEV_PII_KEY) == 0)
+            return fail(err, errlen, "PII_KEY is the development default; production needs a key "
+                                     "of its own (`openssl rand -hex 32`)");
+        if (!strcmp(c->ekyc_provider, "sandbox") || !strcmp(c->bureau_provider, "sandbox"))
+            return fail(err, errlen, "EKYC_PROVIDER and BUREAU_PROVIDER must not be the sandbox "
+                                     "in production (use a real provider, or none)");
     }
     return 0;
 }

@@ -34,6 +34,11 @@ struct config {
     char admin_password[128]; /* ADMIN_PASSWORD: only checked against defaults in production */
     char template_dir[256];  /* TEMPLATE_DIR */
     char compliance_email[128]; /* COMPLIANCE_EMAIL: where review alerts go */
+    char pii_key[65];        /* PII_KEY: 64 hex digits (32 bytes) protecting Aadhaar/PAN/account */
+    char pii_key_previous[65]; /* PII_KEY_PREVIOUS: the key being rotated away from, or "" */
+    char ekyc_provider[16];  /* EKYC_PROVIDER: sandbox | none */
+    char bureau_provider[16]; /* BUREAU_PROVIDER: sandbox | none */
+    int provider_timeout_ms; /* PROVIDER_TIMEOUT_MS: a provider call slower than this times out */
 };
 
 /* Looks a variable up; NULL when unset. Lets tests feed a table instead of the environment. */
@@ -50,5 +55,7 @@ const struct config *config_get(void);
 
 /* The value a development setup uses and production refuses. */
 #define CONFIG_DEV_ADMIN_PASSWORD "admin12345"
+/* The PII key a development setup uses when PII_KEY is unset; production refuses it. */
+#define CONFIG_DEV_PII_KEY "646576656c6f706d656e742d6f6e6c792d7069692d6b65792d6e6f742d736574"
 
 #endif

@@ -38,6 +38,9 @@ static void test_defaults(void **state)
     assert_true(c.sanctions_block > 0.919 && c.sanctions_block < 0.921);
     assert_int_equal(c.dashboard_ttl, 30);
     assert_int_equal(c.test_routes, 0);
+    assert_string_equal(c.pii_key, CONFIG_DEV_PII_KEY);
+    assert_string_equal(c.ekyc_provider, "sandbox");
+    assert_int_equal(c.provider_timeout_ms, 3000);
 }
 
 static void expect_error(struct kv *env, const char *needle)
@@ -105,10 +108,29 @@ static void test_production(void **state)
                      {NULL, NULL}};
     expect_error(d, "TEST_ROUTES");
     d[4].k = NULL;
+    /* Protected identity data: a key of its own, and no sandbox providers. */
+    expect_error(d, "PII_KEY");
+    struct kv e[] = {{"APP_ENV", "production"},
+                     {"JWT_SECRET", SECRET},
+                     {"ADMIN_PASSWORD", "s3cret-admin-pass"},
+                     {"DATABASE_URL", "postgresql://lf:Xk29sd@db/loanflow"},
+                     {"PII_KEY", CONFIG_DEV_PII_KEY},
+                     {"EKYC_PROVIDER", "none"},
+                     {"BUREAU_PROVIDER", "none"},
+                     {NULL, NULL}};
+    expect_error(e, "PII_KEY");
+    e[4].v = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    e[5].v = "sandbox";
+    expect_error(e, "EKYC_PROVIDER");
+    e[5].v = "none";
     struct config cfg;
     char err[256];
-    assert_int_equal(config_parse(&cfg, lookup, d, err, sizeof(err)), 0);
+    assert_int_equal(config_parse(&cfg, lookup, e, err, sizeof(err)), 0);
     assert_int_equal(cfg.cookie_secure, 1);
+    struct kv f[] = {{"JWT_SECRET", SECRET}, {"PII_KEY", "abc"}, {NULL, NULL}};
+    expect_error(f, "PII_KEY");
+    struct kv g[] = {{"JWT_SECRET", SECRET}, {"EKYC_PROVIDER", "karza"}, {NULL, NULL}};
+    expect_error(g, "EKYC_PROVIDER");
 }
 
 int main(void)
