@@ -34,9 +34,11 @@
 #include "loans.h"
 #include "log.h"
 #include "market.h"
+#include "providers.h"
 #include "refdata.h"
 #include "routes.h"
 #include "screening.h"
+#include "validate.h"
 
 const char *loanctl_extra_usage(void)
 {
@@ -45,7 +47,10 @@ const char *loanctl_extra_usage(void)
            "  market load FILE.csv [--allow-empty]      replace the market data (GET /data)\n"
            "  market list                               show the market data and last load\n"
            "  seed --count N [--seed S]                 sample applications via the pipeline\n"
-           "  notifier [--once]                         deliver queued notifications\n";
+           "  notifier [--once]                         deliver queued notifications\n"
+           "  pii rotate-key [--batch N]                re-seal identity numbers under PII_KEY\n"
+           "                                            (old rows under PII_KEY_PREVIOUS)\n"
+           "  pii status                                rows per PII key\n";
 }
 
 static const char *opt(int argc, char **argv, const char *name)
@@ -483,6 +488,35 @@ static const char *last_names[] = {
 static const char *purposes[] = {"Home Purchase", "Debt Consolidation", "Car", "Education",
                                  "Home Improvement", "Business", "Medical"};
 
+/* A synthetic Indian identity for a sample applicant, registered with the sandbox providers
+ * the way a provider's test environment is set up: Aadhaar with its Verhoeff digit, a PAN of a
+ * person with the surname's initial, usually a bank account, and a bureau file (a few have
+ * none, a few have overdue accounts). */
+static int seed_identity(arena *a, struct loan_input *in, const char *surname)
+{
+    char payload[12];
+    payload[0] = (char)('2' + between(0, 7));
+    for (int i = 1; i < 11; i++)
+        payload[i] = (char)('0' + between(0, 9));
+    payload[11] = '\0';
+    snprintf(in->aadhaar, sizeof(in->aadhaar), "%s%d", payload, val_verhoeff_digit(payload));
+    snprintf(in->pan, sizeof(in->pan), "%c%c%cP%c%04d%c", (char)('A' + between(0, 25)),
+             (char)('A' + between(0, 25)), (char)('A' + between(0, 25)), surname[0],
+             (int)between(0, 9999), (char)('A' + between(0, 25)));
+    snprintf(in->date_of_birth, sizeof(in->date_of_birth), "%04d-%02d-%02d",
+             (int)between(1960, 2003), (int)between(1, 12), (int)between(1, 28));
+    if (between(0, 99) < 70) {
+        snprintf(in->bank_account, sizeof(in->bank_account), "%04d%04d%04d",
+                 (int)between(1000, 9999), (int)between(0, 9999), (int)between(0, 9999));
+        static const char *banks[] = {"HDFC0001234", "ICIC0000456", "SBIN0001234", "UTIB0000789"};
+        snprintf(in->ifsc, sizeof(in->ifsc), "%s", banks[rnd() % 4]);
+        in->holder_name = in->name;
+    }
+    int score = between(0, 99) < 8 ? 0 : (int)between(600, 860);
+    int overdue = between(0, 99) < 10 ? (int)between(1, 3) : 0;
+    return providers_sandbox_register(a, in, score, overdue, (int)between(0, 6));
+}
+
 static int seed(int argc, char **argv)
 {
     const char *count_s = opt(argc, argv, "--count");
@@ -510,8 +544,13 @@ static int seed(int argc, char **argv)
             fprintf(stderr, "loanctl: database unavailable\n");
             return 1;
         }
-        for (int b = 0; b < batch && done < count; b++, done++) {
-            arena_reset(a);
+        /* Make the batch's applicants first and register the Indian ones with the sandbox
+         * providers, so the workers' sandbox copy is reloaded once per batch. */
+        arena_reset(a);
+        struct loan_input ins[200];
+        char created[200][40];
+        int nb = 0;
+        for (; nb < batch && done + nb < count; nb++) {
             int w = (int)between(0, total_weight - 1);
             const struct seed_country *sc = seed_countries;
             for (size_t i = 0; i < sizeof(seed_countries) / sizeof(seed_countries[0]); i++) {
@@ -522,47 +561,53 @@ static int seed(int argc, char **argv)
             }
             const char *first = first_names[rnd() % (sizeof(first_names) / sizeof(char *))];
             const char *last = last_names[rnd() % (sizeof(last_names) / sizeof(char *))];
-            struct loan_input in;
-            memset(&in, 0, sizeof(in));
-            in.name = arena_printf(a, "%s %s", first, last);
-            in.email = arena_printf(a, "%s.%s.%02x%02x%02x%02x.%ld@example.com", first, last,
-                                    tag[0], tag[1], tag[2], tag[3], done);
-            in.phone = arena_printf(a, "+%d %03d %03d %04d", (int)between(1, 99),
-                                    (int)between(200, 999), (int)between(100, 999),
-                                    (int)between(0, 9999));
-            in.country = sc->name;
-            snprintf(in.region, sizeof(in.region), "%s", sc->region);
-            in.income = between(24000, 260000) * 100;
-            in.debt = in.income * between(0, 42) / 100;
-            in.credit_score = (int)between(610, 850);
-            in.loan_amount = in.income * between(30, 310) / 100 / 100 * 100;
-            in.loan_purpose = purposes[rnd() % (sizeof(purposes) / sizeof(char *))];
-            in.documents_uploaded = between(0, 99) < 92;
+            struct loan_input *in = &ins[nb];
+            memset(in, 0, sizeof(*in));
+            in->name = arena_printf(a, "%s %s", first, last);
+            in->email = arena_printf(a, "%s.%s.%02x%02x%02x%02x.%ld@example.com", first, last,
+                                     tag[0], tag[1], tag[2], tag[3], done + nb);
+            in->phone = arena_printf(a, "+%d %03d %03d %04d", (int)between(1, 99),
+                                     (int)between(200, 999), (int)between(100, 999),
+                                     (int)between(0, 9999));
+            in->country = sc->name;
+            snprintf(in->region, sizeof(in->region), "%s", sc->region);
+            in->income = between(24000, 260000) * 100;
+            in->debt = in->income * between(0, 42) / 100;
+            in->credit_score = (int)between(610, 850);
+            in->loan_amount = in->income * between(30, 310) / 100 / 100 * 100;
+            in->loan_purpose = purposes[rnd() % (sizeof(purposes) / sizeof(char *))];
+            in->documents_uploaded = between(0, 99) < 92;
             static const char *docs[] = {"ID_Proof", "Income_Statement", "Address_Proof"};
             int ndocs = between(0, 99) < 90 ? 3 : (int)between(1, 2);
             for (int d = 0; d < ndocs; d++)
-                in.documents[in.ndocs++] = docs[d];
-            in.political_connection = between(0, 99) < 3;
-            in.senior_relative = between(0, 99) < 2;
+                in->documents[in->ndocs++] = docs[d];
+            in->political_connection = between(0, 99) < 3;
+            in->senior_relative = between(0, 99) < 2;
+            if (!strcmp(sc->name, "India") && seed_identity(a, in, last) != 0) {
+                db_rollback();
+                fprintf(stderr, "loanctl: registering a sandbox identity failed\n");
+                return 1;
+            }
             /* Spread over the last 90 days, more recent days a little busier. */
             long ago = (long)(between(0, 90L * 86400) * between(60, 100) / 100);
             time_t t = now - ago;
             struct tm tm;
             gmtime_r(&t, &tm);
-            char created[40];
-            strftime(created, sizeof(created), "%Y-%m-%d %H:%M:%S+00", &tm);
-
+            strftime(created[nb], sizeof(created[nb]), "%Y-%m-%d %H:%M:%S+00", &tm);
+        }
+        for (int b = 0; b < nb; b++, done++) {
             const struct country_info *country;
             struct compliance_facts facts;
             struct loan_result res;
-            int rc = loans_evaluate(a, &in, 0, &country, &facts, &res);
+            int rc = loans_evaluate(a, &ins[b], 0, NULL, &country, &facts, &res);
             if (rc != 0) {
                 db_rollback();
                 fprintf(stderr, "loanctl: evaluation failed (%s)\n",
                         rc < 0 ? "database unavailable" : "unknown country");
                 return 1;
             }
-            PGresult *row = loans_insert(a, 0, "loanctl seed", &in, country, &facts, &res, created, 0);
+            PGresult *row = loans_insert(a, 0, "loanctl seed", &ins[b], country, &facts, &res,
+                                         created[b], 0);
             if (!db_ok(row)) {
                 db_rollback();
                 fprintf(stderr, "loanctl: insert failed: %s",
@@ -739,8 +784,86 @@ static int notifier(int argc, char **argv)
     return 0;
 }
 
+/* ---- pii ----------------------------------------------------------------------------------- */
+
+static int pii_rotate(int argc, char **argv)
+{
+    const char *batch_s = opt(argc, argv, "--batch");
+    long batch = batch_s ? strtol(batch_s, NULL, 10) : 500;
+    if (batch < 1 || batch > 100000) {
+        fprintf(stderr, "loanctl: --batch must be 1 to 100000\n");
+        return 2;
+    }
+    if (setup() != 0)
+        return 1;
+    if (config_get()->pii_key_previous[0] == '\0') {
+        fprintf(stderr, "loanctl: set PII_KEY to the new key and PII_KEY_PREVIOUS to the old one\n");
+        return 2;
+    }
+    arena *a = arena_new(1 << 16);
+    struct loans_rotation st;
+    memset(&st, 0, sizeof(st));
+    /* Walk by id; rows skipped because a review or the notifier held their lock are taken by
+     * another walk after a pause, until only rows under an unknown key are left (or a minute
+     * has passed: then what is left is reported and the exit status says so). */
+    long left = 0;
+    for (int pass = 0; pass < 240; pass++) {
+        st.after = 0;
+        st.unknown = 0;
+        int n;
+        do {
+            arena_reset(a);
+            n = loans_pii_rotate(a, (int)batch, &st);
+        } while (n > 0);
+        arena_reset(a);
+        if (n < 0 || (left = loans_pii_left(a, &st)) < 0) {
+            fprintf(stderr, "loanctl: database unavailable during rotation (%ld rows done)\n",
+                    st.rotated);
+            arena_free(a);
+            return 1;
+        }
+        if (left <= st.unknown)
+            break;
+        struct timespec pause = {0, 250000000L};
+        nanosleep(&pause, NULL);
+    }
+    arena_free(a);
+    long locked = left > st.unknown ? left - st.unknown : 0;
+    printf("rotated %ld rows to key %s (rows up to id %lld); %ld rows under an unknown key; %ld "
+           "rows still locked\n",
+           st.rotated, loans_pii_key_id(), st.max_id, st.unknown, locked);
+    db_close();
+    return st.unknown > 0 || locked > 0 ? 1 : 0;
+}
+
+static int pii_status(void)
+{
+    if (setup() != 0)
+        return 1;
+    arena *a = arena_new(4096);
+    PGresult *res = db_exec(a, "pii_status", 0, NULL);
+    if (!db_ok(res)) {
+        fprintf(stderr, "loanctl: database unavailable\n");
+        arena_free(a);
+        return 1;
+    }
+    const char *cur = loans_pii_key_id();
+    for (int i = 0; i < PQntuples(res); i++)
+        printf("%s %s%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+               !strcmp(PQgetvalue(res, i, 0), cur) ? " (current PII_KEY)" : "");
+    if (PQntuples(res) == 0)
+        printf("no protected identity numbers stored\n");
+    arena_free(a);
+    db_close();
+    return 0;
+}
+
 int loanctl_extra(int argc, char **argv)
 {
+    if (!strcmp(argv[0], "pii") && argc >= 2 && !strcmp(argv[1], "rotate-key"))
+        return pii_rotate(argc - 2, argv + 2);
+    if (!strcmp(argv[0], "pii") && argc >= 2 && !strcmp(argv[1], "status"))
+        return pii_status();
     if (!strcmp(argv[0], "sanctions") && argc >= 3 && !strcmp(argv[1], "load"))
         return sanctions_load(argc - 2, argv + 2);
     if (!strcmp(argv[0], "sanctions") && argc >= 2 && !strcmp(argv[1], "list"))

@@ -46,12 +46,57 @@ enum loans_col {
 int loans_row_input(arena *a, const PGresult *res, int row, struct loan_input *in);
 
 /*
- * Looks up the country and the compliance facts and runs the pipeline. Returns 0; 1 when the
- * country is unknown (nothing evaluated); -1 when the database is unreachable.
+ * Looks up the country, the compliance facts and the credit policy, and runs the pipeline. The
+ * identity facts are the stored ones when stored is non-NULL (an officer's approval judges what
+ * the providers said then), else the providers are asked now (submission, reprocess). Returns 0;
+ * 1 when the country is unknown (nothing evaluated); -1 when the database is unreachable.
  */
 int loans_evaluate(arena *a, const struct loan_input *in, unsigned cleared,
-                   const struct country_info **country, struct compliance_facts *f,
-                   struct loan_result *out);
+                   const struct identity_facts *stored, const struct country_info **country,
+                   struct compliance_facts *f, struct loan_result *out);
+
+/*
+ * Completes the input of a stored application with its identity (numbers opened with the PII
+ * keys, date of birth, bank details) and fills *stored with what the providers answered last.
+ * Returns 0; -1 when the database is unreachable; -2 when a number cannot be opened (its key is
+ * neither PII_KEY nor PII_KEY_PREVIOUS).
+ */
+int loans_row_identity(arena *a, const char *app_id, struct loan_input *in,
+                       struct identity_facts *stored);
+
+/* Applicant's age in whole years today (UTC); -1 without a date of birth, -2 when it is later
+ * than today. */
+int loans_age(const struct loan_input *in);
+
+/*
+ * Finds an open application with the same PAN or Aadhaar, indexed under PII_KEY or
+ * PII_KEY_PREVIOUS; *field is "pan" or "aadhaar" when one exists. 0, or -1 when the database
+ * fails or the keys are unusable.
+ */
+int loans_open_identity(arena *a, const struct loan_input *in, const char **field);
+
+/* Progress of a key rotation: rows up to max_id (0: found on the first call), after the last
+ * id seen. */
+struct loans_rotation {
+    long long max_id, after;
+    long rotated, unknown;
+};
+/*
+ * Re-seals and re-indexes the next batch of rows sealed under another key than PII_KEY (taken
+ * under PII_KEY_PREVIOUS) in one transaction, skipping rows locked by a review in progress
+ * (a later pass takes them). Rows under a key that is neither are counted in unknown. Returns
+ * the rows looked at (0 when the walk is done), or -1 when the database fails.
+ */
+int loans_pii_rotate(arena *a, int batch, struct loans_rotation *st);
+/* Rows up to st->max_id still under another key than PII_KEY, or -1. */
+long loans_pii_left(arena *a, const struct loans_rotation *st);
+
+/* Microseconds the last loans_evaluate spent on the credit policy, the providers and the rules
+ * (the bench's measure of what identity checking adds to a submission). */
+extern long loans_identity_us;
+
+/* The id of the current PII key ("" when unusable). */
+const char *loans_pii_key_id(void);
 
 /* A new application id LOAN-YYYYMMDD-XXXXXXXX (CSPRNG) into buf[24]. */
 void loans_new_id(char buf[24]);

@@ -104,6 +104,8 @@ void log_request(const struct log_request *r)
     json_object_object_add(o, "duration_us", json_object_new_int64(r->duration_us));
     if (r->auth_us >= 0)
         json_object_object_add(o, "auth_us", json_object_new_int64(r->auth_us));
+    if (r->identity_us >= 0)
+        json_object_object_add(o, "identity_us", json_object_new_int64(r->identity_us));
     json_object_object_add(o, "bytes", json_object_new_int64((int64_t)r->bytes));
     json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
     if (r->remote_addr)

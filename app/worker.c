@@ -159,6 +159,7 @@ static void handle(FCGX_Request *fr, arena *pool, const struct route *table)
     r.fcgi = fr;
     r.pool = pool;
     r.auth_us = -1;
+    r.identity_us = -1;
     r.method = http_param(&r, "REQUEST_METHOD");
     r.path = http_param(&r, "DOCUMENT_URI");
     if (r.path == NULL)
@@ -182,6 +183,7 @@ static void handle(FCGX_Request *fr, arena *pool, const struct route *table)
         .status = r.status,
         .duration_us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000,
         .auth_us = r.auth_us,
+        .identity_us = r.identity_us,
         .bytes = r.bytes,
         .user_id = r.user.id,
         .error_detail = r.error_detail,

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 
 #include "audit.h"
+#include "credit.h"
 #include "loans.h"
 #include "market.h"
+#include "providers.h"
 #include "refdata.h"
 #include "js.h"
 
@@ -70,6 +72,8 @@ static const struct db_stmt *const statements[] = {
     audit_statements,
     refdata_statements,
     loans_statements,
+    providers_statements,
+    credit_statements,
     loan_route_statements,
     dashboard_statements,
     pages_statements,

@@ -72,11 +72,11 @@ pg_sock_dir() {
 }
 
 secret_file() {
-  # A secret generated once per stack, kept under the stack folder.
+  # A secret generated once per stack (48 random bytes, or $2), kept under the stack folder.
   local f="$STACK_DIR/secrets/$1"
   if [ ! -s "$f" ]; then
     mkdir -p "$STACK_DIR/secrets"; chmod 700 "$STACK_DIR/secrets"
-    head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$f"
+    head -c "${2:-48}" /dev/urandom | od -An -tx1 | tr -d ' \n' > "$f"
     chmod 600 "$f"
   fi
   cat "$f"
@@ -174,6 +174,13 @@ write_env() {
     printf "%s='%s'\n" TEMPLATE_DIR "$ROOT/templates"
     printf "%s='%s'\n" LOANFLOW_SQL_DIR "$ROOT/sql"
     printf "%s='%s'\n" JWT_SECRET "${JWT_SECRET:-$(secret_file jwt_secret)}"
+    # The key sealing Aadhaar, PAN and account numbers: losing it loses them, so it is kept
+    # with the stack's data (back up $STACK_DIR/secrets with the database).
+    printf "%s='%s'\n" PII_KEY "${PII_KEY:-$(secret_file pii_key 32)}"
+    [ -z "${PII_KEY_PREVIOUS:-}" ] || printf "%s='%s'\n" PII_KEY_PREVIOUS "$PII_KEY_PREVIOUS"
+    printf "%s='%s'\n" EKYC_PROVIDER "${EKYC_PROVIDER:-sandbox}"
+    printf "%s='%s'\n" BUREAU_PROVIDER "${BUREAU_PROVIDER:-sandbox}"
+    [ -z "${PROVIDER_TIMEOUT_MS:-}" ] || printf "%s='%s'\n" PROVIDER_TIMEOUT_MS "$PROVIDER_TIMEOUT_MS"
     printf "%s='%s'\n" PORT "$PORT"
     printf "%s='%s'\n" BENCH_PORT "$BENCH_PORT"
     printf "%s='%s'\n" STACK_DIR "$STACK_DIR"

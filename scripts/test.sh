@@ -47,7 +47,9 @@ fi
 
 TMP=$(mktemp -d /tmp/loanflow-test.XXXXXX)
 chmod 755 "$TMP"
-export STACK_DIR="$TMP" APP_ENV=test TEST_ROUTES=1 SEED_COUNT=0 LOG_LEVEL=info
+# Providers time out after half a second in tests (3 s by default), so the sandbox's timeout
+# identities answer quickly.
+export STACK_DIR="$TMP" APP_ENV=test TEST_ROUTES=1 SEED_COUNT=0 LOG_LEVEL=info PROVIDER_TIMEOUT_MS=500
 PORT=$(free_port); BENCH_PORT=$(free_port)
 export PORT BENCH_PORT
 cleanup() {

@@ -99,3 +99,28 @@ export async function newUser(role, adminToken) {
 export async function adminToken() {
   return login(ADMIN.email, ADMIN.password);
 }
+
+// Verhoeff's check digits (Aadhaar): the dihedral group D5's multiplication table, the
+// position permutations and the inverses.
+const VD = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+  [3, 4, 0, 1, 2, 8, 9, 5, 6, 7], [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+  [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3], [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+  [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]];
+const VP = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4], [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+  [8, 9, 1, 6, 0, 4, 3, 5, 2, 7], [9, 4, 5, 3, 1, 2, 6, 8, 7, 0], [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+  [2, 7, 9, 3, 8, 0, 6, 4, 1, 5], [7, 0, 4, 6, 9, 1, 3, 2, 5, 8]];
+const VINV = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9];
+
+// True when a digit string ends in its correct Verhoeff check digit.
+export function verhoeffValid(digits) {
+  let c = 0;
+  [...digits].reverse().forEach((ch, i) => { c = VD[c][VP[i % 8][Number(ch)]]; });
+  return c === 0;
+}
+
+// The check digit to append to a payload.
+export function verhoeffDigit(payload) {
+  let c = 0;
+  [...payload].reverse().forEach((ch, i) => { c = VD[c][VP[(i + 1) % 8][Number(ch)]]; });
+  return VINV[c];
+}

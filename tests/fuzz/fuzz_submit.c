@@ -15,6 +15,45 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A credit policy like version 1's, so the bureau, tier and scorecard rules run too. */
+static const struct bureau_tier tiers[] = {{750, 900, 50000000, "Prime"},
+                                           {650, 749, 20000000, "Near prime"},
+                                           {300, 649, 0, "Below cut-off"}};
+static const struct risk_model model = {
+    .version = 1, .intercept = -3.48, .pdo = 50, .base_points = 600, .base_odds_bad = 1.0 / 19,
+    .f = {{1.6, 0.2, 0, 0.8, "R01", "dti"}, {-0.011, 720, 300, 900, "R02", "score"},
+          {0.16, 1, 0, 5, "R03", "lti"}, {-0.4, 11, 9.5, 13.5, "R04", "income"},
+          {0.65, 0, 0, 5, "R05", "overdue"}, {0.12, 1, 0, 10, "R06", "enquiries"}},
+    .grades = {{'A', 640, 200}, {'B', 600, 350}, {'C', 560, 550}, {'D', 520, 800},
+               {'E', -2147483647 - 1, 1200}},
+    .ngrades = 5,
+};
+
+/* Identity and credit facts that vary with the input, so every eKYC and bureau branch is hit. */
+static void vary(struct compliance_facts *f, const uint8_t *data, size_t size)
+{
+    unsigned v = size ? data[size / 2] ^ (unsigned)size : 0;
+    f->id.country_code = (v & 1) ? "IN" : "US";
+    f->id.has_age = (v >> 1) & 1;
+    f->id.age = (int)(v % 90);
+    struct ekyc_check *c[3] = {&f->id.aadhaar, &f->id.pan, &f->id.bank};
+    for (int i = 0; i < 3; i++) {
+        c[i]->status = (enum ekyc_status)((v >> (i + 1)) % 6);
+        c[i]->name_score = ((v >> i) % 12) / 10.0 - 0.1;
+        c[i]->dob_match = (int)((v >> (i + 2)) % 3) - 1;
+    }
+    f->id.bureau.status = (enum bureau_status)((v >> 3) % 6);
+    f->id.bureau.score = 300 + (int)(v * 7 % 601);
+    f->id.bureau.overdue_accounts = (int)(v % 7);
+    f->id.bureau.enquiries_6m = (int)(v % 13);
+    f->credit.tier_version = 1;
+    f->credit.tiers = tiers;
+    f->credit.ntiers = 3;
+    f->credit.model = (v & 64) ? &model : NULL;
+    f->credit.have_base_rate = (v >> 7) & 1;
+    f->credit.base_bps = 650;
+}
+
 static void strings(const char *s)
 {
     char out[512];
@@ -54,6 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                              .sanctions_version = "v", .country_name = "X"};
                 struct loan_policy p = {0.92, 0.85, 0};
                 struct loan_result r;
+                loan_evaluate(&in, &f, &p, 0, &r);
+                loan_evaluate(&in, &f, &p, 0xffffffffu, &r);
+                vary(&f, data, size);
                 loan_evaluate(&in, &f, &p, 0, &r);
                 loan_evaluate(&in, &f, &p, 0xffffffffu, &r);
             }

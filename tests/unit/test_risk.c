@@ -2,7 +2,7 @@
  * The risk scorecard: its scaling, each feature's direction and clamp, grades at their
  * boundaries, adverse reasons, the model checks and the applicant cases the product relies on.
  *
- * Version 1's numbers live in one place here, v1_features[] and v1_grades[] below;
+ * Version 1's numbers live in one place, v1_features[] and v1_grades[] of risk_v1.h;
  * test_sql_matches_model reads the INSERT rows of sql/006_risk_model.sql (from LOANFLOW_SQL_DIR,
  * default "sql", relative to the repository root where make runs the tests) and fails if they
  * differ, so the C tests and the migration cannot drift apart. RISK_FIGURES=1 prints the figures
@@ -20,50 +20,9 @@
 #include <string.h>
 
 #include "risk.h"
+#include "risk_v1.h"
 
 #define UNITS(n) ((int64_t)((n)*100.0 + 0.5))
-
-static const double v1_intercept = -3.48;
-
-/* name, coef, ref, lo, hi, code, text: the order of enum risk_feature. */
-static const struct {
-    const char *name;
-    double coef, ref, lo, hi;
-    const char *code, *text;
-} v1_features[RISK_NFEATURES] = {
-    {"dti", 1.6, 0.20, 0.0, 0.8, "R01", "Debt-to-income ratio is high"},
-    {"credit_score", -0.011, 720, 300, 900, "R02", "Credit score is low"},
-    {"loan_to_income", 0.16, 1.0, 0.0, 5.0, "R03", "Loan amount is high relative to income"},
-    {"ln_income", -0.40, 11.0, 9.5, 13.5, "R04", "Income is low"},
-    {"overdue_accounts", 0.65, 0, 0, 5, "R05", "Overdue accounts on the credit report"},
-    {"enquiries_6m", 0.12, 1, 0, 10, "R06", "Many credit enquiries in the last 6 months"},
-};
-
-static const struct risk_grade v1_grades[] = {
-    {'A', 640, 200}, {'B', 600, 350}, {'C', 560, 550}, {'D', 520, 800}, {'E', INT_MIN, 1200},
-};
-
-static struct risk_model v1(void)
-{
-    struct risk_model m;
-    memset(&m, 0, sizeof(m));
-    m.version = 1;
-    m.intercept = v1_intercept;
-    m.pdo = 50;
-    m.base_points = 600;
-    m.base_odds_bad = 1.0 / 19;
-    for (int i = 0; i < RISK_NFEATURES; i++) {
-        m.f[i].coef = v1_features[i].coef;
-        m.f[i].ref = v1_features[i].ref;
-        m.f[i].lo = v1_features[i].lo;
-        m.f[i].hi = v1_features[i].hi;
-        snprintf(m.f[i].code, sizeof(m.f[i].code), "%s", v1_features[i].code);
-        snprintf(m.f[i].text, sizeof(m.f[i].text), "%s", v1_features[i].text);
-    }
-    m.ngrades = (int)(sizeof(v1_grades) / sizeof(v1_grades[0]));
-    memcpy(m.grades, v1_grades, sizeof(v1_grades));
-    return m;
-}
 
 static double factor(const struct risk_model *m)
 {
