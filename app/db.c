@@ -171,10 +171,21 @@ int db_simple(const char *sql)
 
 int db_begin(void)
 {
-    if (simple("BEGIN") != 0)
-        return -1;
-    in_tx = 1;
-    return 0;
+    /* A connection the server dropped while this worker was idle (a PostgreSQL restart) fails
+     * its BEGIN without any effect, so one fresh connection is tried at once rather than
+     * answering the first write after a restart with a 503. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (simple("BEGIN") == 0) {
+            in_tx = 1;
+            return 0;
+        }
+        if (conn == NULL || PQstatus(conn) == CONNECTION_OK)
+            return -1;
+        db_close();
+        last_attempt.tv_sec = 0;
+        health_state = -1;
+    }
+    return -1;
 }
 
 int db_commit(void)

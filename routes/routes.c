@@ -61,6 +61,7 @@ static const struct route table[] = {
     {"POST",  "/__test/echo",               testing_echo,            ROLE_PUBLIC,     ROUTE_JSON | ROUTE_TEST},
     {"GET",   "/__test/sleep",              testing_sleep,           ROLE_PUBLIC,     ROUTE_TEST},
     {"GET",   "/__test/db",                 testing_db,              ROLE_PUBLIC,     ROUTE_TEST},
+    {"GET",   "/__test/tx",                 testing_tx,              ROLE_PUBLIC,     ROUTE_TEST},
     {"GET",   "/__test/base-rate",          market_test_base_rate,   ROLE_PUBLIC,     ROUTE_TEST},
     {NULL, NULL, NULL, ROLE_PUBLIC, 0},
 };

@@ -20,6 +20,7 @@ int health_get(http_req *r);
 int testing_echo(http_req *r);
 int testing_sleep(http_req *r);
 int testing_db(http_req *r);
+int testing_tx(http_req *r);
 extern const struct db_stmt testing_statements[];
 
 /* routes/auth.c */

@@ -34,6 +34,24 @@ int testing_sleep(http_req *r)
     return http_send_json(r, 200, o);
 }
 
+/* A transaction whose first statement is BEGIN, as every write's is: the fault tests check it
+ * survives a PostgreSQL restart the worker slept through. */
+int testing_tx(http_req *r)
+{
+    if (db_begin() != 0)
+        return routes_db_error(r, NULL);
+    PGresult *res = db_exec(r->pool, "testing_now", 0, NULL);
+    if (!db_ok(res)) {
+        db_rollback();
+        return routes_db_error(r, res);
+    }
+    if (db_commit() != 0)
+        return routes_db_error(r, NULL);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "now", json_object_new_string(PQgetvalue(res, 0, 0)));
+    return http_send_json(r, 200, o);
+}
+
 int testing_db(http_req *r)
 {
     PGresult *res = db_exec(r->pool, "testing_now", 0, NULL);
