@@ -256,7 +256,8 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
     if (strcmp(c->bureau_provider, "sandbox") != 0 && strcmp(c->bureau_provider, "none") != 0)
         return fail(err, errlen, "BUREAU_PROVIDER must be sandbox or none, got \"%s\"",
                     c->bureau_provider);
-    if (get_long(lookup, ud, "PROVIDER_TIMEOUT_MS", 3000, 50, 60000, &n, err, errlen))
+    /* A submission may wait on four provider calls; 4 x 7 s stays inside nginx's 30 s. */
+    if (get_long(lookup, ud, "PROVIDER_TIMEOUT_MS", 3000, 50, 7000, &n, err, errlen))
         return -1;
     c->provider_timeout_ms = (int)n;
 

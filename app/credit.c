@@ -94,6 +94,10 @@ static int load_model(arena *a, int version)
         c->ref = atof(PQgetvalue(f, i, 2));
         c->lo = atof(PQgetvalue(f, i, 3));
         c->hi = atof(PQgetvalue(f, i, 4));
+        /* Cut text could end inside a UTF-8 character: a row that does not fit is refused. */
+        if ((size_t)PQgetlength(f, i, 5) >= sizeof(c->code) ||
+            (size_t)PQgetlength(f, i, 6) >= sizeof(c->text))
+            continue;
         snprintf(c->code, sizeof(c->code), "%s", PQgetvalue(f, i, 5));
         snprintf(c->text, sizeof(c->text), "%s", PQgetvalue(f, i, 6));
         seen |= 1 << k;
@@ -166,6 +170,13 @@ fill:
     int rc = market_base_rate(country_code, &br);
     if (rc < 0)
         return -1;
+    /* A base rate outside -100 % .. 100 % is a units mistake in the file (basis points loaded as
+     * percent), not a price: the loan waits for correct data instead. */
+    if (rc == 0 && (br.bps < -10000 || br.bps > 10000)) {
+        log_msg(LOG_ERROR, "base rate %s = %d bps is out of range; pricing unavailable",
+                br.symbol, br.bps);
+        rc = 1;
+    }
     if (rc == 0) {
         cp->have_base_rate = 1;
         cp->base_bps = br.bps;

@@ -17,6 +17,10 @@ static struct timespec last_attempt;
 static struct timespec last_health;
 static int health_state = -1;
 static int in_tx;
+/* The connection died inside a transaction: until the caller ends it (commit or rollback),
+ * nothing may run, or the rest of the transaction would commit statement by statement on a
+ * fresh connection. */
+static int tx_broken;
 
 static double since(const struct timespec *t)
 {
@@ -124,6 +128,8 @@ static void clear_result(void *p)
 PGresult *db_exec_bin(arena *a, const char *stmt, int n, const char *const *values,
                       const int *lengths, const int *formats)
 {
+    if (tx_broken)
+        return NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
         PGconn *c = db_conn();
         if (c == NULL)
@@ -140,8 +146,10 @@ PGresult *db_exec_bin(arena *a, const char *stmt, int n, const char *const *valu
         db_close();
         last_attempt.tv_sec = 0;
         health_state = -1;
-        if (was_tx)
+        if (was_tx) {
+            tx_broken = 1;
             return NULL;
+        }
     }
     return NULL;
 }
@@ -153,6 +161,8 @@ PGresult *db_exec(arena *a, const char *stmt, int n, const char *const *values)
 
 static int simple(const char *sql)
 {
+    if (tx_broken)
+        return -1;
     PGconn *c = db_conn();
     if (c == NULL)
         return -1;
@@ -174,6 +184,7 @@ int db_begin(void)
     /* A connection the server dropped while this worker was idle (a PostgreSQL restart) fails
      * its BEGIN without any effect, so one fresh connection is tried at once rather than
      * answering the first write after a restart with a 503. */
+    tx_broken = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (simple("BEGIN") == 0) {
             in_tx = 1;
@@ -191,8 +202,13 @@ int db_begin(void)
 int db_commit(void)
 {
     PGconn *c = conn;
+    int broken = tx_broken;
     in_tx = 0;
-    if (c == NULL || PQstatus(c) != CONNECTION_OK)
+    tx_broken = 0;
+    /* No transaction open any more (the connection was lost and replaced): nothing to commit,
+     * and saying so is the only honest answer. */
+    if (broken || c == NULL || PQstatus(c) != CONNECTION_OK ||
+        PQtransactionStatus(c) == PQTRANS_IDLE)
         return -1;
     PGresult *res = PQexec(c, "COMMIT");
     /* COMMIT of a failed transaction "succeeds" with the tag ROLLBACK. */
@@ -211,6 +227,7 @@ void db_rollback(void)
         PQclear(res);
     }
     in_tx = 0;
+    tx_broken = 0;
 }
 
 int db_ok(const PGresult *res)

@@ -810,6 +810,7 @@ static int pii_rotate(int argc, char **argv)
     for (int pass = 0; pass < 240; pass++) {
         st.after = 0;
         st.unknown = 0;
+        st.conflicts = 0;
         int n;
         do {
             arena_reset(a);
@@ -822,18 +823,18 @@ static int pii_rotate(int argc, char **argv)
             arena_free(a);
             return 1;
         }
-        if (left <= st.unknown)
+        if (left <= st.unknown + st.conflicts)
             break;
         struct timespec pause = {0, 250000000L};
         nanosleep(&pause, NULL);
     }
     arena_free(a);
-    long locked = left > st.unknown ? left - st.unknown : 0;
+    long locked = left > st.unknown + st.conflicts ? left - st.unknown - st.conflicts : 0;
     printf("rotated %ld rows to key %s (rows up to id %lld); %ld rows under an unknown key; %ld "
-           "rows still locked\n",
-           st.rotated, loans_pii_key_id(), st.max_id, st.unknown, locked);
+           "rows duplicating an open application; %ld rows still locked\n",
+           st.rotated, loans_pii_key_id(), st.max_id, st.unknown, st.conflicts, locked);
     db_close();
-    return st.unknown > 0 || locked > 0 ? 1 : 0;
+    return st.unknown > 0 || st.conflicts > 0 || locked > 0 ? 1 : 0;
 }
 
 static int pii_status(void)

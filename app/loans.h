@@ -79,12 +79,14 @@ int loans_open_identity(arena *a, const struct loan_input *in, const char **fiel
  * id seen. */
 struct loans_rotation {
     long long max_id, after;
-    long rotated, unknown;
+    long rotated, unknown, conflicts; /* unknown, conflicts: of the last walk */
 };
 /*
  * Re-seals and re-indexes the next batch of rows sealed under another key than PII_KEY (taken
  * under PII_KEY_PREVIOUS) in one transaction, skipping rows locked by a review in progress
- * (a later pass takes them). Rows under a key that is neither are counted in unknown. Returns
+ * (a later pass takes them). Rows under a key that is neither are counted in unknown, rows whose
+ * number is on another open application under the new key in conflicts (left as they are,
+ * logged). Returns
  * the rows looked at (0 when the walk is done), or -1 when the database fails.
  */
 int loans_pii_rotate(arena *a, int batch, struct loans_rotation *st);
@@ -94,6 +96,10 @@ long loans_pii_left(arena *a, const struct loans_rotation *st);
 /* Microseconds the last loans_evaluate spent on the credit policy, the providers and the rules
  * (the bench's measure of what identity checking adds to a submission). */
 extern long loans_identity_us;
+
+/* A keyed BLAKE2b of a request body (hex), for Idempotency-Key records: bodies carry identity
+ * numbers, which an unkeyed hash would give away to anyone trying them all. */
+void loans_body_hash(const void *body, size_t len, char hex[65]);
 
 /* The id of the current PII key ("" when unusable). */
 const char *loans_pii_key_id(void);

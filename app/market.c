@@ -219,7 +219,7 @@ static int csv_next(struct csv *c, const char **why)
 {
     c->n = 0;
     while (c->p < c->end && csv_at_eol(c)) { /* blank lines */
-        if (*c->p == '\r')
+        if (*c->p == '\r' && c->p + 1 < c->end && c->p[1] == '\n')
             c->p++;
         c->p++;
         c->line++;

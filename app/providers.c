@@ -270,9 +270,23 @@ static void judge(const struct ekyc_record *r, const char *name, const char *dob
     snprintf(c->reference, sizeof(c->reference), "%s", r->reference);
     if (r->status != EKYC_VERIFIED)
         return;
-    c->name_score = screen_name_score(r->name, name);
+    /* A record without a name is not a different name: it stays -1 and goes to review. */
+    int named = 0;
+    for (const char *p = r->name; *p && !named; p++)
+        named = *p != ' ';
+    if (named)
+        c->name_score = screen_name_score(r->name, name);
     if (dob != NULL && dob[0] && r->date_of_birth[0])
         c->dob_match = strcmp(dob, r->date_of_birth) == 0;
+}
+
+/* A check that could not be made: nothing to compare. */
+static void unanswered(enum ekyc_status status, struct ekyc_check *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->status = status;
+    c->name_score = -1;
+    c->dob_match = -1;
 }
 
 void providers_gather(const struct loan_input *in, struct identity_facts *id)
@@ -282,7 +296,7 @@ void providers_gather(const struct loan_input *in, struct identity_facts *id)
     struct ekyc_record rec;
     if (in->aadhaar[0]) {
         if (ek == NULL) {
-            id->aadhaar.status = EKYC_DISABLED;
+            unanswered(EKYC_DISABLED, &id->aadhaar);
         } else {
             ek->aadhaar(in->aadhaar, &rec);
             judge(&rec, in->name, in->date_of_birth, &id->aadhaar);
@@ -290,7 +304,7 @@ void providers_gather(const struct loan_input *in, struct identity_facts *id)
     }
     if (in->pan[0]) {
         if (ek == NULL) {
-            id->pan.status = EKYC_DISABLED;
+            unanswered(EKYC_DISABLED, &id->pan);
         } else {
             ek->pan(in->pan, &rec);
             judge(&rec, in->name, in->date_of_birth, &id->pan);
@@ -302,13 +316,14 @@ void providers_gather(const struct loan_input *in, struct identity_facts *id)
     }
     if (in->bank_account[0] && in->ifsc[0]) {
         if (ek == NULL) {
-            id->bank.status = EKYC_DISABLED;
+            unanswered(EKYC_DISABLED, &id->bank);
         } else {
             ek->bank_account(in->bank_account, in->ifsc, &rec);
             judge(&rec, in->name, NULL, &id->bank);
             /* The holder the applicant typed must be the account's holder too: the lower of
              * the two scores counts. */
-            if (id->bank.status == EKYC_VERIFIED && in->holder_name != NULL) {
+            if (id->bank.status == EKYC_VERIFIED && id->bank.name_score >= 0 &&
+                in->holder_name != NULL) {
                 double h = screen_name_score(rec.name, in->holder_name);
                 if (h < id->bank.name_score)
                     id->bank.name_score = h;

@@ -21,6 +21,7 @@
 #include "loan.h"
 #include "loans.h"
 #include "log.h"
+#include "providers.h"
 #include "refdata.h"
 #include "validate.h"
 
@@ -126,6 +127,8 @@ int loans_check(http_req *r)
     return http_send_json(r, 200, o);
 }
 
+static int idempotency_answer(http_req *r, const PGresult *prev, const char *hash);
+
 /* Replays or refuses a reused Idempotency-Key. Returns 0 to go on (key claimed or absent), or
  * the status sent. Runs inside the transaction. */
 static int idempotency_claim(http_req *r, const char *key, const char *hash)
@@ -142,6 +145,25 @@ static int idempotency_claim(http_req *r, const char *key, const char *hash)
     db_rollback();
     if (!db_ok(prev) || PQntuples(prev) != 1)
         return routes_db_error(r, prev);
+    return idempotency_answer(r, prev, hash);
+}
+
+/* Before anything is asked of the providers: a key already used is answered from its record
+ * (replay, or 409), so a retry never makes a second bureau enquiry. 0 to go on. */
+static int idempotency_peek(http_req *r, const char *key, const char *hash)
+{
+    const char *p[2] = {uid_text(r), key};
+    PGresult *prev = db_exec(r->pool, "loans_idem_get", 2, p);
+    if (!db_ok(prev))
+        return routes_db_error(r, prev);
+    if (PQntuples(prev) == 0)
+        return 0;
+    return idempotency_answer(r, prev, hash);
+}
+
+/* Answers a request whose Idempotency-Key has a record: replay, or 409. */
+static int idempotency_answer(http_req *r, const PGresult *prev, const char *hash)
+{
     if (strcmp(PQgetvalue(prev, 0, 0), hash) != 0)
         return http_error(r, 409, "idempotency_key_reused",
                           "This Idempotency-Key was used with a different request body");
@@ -219,6 +241,14 @@ int loans_submit(http_req *r)
         return validation_failed(r, fields);
     json_object_put(fields);
 
+    char hash[65] = "";
+    if (key != NULL) {
+        /* Keyed: the body holds identity numbers, and a plain hash of a 12-digit number is
+         * reversed by trying them all. */
+        loans_body_hash(r->body, r->body_len, hash);
+        if (idempotency_peek(r, key, hash) != 0)
+            return r->status;
+    }
     const char *dup = NULL;
     if (loans_open_identity(r->pool, &in, &dup) != 0)
         return routes_db_error(r, NULL);
@@ -234,12 +264,6 @@ int loans_submit(http_req *r)
         return http_fault(r, "country vanished between validation and evaluation");
     r->identity_us = parse_us + loans_identity_us;
 
-    char hash[65] = "";
-    if (key != NULL) {
-        unsigned char h[32];
-        crypto_hash_sha256(h, (const unsigned char *)r->body, r->body_len);
-        sodium_bin2hex(hash, sizeof(hash), h, sizeof(h));
-    }
     if (db_begin() != 0)
         return routes_db_error(r, NULL);
     if (key != NULL && idempotency_claim(r, key, hash) != 0)
@@ -500,6 +524,11 @@ static int finish(http_req *r, PGresult *updated, const char *message)
 {
     if (!db_ok(updated)) {
         db_rollback();
+        /* Waiting again would make two open applications of one email, PAN or Aadhaar. */
+        if (updated != NULL && !strcmp(db_sqlstate(updated), "23505"))
+            return http_error(r, 409, "conflict",
+                              "Another application of this applicant (same email, PAN or "
+                              "Aadhaar) is waiting for a decision");
         return routes_db_error(r, updated);
     }
     if (db_commit() != 0)
@@ -637,6 +666,15 @@ int loans_reject(http_req *r)
     return finish(r, up, "Application rejected");
 }
 
+/* What a review action must find unchanged after it let go of the row: the decision and when
+ * it was made, the reviewer and the flags. */
+static char *row_stamp(http_req *r, const PGresult *row)
+{
+    return arena_printf(r->pool, "%s|%s|%s|%s", PQgetvalue(row, 0, LC_UPDATED),
+                        PQgetvalue(row, 0, LC_FINAL), PQgetvalue(row, 0, LC_REVIEWED_BY),
+                        PQgetvalue(row, 0, LC_FLAGS));
+}
+
 int loans_reprocess(http_req *r)
 {
     const char *app_id = http_route_param(r, 0);
@@ -649,17 +687,32 @@ int loans_reprocess(http_req *r)
                           "An officer has decided this application; it is not reprocessed");
     }
     struct loan_input in;
-    struct identity_facts stored;
+    struct identity_facts fresh;
     if (loans_row_input(r->pool, row, 0, &in) != 0) {
         db_rollback();
         return http_fault(r, "stored application %s is unreadable", app_id);
     }
-    if (row_identity(r, app_id, &in, &stored) != 0)
+    if (row_identity(r, app_id, &in, &fresh) != 0)
         return r->status;
+    const char *stamp = row_stamp(r, row);
+    /* The providers are asked with no transaction open and no row locked (a slow provider must
+     * not hold up a review of the same application), then the row is locked again and must be
+     * as it was. */
+    db_rollback();
+    memset(&fresh, 0, sizeof(fresh));
+    providers_gather(&in, &fresh);
+    row = lock_pending(r, app_id, 1);
+    if (row == NULL)
+        return r->status;
+    if (strcmp(stamp, row_stamp(r, row)) != 0) {
+        db_rollback();
+        return http_error(r, 409, "conflict",
+                          "The application changed while the providers were asked; try again");
+    }
     const struct country_info *country;
     struct compliance_facts facts;
     struct loan_result res;
-    int rc = loans_evaluate(r->pool, &in, 0, NULL, &country, &facts, &res);
+    int rc = loans_evaluate(r->pool, &in, 0, &fresh, &country, &facts, &res);
     if (rc != 0) {
         db_rollback();
         return rc < 0 ? routes_db_error(r, NULL)

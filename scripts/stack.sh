@@ -161,8 +161,10 @@ start_notifier() {
 }
 
 write_env() {
-  # KEY='value' lines: sourced by this script, read by loanctl (which strips the quotes).
+  # KEY='value' lines: sourced by this script, read by loanctl (which strips the quotes). It
+  # holds secrets, so it is created private (umask) rather than made private afterwards.
   local sock; sock=$(pg_sock_dir)
+  local old_umask; old_umask=$(umask); umask 077
   {
     printf "%s='%s'\n" APP_ENV "$APP_ENV"
     printf "%s='%s'\n" DATABASE_URL "postgresql:///loanflow?host=$sock&user=loanflow"
@@ -186,6 +188,7 @@ write_env() {
     printf "%s='%s'\n" STACK_DIR "$STACK_DIR"
   } > "$STACK_DIR/stack.env"
   chmod 600 "$STACK_DIR/stack.env"
+  umask "$old_umask"
 }
 
 load_env() {

@@ -129,6 +129,9 @@ CREATE OR REPLACE FUNCTION loan_doc(a loan_applications) RETURNS text LANGUAGE s
         'created_at', iso_utc(a.created_at), 'updated_at', iso_utc(a.updated_at))::text
 $$;
 
+-- Stored documents take the new shape now rather than at their next write.
+UPDATE loan_applications SET doc = loan_doc(loan_applications);
+
 -- The bureau tiers of the seed: >= 750 up to 500,000; 650-749 up to 200,000; below 650
 -- rejected (max_loan NULL). A version is immutable once written; a new policy is a new version,
 -- and each decision records the version it used.

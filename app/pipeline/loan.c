@@ -396,8 +396,7 @@ static void ekyc_rule(const struct ekyc_check *c, const char *what, const char *
         hard(out, hr);
         *rejected = 1;
         return;
-    }
-    if (c->name_score < NAME_MATCH) {
+    } else if (c->name_score < NAME_MATCH) {
         if (flag(out, FLAG_EKYC_REVIEW, cleared)) {
             remark(s, "%s name on record is close to the applicant's but not equal (score %.2f); "
                       "review", what, c->name_score);
@@ -669,6 +668,14 @@ static int bureau_rules(const struct loan_input *in, const struct compliance_fac
     return 1;
 }
 
+/* Basis points as a percentage with two decimals, sign included ("-0.50"). */
+static const char *pct(int bps, char out[16])
+{
+    int a = bps < 0 ? -bps : bps;
+    snprintf(out, 16, "%s%d.%02d", bps < 0 ? "-" : "", a / 100, a % 100);
+    return out;
+}
+
 /* The risk model's grade and the price. */
 static void risk_rules(const struct loan_input *in, const struct compliance_facts *f,
                        unsigned cleared, struct loan_result *out, int *pending)
@@ -725,10 +732,11 @@ static void risk_rules(const struct loan_input *in, const struct compliance_fact
     }
     out->has_rate = 1;
     out->spread_bps = r->spread_bps;
-    out->rate_bps = cp->base_bps + r->spread_bps;
-    remark(s, "Annual rate %d.%02d%% = %s %d.%02d%% (as of %s) + grade %c spread %d.%02d%%",
-           out->rate_bps / 100, out->rate_bps % 100, cp->base_symbol, cp->base_bps / 100,
-           cp->base_bps % 100, cp->base_as_of, r->grade, r->spread_bps / 100, r->spread_bps % 100);
+    out->rate_bps = cp->base_bps + r->spread_bps; /* both bounded by their loaders */
+    char rate[16], base[16], spread[16];
+    remark(s, "Annual rate %s%% = %s %s%% (as of %s) + grade %c spread %s%%",
+           pct(out->rate_bps, rate), cp->base_symbol, pct(cp->base_bps, base), cp->base_as_of,
+           r->grade, pct(r->spread_bps, spread));
 }
 
 void loan_eligibility(const struct loan_input *in, const struct compliance_facts *f,

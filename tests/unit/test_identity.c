@@ -1094,6 +1094,37 @@ static void test_risk_not_graded_after_rule_failure(void **state)
     assert_false(has_rule(&r, "risk_grade"));
 }
 
+/* A provider that verifies a record without a name sends it to review, it does not reject it;
+ * a negative base rate prints with its sign. */
+static void test_unnamed_record_and_negative_rate(void **state)
+{
+    (void)state;
+    struct loan_input in;
+    base(&in);
+    struct compliance_facts f = facts();
+    f.id.aadhaar.name_score = -1;
+    struct loan_result r = eval(&in, &f, 0);
+    assert_int_equal(r.kyc.status, LOAN_PENDING);
+    assert_true(r.flags & FLAG_EKYC_REVIEW);
+    assert_int_equal(r.hard_failures, 0);
+    assert_null(strstr(r.kyc.remarks, "-1.00"));
+    r = eval(&in, &f, FLAG_EKYC_REVIEW);
+    assert_int_equal(r.kyc.status, LOAN_APPROVED);
+
+    amounts(&in, 500000, 10000, 800, 100000);
+    f = credit_facts(800);
+    struct risk_model m = v1();
+    f.credit.model = &m;
+    f.credit.have_base_rate = 1;
+    f.credit.base_bps = -50;
+    strcpy(f.credit.base_symbol, "ECB_DEPO");
+    strcpy(f.credit.base_as_of, "2026-11-20");
+    r = eval(&in, &f, 0);
+    assert_int_equal(r.has_rate, 1);
+    assert_int_equal(r.rate_bps, -50 + r.risk.spread_bps);
+    assert_non_null(strstr(r.eligibility.remarks, "ECB_DEPO -0.50%"));
+}
+
 static void test_eligibility_without_facts(void **state)
 {
     (void)state;
@@ -1154,6 +1185,7 @@ int main(void)
         cmocka_unit_test(test_kyc_identity_required_in_india),
         cmocka_unit_test(test_kyc_age),
         cmocka_unit_test(test_kyc_ekyc_name),
+        cmocka_unit_test(test_unnamed_record_and_negative_rate),
         cmocka_unit_test(test_kyc_ekyc_not_found),
         cmocka_unit_test(test_kyc_ekyc_unavailable),
         cmocka_unit_test(test_kyc_dob_mismatch),
