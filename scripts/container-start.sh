@@ -7,6 +7,8 @@ mkdir -p /run/loanflow /tmp/nginx/tmp
 chown loanflow /run/loanflow
 ./loanctl migrate
 ./loanctl user ensure-admin
+# Market data (GET /data, and the base rates pricing uses) from MARKET_FILE.
+./loanctl market load "${MARKET_FILE:-data/market/sample.csv}"
 su -s /bin/sh loanflow -c 'exec ./loanflow' &
 for _ in $(seq 1 50); do [ -S "$FCGI_SOCKET" ] && break; sleep 0.1; done
 for f in nginx.conf security.conf fastcgi.conf; do
