@@ -605,7 +605,7 @@ long loans_pii_left(arena *a, const struct loans_rotation *st)
 }
 
 int loans_row_identity(arena *a, const char *app_id, struct loan_input *in,
-                       struct identity_facts *stored)
+                       struct identity_facts *stored, int open_numbers)
 {
     const char *p[1] = {app_id};
     PGresult *res = db_exec(a, "loans_identity", 1, p);
@@ -615,7 +615,16 @@ int loans_row_identity(arena *a, const char *app_id, struct loan_input *in,
         return -2;
     snprintf(in->date_of_birth, sizeof(in->date_of_birth), "%s", PQgetvalue(res, 0, 0));
     const char *kid = PQgetvalue(res, 0, 6);
-    if (open_field(res, 1, app_id, "aadhaar", kid, in->aadhaar, sizeof(in->aadhaar)) < 0 ||
+    if (!open_numbers) {
+        /* Judging stored answers needs to know which numbers were given, not what they are. */
+        static const char sealed[] = "(sealed)";
+        if (!PQgetisnull(res, 0, 1))
+            memcpy(in->aadhaar, sealed, sizeof(sealed));
+        if (!PQgetisnull(res, 0, 2))
+            memcpy(in->pan, sealed, sizeof(sealed));
+        if (!PQgetisnull(res, 0, 3))
+            memcpy(in->bank_account, sealed, sizeof(sealed));
+    } else if (open_field(res, 1, app_id, "aadhaar", kid, in->aadhaar, sizeof(in->aadhaar)) < 0 ||
         open_field(res, 2, app_id, "pan", kid, in->pan, sizeof(in->pan)) < 0 ||
         open_field(res, 3, app_id, "bank_account", kid, in->bank_account,
                    sizeof(in->bank_account)) < 0)

@@ -56,13 +56,14 @@ int loans_evaluate(arena *a, const struct loan_input *in, unsigned cleared,
                    struct compliance_facts *f, struct loan_result *out);
 
 /*
- * Completes the input of a stored application with its identity (numbers opened with the PII
- * keys, date of birth, bank details) and fills *stored with what the providers answered last.
- * Returns 0; -1 when the database is unreachable; -2 when a number cannot be opened (its key is
- * neither PII_KEY nor PII_KEY_PREVIOUS).
+ * Completes the input of a stored application with its identity (date of birth, bank details,
+ * and the numbers: opened with the PII keys when open_numbers is set, else only marked as
+ * present) and fills *stored with what the providers answered last. Returns 0; -1 when the
+ * database is unreachable; -2 when a number cannot be opened (its key is neither PII_KEY nor
+ * PII_KEY_PREVIOUS).
  */
 int loans_row_identity(arena *a, const char *app_id, struct loan_input *in,
-                       struct identity_facts *stored);
+                       struct identity_facts *stored, int open_numbers);
 
 /* Applicant's age in whole years today (UTC); -1 without a date of birth, -2 when it is later
  * than today. */

@@ -174,6 +174,14 @@ static int idempotency_answer(http_req *r, const PGresult *prev, const char *has
     return http_send(r, atoi(PQgetvalue(prev, 0, 1)), "application/json", body, strlen(body));
 }
 
+/* Inputs that carry clear identity numbers are wiped when they go out of scope, on every
+ * return path (GCC/Clang cleanup attribute). */
+static void wipe_input(struct loan_input *in)
+{
+    sodium_memzero(in, sizeof(*in));
+}
+#define WIPED __attribute__((cleanup(wipe_input)))
+
 /* The same PAN or Aadhaar is on an application still waiting for a decision. */
 static int duplicate_identity(http_req *r, const char *field)
 {
@@ -188,9 +196,9 @@ static int duplicate_identity(http_req *r, const char *field)
 
 /* Completes a locked row's input with its identity; on failure rolls back and answers. */
 static int row_identity(http_req *r, const char *app_id, struct loan_input *in,
-                        struct identity_facts *stored)
+                        struct identity_facts *stored, int open_numbers)
 {
-    int rc = loans_row_identity(r->pool, app_id, in, stored);
+    int rc = loans_row_identity(r->pool, app_id, in, stored, open_numbers);
     if (rc == 0)
         return 0;
     db_rollback();
@@ -211,7 +219,7 @@ int loans_submit(http_req *r)
 {
     if (need_object(r))
         return r->status;
-    struct loan_input in;
+    WIPED struct loan_input in;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     json_object *fields = json_object_new_object();
@@ -570,13 +578,13 @@ int loans_approve(http_req *r)
     PGresult *row = lock_pending(r, app_id, 0);
     if (row == NULL)
         return r->status;
-    struct loan_input in;
+    WIPED struct loan_input in;
     struct identity_facts stored;
     if (loans_row_input(r->pool, row, 0, &in) != 0) {
         db_rollback();
         return http_fault(r, "stored application %s is unreadable", app_id);
     }
-    if (row_identity(r, app_id, &in, &stored) != 0)
+    if (row_identity(r, app_id, &in, &stored, 0) != 0)
         return r->status;
     const struct country_info *country;
     struct compliance_facts facts;
@@ -686,13 +694,13 @@ int loans_reprocess(http_req *r)
         return http_error(r, 409, "conflict",
                           "An officer has decided this application; it is not reprocessed");
     }
-    struct loan_input in;
+    WIPED struct loan_input in;
     struct identity_facts fresh;
     if (loans_row_input(r->pool, row, 0, &in) != 0) {
         db_rollback();
         return http_fault(r, "stored application %s is unreadable", app_id);
     }
-    if (row_identity(r, app_id, &in, &fresh) != 0)
+    if (row_identity(r, app_id, &in, &fresh, 1) != 0)
         return r->status;
     const char *stamp = row_stamp(r, row);
     /* The providers are asked with no transaction open and no row locked (a slow provider must

@@ -963,9 +963,12 @@ describe('loanctl pii rotate-key', () => {
   let oldId;
   let newId;
   let priya; // an application that existed before, reprocessed at the end
+  let vikram; // pending on ekyc_review, approved while its row is under a key the workers lack
 
   test('re-seals and re-indexes every row under the new key while submissions go on', async () => {
     priya = await submitOk(indianBody(P.priya));
+    vikram = await submitOk(indianBody(P.vikram));
+    assert.equal(vikram.final_status, 'PENDING', describeApp(vikram));
     before0 = snapshot();
     assert.ok(before0.size >= 10, `rows with identity data: ${before0.size}`);
     const ids = new Set([...before0.values()].map((r) => r.key));
@@ -1017,6 +1020,12 @@ describe('loanctl pii rotate-key', () => {
     const st = await runLoanctl(['pii', 'status'], { PII_KEY: newKey, PII_KEY_PREVIOUS: oldKey });
     assert.equal(st.code, 0, `loanctl pii status: ${st.stdout}${st.stderr}`);
     assert.ok(st.stdout.includes(newId), `pii status names the new key ${newId}: ${st.stdout}`);
+
+    // The workers still run with the old key only: an officer's approval judges the stored
+    // answers and needs no number opened, so it goes through.
+    const ok = await approve(vikram.application_id);
+    assert.equal(ok.status, 200, `approve with the row under a key the workers lack: ${ok.text}`);
+    assert.equal(ok.json.application.final_status, 'APPROVED', describeApp(ok.json.application));
   });
 
   test('rotating back restores the stack\'s key; a worker then reprocesses an Indian application', async () => {
