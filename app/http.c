@@ -6,6 +6,7 @@
 #include "http.h"
 
 #include <fcgiapp.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -231,6 +232,21 @@ int http_send(http_req *r, int status, const char *content_type, const char *bod
     if (r->fcgi != NULL)
         FCGX_PutStr(buf, n, r->fcgi->out);
     return status;
+}
+
+int http_send_json_etag(http_req *r, const char *json, const char *cache_control)
+{
+    unsigned char h[12];
+    char hex[25], etag[32];
+    crypto_generichash(h, sizeof(h), (const unsigned char *)json, strlen(json), NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    snprintf(etag, sizeof(etag), "\"%s\"", hex);
+    http_add_header(r, "ETag", etag);
+    http_add_header(r, "Cache-Control", cache_control);
+    const char *inm = http_param(r, "HTTP_IF_NONE_MATCH");
+    if (inm != NULL && (strstr(inm, etag) != NULL || !strcmp(inm, "*")))
+        return http_send(r, 304, NULL, "", 0);
+    return http_send(r, 200, "application/json", json, strlen(json));
 }
 
 int http_send_json(http_req *r, int status, json_object *o)

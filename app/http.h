@@ -95,6 +95,9 @@ void http_add_header(http_req *r, const char *name, const char *value);
 int http_send(http_req *r, int status, const char *content_type, const char *body, size_t len);
 /* Sends a JSON document; takes ownership of o. Returns status. */
 int http_send_json(http_req *r, int status, json_object *o);
+/* Sends a cacheable JSON text (borrowed) with an ETag of its content and the given
+ * Cache-Control, or 304 when If-None-Match already holds it. Returns status. */
+int http_send_json_etag(http_req *r, const char *json, const char *cache_control);
 /* The one error shape: {"error":{"status","code","message","fields"?}}. Takes ownership of
  * fields (may be NULL). Returns status. */
 int http_error_fields(http_req *r, int status, const char *code, const char *message,

@@ -455,20 +455,35 @@ int loans_open_identity(arena *a, const struct loan_input *in, const char **fiel
 }
 
 /* Opens one sealed column of a loans_identity row into out. 0, 1 when NULL, -1 on failure. */
+/* The loaded key a row names (PII_KEY or PII_KEY_PREVIOUS), or NULL. */
+static const struct pii_key *key_by_id(const char *key_id)
+{
+    if (!strcmp(key_id, keys.cur.id))
+        return &keys.cur;
+    if (keys.have_prev && !strcmp(key_id, keys.prev.id))
+        return &keys.prev;
+    return NULL;
+}
+
+/* Opens a sealed column's bytea text with key k into clear. 0, or -1 (k NULL included). */
+static int open_text(const char *text, const char *app_id, const char *field,
+                     const struct pii_key *k, char clear[PII_MAX_CLEAR + 1])
+{
+    unsigned char sealed[PII_SEALED_MAX];
+    long n = pii_bytea_parse(text, sealed, sizeof(sealed));
+    if (n < 0 || k == NULL)
+        return -1;
+    return pii_open(k, app_id, field, sealed, (size_t)n, clear, PII_MAX_CLEAR + 1);
+}
+
 static int open_field(const PGresult *res, int col, const char *app_id, const char *field,
                       const char *key_id, char *out, size_t outlen)
 {
     out[0] = '\0';
     if (PQgetisnull(res, 0, col))
         return 1;
-    unsigned char sealed[PII_SEALED_MAX];
     char clear[PII_MAX_CLEAR + 1];
-    long n = pii_bytea_parse(PQgetvalue(res, 0, col), sealed, sizeof(sealed));
-    const struct pii_key *k = !strcmp(key_id, keys.cur.id)                     ? &keys.cur
-                              : keys.have_prev && !strcmp(key_id, keys.prev.id) ? &keys.prev
-                                                                                : NULL;
-    if (n < 0 || k == NULL || pii_open(k, app_id, field, sealed, (size_t)n, clear,
-                                       sizeof(clear)) != 0)
+    if (open_text(PQgetvalue(res, 0, col), app_id, field, key_by_id(key_id), clear) != 0)
         return -1;
     size_t n2 = strlen(clear);
     int rc = n2 < outlen ? 0 : -1; /* longer than the field allows: not ours */
@@ -513,12 +528,13 @@ static int reseal(arena *a, const PGresult *res, int row, int col, const char *a
         return 0;
     unsigned char sealed[PII_SEALED_MAX], idx[PII_INDEX_BYTES];
     char clear[PII_MAX_CLEAR + 1], hex[2 * PII_SEALED_MAX + 3];
-    long n = pii_bytea_parse(PQgetvalue(res, row, col), sealed, sizeof(sealed));
-    if (n < 0 || pii_open(from, app_id, field, sealed, (size_t)n, clear, sizeof(clear)) != 0)
+    if (open_text(PQgetvalue(res, row, col), app_id, field, from, clear) != 0)
         return -1;
-    n = pii_seal(&keys.cur, app_id, field, clear, sealed);
-    if (n < 0)
+    long n = pii_seal(&keys.cur, app_id, field, clear, sealed);
+    if (n < 0) {
+        sodium_memzero(clear, sizeof(clear));
         return -1;
+    }
     pii_bytea_hex(sealed, (size_t)n, hex);
     *enc = arena_strdup(a, hex);
     if (bidx) {

@@ -9,7 +9,6 @@
  */
 #include "routes.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,17 +297,7 @@ static int send_cached(http_req *r, const char *name, int param, builder_fn buil
     const char *json = cached(r, name, param, build);
     if (json == NULL)
         return r->status;
-    unsigned char h[12];
-    char hex[25], etag[32];
-    crypto_generichash(h, sizeof(h), (const unsigned char *)json, strlen(json), NULL, 0);
-    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-    snprintf(etag, sizeof(etag), "\"%s\"", hex);
-    http_add_header(r, "ETag", etag);
-    http_add_header(r, "Cache-Control", "private, no-cache");
-    const char *inm = http_param(r, "HTTP_IF_NONE_MATCH");
-    if (inm != NULL && (strstr(inm, etag) != NULL || !strcmp(inm, "*")))
-        return http_send(r, 304, NULL, "", 0);
-    return http_send(r, 200, "application/json", json, strlen(json));
+    return http_send_json_etag(r, json, "private, no-cache");
 }
 
 int dashboard_overview(http_req *r)
