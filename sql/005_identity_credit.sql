@@ -245,6 +245,9 @@ INSERT INTO ekyc_sandbox_identities (kind, number_sha256, name, date_of_birth, o
     ('aadhaar', sandbox_key('765432109878'), 'Farhan Qureshi', '1987-05-14', 'verified', 'many overdue accounts'),
     ('pan', sandbox_key('KLMPQ1234V'), 'Farhan Qureshi', '1987-05-14', 'verified', 'many overdue accounts'),
 
+    ('aadhaar', sandbox_key('543210987652'), 'Rohan Das', '1993-08-21', 'error', 'eKYC and bureau fail'),
+    ('pan', sandbox_key('MNOPD3456X'), 'Rohan Das', '1993-08-21', 'verified', 'eKYC and bureau fail'),
+
     ('aadhaar', sandbox_key('654321098763'), 'Vikram Singh Rathore', '1980-10-10', 'verified', 'name on record has a middle name'),
     ('pan', sandbox_key('LMNPR2345W'), 'Vikram Singh Rathore', '1980-10-10', 'verified', 'name on record has a middle name');
 
@@ -259,4 +262,5 @@ INSERT INTO bureau_sandbox_reports (pan_sha256, bureau, score, active_loans, ove
     (sandbox_key('IJKPG9012T'), 'CIBIL', 755, 1, 0, 1, 'timeout', 'bureau times out'),
     (sandbox_key('JKLPK0123U'), 'CRIF', 768, 1, 0, 1, 'ok', ''),
     (sandbox_key('KLMPQ1234V'), 'CIBIL', 760, 4, 3, 6, 'ok', 'many overdue accounts'),
-    (sandbox_key('LMNPR2345W'), 'CIBIL', 790, 1, 0, 0, 'ok', '');
+    (sandbox_key('LMNPR2345W'), 'CIBIL', 790, 1, 0, 0, 'ok', ''),
+    (sandbox_key('MNOPD3456X'), 'CIBIL', 745, 1, 0, 1, 'error', 'bureau fails');

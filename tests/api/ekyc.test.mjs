@@ -59,6 +59,7 @@ const P = {
   sanjay: { name: 'Sanjay Gupta', aadhaar: '987654321096', pan: 'IJKPG9012T', dob: '1983-03-08' },
   neha: { name: 'Neha Kapoor', aadhaar: '876543210988', pan: 'JKLPK0123U', dob: '1991-12-01', bank: { account_number: '11223344556', ifsc: 'UTIB0000789' } },
   farhan: { name: 'Farhan Qureshi', aadhaar: '765432109878', pan: 'KLMPQ1234V', dob: '1987-05-14' },
+  rohan: { name: 'Rohan Das', aadhaar: '543210987652', pan: 'MNOPD3456X', dob: '1993-08-21' },
 };
 
 const spaced = (a) => `${a.slice(0, 4)} ${a.slice(4, 8)} ${a.slice(8)}`;
@@ -314,6 +315,13 @@ const CASES = [
     ekyc: { aadhaar: 'VERIFIED:match', pan: 'VERIFIED:match', bank_account: null },
     bureau: { status: 'TIMEOUT', score: null },
     graded: false, // no grade or price on a score the bureau has not confirmed
+  },
+  {
+    title: 'Rohan Das: eKYC and bureau fail → PENDING (ekyc_unavailable, bureau_unavailable)', p: P.rohan,
+    kyc: 'PENDING', elig: 'PENDING', final: 'PENDING', flags: ['ekyc_unavailable', 'bureau_unavailable'],
+    ekyc: { aadhaar: 'ERROR', pan: 'VERIFIED:match', bank_account: null },
+    bureau: { bureau: 'CIBIL', status: 'ERROR', score: null },
+    graded: false, // a failed provider is never a pass, and no price waits on a missing report
   },
   {
     title: 'Neha Kapoor: bank account of someone else → KYC REJECTED (kyc_bank_account_name)', p: P.neha,
