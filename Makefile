@@ -14,16 +14,24 @@ CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
               -Wno-format-nonliteral -Werror
 ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -DLOANFLOW_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
-              -Iapp -Iapp/pipeline -Iroutes $(PKG_CFLAGS) -MMD -MP
+              $(addprefix -I,$(LAYERS)) $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS)
 ifneq ($(SANITIZE),)
 ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-MAIN_SRCS  := app/main.c app/loanctl.c app/loanctl_extra.c
-LIB_SRCS   := $(filter-out $(MAIN_SRCS),$(wildcard app/*.c app/pipeline/*.c routes/*.c))
-LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The layers, lowest first. Each links only with the layers below it, and the link lines say so:
+# the pipeline's unit tests link without the store, loanctl links without routes/, and only the
+# server links everything.
+LAYERS     := app/runtime app/pipeline app/store app/cli routes
+RUNTIME_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out app/runtime/main.c,$(wildcard app/runtime/*.c)))
+PIPELINE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard app/pipeline/*.c))
+STORE_OBJS    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard app/store/*.c))
+CLI_OBJS      := $(patsubst %.c,$(BUILD)/%.o,$(wildcard app/cli/*.c))
+ROUTES_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard routes/*.c))
+ALL_OBJS      := $(RUNTIME_OBJS) $(PIPELINE_OBJS) $(STORE_OBJS) $(CLI_OBJS) $(ROUTES_OBJS) \
+                 $(BUILD)/app/runtime/main.o
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_STAMP := $(BUILD)/.deps-installed
@@ -46,15 +54,23 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-loanflow: $(BUILD)/app/main.o $(LIB_OBJS)
+loanflow: $(BUILD)/app/runtime/main.o $(ROUTES_OBJS) $(STORE_OBJS) $(PIPELINE_OBJS) $(RUNTIME_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-loanctl: $(BUILD)/app/loanctl.o $(BUILD)/app/loanctl_extra.o $(LIB_OBJS)
+loanctl: $(CLI_OBJS) $(STORE_OBJS) $(PIPELINE_OBJS) $(RUNTIME_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(DEPS_STAMP)
+# A unit test links with the layer of what it tests and the layers below it, nothing above.
+UNIT_PIPELINE := loan identity risk screening validate
+UNIT_STORE    := market pii
+unit_layer     = $(if $(filter $(1),$(UNIT_PIPELINE)),$(PIPELINE_OBJS) $(RUNTIME_OBJS),$(if \
+                 $(filter $(1),$(UNIT_STORE)),$(STORE_OBJS) $(PIPELINE_OBJS) $(RUNTIME_OBJS),\
+                 $(RUNTIME_OBJS)))
+
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: tests/unit/test_%.c $$(call unit_layer,$$*) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDFLAGS) $(PKG_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(call unit_layer,$*) $(ALL_LDFLAGS) $(PKG_LIBS) -lcmocka
 
 # The hello-world FastCGI program that make bench measures as its baseline.
 $(BUILD)/hello: tests/bench/hello.c | $(DEPS_STAMP)
@@ -79,12 +95,12 @@ node_modules/chart.js/dist/chart.umd.min.js: package-lock.json | $(DEPS_STAMP)
 	@touch $@
 
 # libFuzzer target on the submit body parser and the validators (clang).
-FUZZ_SRCS  := tests/fuzz/fuzz_submit.c app/js.c app/pipeline/loan.c app/pipeline/validate.c \
+FUZZ_SRCS  := tests/fuzz/fuzz_submit.c app/runtime/js.c app/pipeline/loan.c app/pipeline/validate.c \
               app/pipeline/screening.c app/pipeline/risk.c
 $(BUILD)/fuzz_submit: $(FUZZ_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -Iapp -Iapp/pipeline $(shell pkg-config --cflags json-c) \
+		-fno-sanitize-recover=undefined -Iapp/runtime -Iapp/pipeline $(shell pkg-config --cflags json-c) \
 		-o $@ $(FUZZ_SRCS) $(shell pkg-config --libs json-c) -lm
 
 fuzz: $(BUILD)/fuzz_submit
@@ -113,7 +129,7 @@ bench: all
 	@scripts/bench.sh
 
 format:
-	clang-format -i app/*.c app/*.h app/pipeline/*.c app/pipeline/*.h routes/*.c routes/*.h \
+	clang-format -i app/*/*.c app/*/*.h routes/*.c routes/*.h \
 		tests/unit/*.c tests/bench/*.c
 
 clean:
@@ -122,4 +138,4 @@ clean:
 distclean: clean
 	rm -rf node_modules
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/app/main.d $(BUILD)/app/loanctl.d $(BUILD)/app/loanctl_extra.d
+-include $(ALL_OBJS:.o=.d)

@@ -7,6 +7,7 @@
  * nginx to the low-priority login pool, so hashing never starves the rest of the API.
  */
 #include "routes.h"
+#include "users.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,42 +27,8 @@
 #define LOCK_AFTER_FAILURES 10
 #define LOCK_MINUTES 15
 
-#define USER_COLS                                                                                  \
-    "id, name, email, role, disabled, "                                                            \
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                   \
-    "to_char(last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-const struct db_stmt auth_statements[] = {
-    {"auth_user_insert",
-     "INSERT INTO users (name, email, password_hash, role) VALUES ($1, $2, $3, $4) "
-     "RETURNING " USER_COLS},
-    {"auth_user_by_email",
-     "SELECT id, name, email, role, disabled, password_hash, "
-     "coalesce(ceil(extract(epoch FROM locked_until - now())), 0)::bigint AS lock_left, "
-     "token_version FROM users WHERE lower(email) = lower($1)"},
-    {"auth_login_failed",
-     "UPDATE users SET failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= now() "
-     "THEN 1 ELSE failed_logins + 1 END, "
-     "locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= now() THEN 1 "
-     "ELSE failed_logins + 1 END) >= $2::int THEN now() + make_interval(mins => $3::int) "
-     "WHEN locked_until <= now() THEN NULL ELSE locked_until END "
-     "WHERE id = $1::bigint RETURNING failed_logins, locked_until > now()"},
-    {"auth_login_ok",
-     "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now(), "
-     "password_hash = coalesce($2, password_hash) WHERE id = $1::bigint RETURNING " USER_COLS},
-    {"auth_user_state",
-     "SELECT disabled, token_version FROM users WHERE id = $1::bigint"},
-    {"auth_users_list",
-     "SELECT " USER_COLS ", failed_logins, locked_until > now() FROM users "
-     "ORDER BY created_at DESC, id DESC LIMIT $1::int OFFSET $2::int"},
-    {"auth_user_lock_row",
-     "SELECT " USER_COLS " FROM users WHERE id = $1::bigint FOR UPDATE"},
-    {"auth_user_update",
-     "UPDATE users SET role = $2, disabled = $3::boolean, updated_at = now(), "
-     "token_version = token_version + CASE WHEN $4::boolean THEN 1 ELSE 0 END "
-     "WHERE id = $1::bigint RETURNING " USER_COLS ", token_version"},
-    {NULL, NULL},
-};
+
 
 /* Builds the public view of a user from a row in USER_COLS order starting at column c. */
 static json_object *user_json(const PGresult *res, int row, int c)
@@ -133,7 +100,7 @@ static int create_user(http_req *r, const char *role, const char *action)
     if (db_begin() != 0)
         return routes_db_error(r, NULL);
     const char *p[4] = {name, email, hash, role};
-    PGresult *res = db_exec(r->pool, "auth_user_insert", 4, p);
+    PGresult *res = db_exec(r->pool, USERS_SQL(AUTH_USER_INSERT), 4, p);
     if (!db_ok(res)) {
         db_rollback();
         if (!strcmp(db_sqlstate(res), "23505")) {
@@ -183,7 +150,7 @@ static void do_login(http_req *r, const char *email, const char *password, struc
 {
     memset(out, 0, sizeof(*out));
     const char *p[3] = {email};
-    PGresult *res = db_exec(r->pool, "auth_user_by_email", 1, p);
+    PGresult *res = db_exec(r->pool, USERS_SQL(AUTH_USER_BY_EMAIL), 1, p);
     if (!db_ok(res)) {
         out->outcome = LOGIN_DB;
         return;
@@ -215,7 +182,7 @@ static void do_login(http_req *r, const char *email, const char *password, struc
             out->outcome = LOGIN_DB;
             return;
         }
-        PGresult *u = db_exec(r->pool, "auth_login_failed", 3, q);
+        PGresult *u = db_exec(r->pool, USERS_SQL(AUTH_LOGIN_FAILED), 3, q);
         if (!db_ok(u) || PQntuples(u) != 1) {
             db_rollback();
             out->outcome = LOGIN_DB;
@@ -255,7 +222,7 @@ static void do_login(http_req *r, const char *email, const char *password, struc
         out->outcome = LOGIN_DB;
         return;
     }
-    PGresult *u = db_exec(r->pool, "auth_login_ok", 2, q);
+    PGresult *u = db_exec(r->pool, USERS_SQL(AUTH_LOGIN_OK), 2, q);
     if (!db_ok(u) || PQntuples(u) != 1 ||
         audit_event(r, out->user_id, PQgetvalue(res, 0, 2), "login_success", "user", id, NULL) !=
             0 ||
@@ -460,7 +427,7 @@ int admin_users_list(http_req *r)
     if (routes_paging(r, 100, 1000, limit, offset) != 0)
         return r->status;
     const char *p[2] = {limit, offset};
-    PGresult *res = db_exec(r->pool, "auth_users_list", 2, p);
+    PGresult *res = db_exec(r->pool, USERS_SQL(AUTH_USERS_LIST), 2, p);
     if (!db_ok(res))
         return routes_db_error(r, res);
     json_object *list = json_object_new_array();
@@ -521,7 +488,7 @@ int admin_users_update(http_req *r)
     if (db_begin() != 0)
         return routes_db_error(r, NULL);
     const char *p[4] = {id};
-    PGresult *cur = db_exec(r->pool, "auth_user_lock_row", 1, p);
+    PGresult *cur = db_exec(r->pool, USERS_SQL(AUTH_USER_LOCK_ROW), 1, p);
     if (!db_ok(cur)) {
         db_rollback();
         return routes_db_error(r, cur);
@@ -539,7 +506,7 @@ int admin_users_update(http_req *r)
     p[1] = new_role;
     p[2] = new_disabled ? "true" : "false";
     p[3] = (role_changed || dis_changed) ? "true" : "false";
-    PGresult *res = db_exec(r->pool, "auth_user_update", 4, p);
+    PGresult *res = db_exec(r->pool, USERS_SQL(AUTH_USER_UPDATE), 4, p);
     if (!db_ok(res)) {
         db_rollback();
         return routes_db_error(r, res);

@@ -8,6 +8,7 @@
  * carry an ETag and answer If-None-Match with 304.
  */
 #include "routes.h"
+#include "stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,52 +23,8 @@
  * once (the epoch); this bounds how long a change made through another host goes unseen. */
 #define DASH_LOCAL_SECONDS 1
 
-#define ALL "FROM loan_stats_all"
-#define CNT(cond) "coalesce(sum(n) FILTER (WHERE " cond "), 0)"
 
-const struct db_stmt dashboard_statements[] = {
-    {"dash_overview", "SELECT coalesce(sum(n), 0), " CNT("final_status = 'APPROVED'") ", "
-                      CNT("final_status = 'REJECTED'") ", " CNT("final_status = 'PENDING'") " " ALL},
-    {"dash_region", "SELECT region, sum(n), " CNT("final_status = 'APPROVED'") ", "
-                    CNT("final_status = 'REJECTED'") ", " CNT("final_status = 'PENDING'") " " ALL
-                    " GROUP BY region HAVING sum(n) > 0 ORDER BY sum(n) DESC, region"},
-    {"dash_country",
-     "SELECT c.name, c.region, sum(n), " CNT("final_status = 'APPROVED'") ", "
-     CNT("final_status = 'REJECTED'") ", " CNT("final_status = 'PENDING'") " " ALL
-     " s JOIN countries c ON c.alpha2 = s.country_code GROUP BY c.name, c.region "
-     "HAVING sum(n) > 0 ORDER BY sum(n) DESC, c.name"},
-    {"dash_verification",
-     "SELECT " CNT("kyc_status = 'APPROVED'") ", " CNT("kyc_status = 'REJECTED'") ", "
-     CNT("compliance_status = 'APPROVED'") ", " CNT("compliance_status = 'REJECTED'") ", "
-     CNT("political_connection") ", " CNT("senior_relative") ", "
-     CNT("eligibility_status = 'APPROVED'") ", " CNT("eligibility_status = 'REJECTED'") " " ALL},
-    {"dash_financial",
-     "SELECT coalesce(sum(n), 0), "
-     "coalesce(round(sum(sum_credit)::numeric / nullif(sum(n), 0), 2), 0)::text, "
-     "coalesce(round(sum(sum_dti) / nullif(sum(n_dti), 0), 4), 0)::text, "
-     "coalesce(round(sum(sum_loan) / nullif(sum(n), 0), 2), 0)::text, "
-     "coalesce(round(sum(sum_loan), 2), 0)::text, "
-     "coalesce(round(sum(sum_income) / nullif(sum(n), 0), 2), 0)::text " ALL
-     " WHERE final_status = 'APPROVED'"},
-    {"dash_timeline",
-     "SELECT d::date::text, coalesce(sum(s.n), 0), "
-     "coalesce(sum(s.n) FILTER (WHERE s.final_status = 'APPROVED'), 0), "
-     "coalesce(sum(s.n) FILTER (WHERE s.final_status = 'REJECTED'), 0) "
-     "FROM generate_series((now() AT TIME ZONE 'UTC')::date - ($1::int - 1), "
-     "(now() AT TIME ZONE 'UTC')::date, interval '1 day') AS d "
-     "LEFT JOIN loan_stats_all s ON s.day = d::date GROUP BY d ORDER BY d"},
-    {"dash_funnel",
-     "SELECT coalesce(sum(n), 0), " CNT("kyc_status = 'APPROVED'") ", "
-     CNT("kyc_status = 'APPROVED' AND compliance_status = 'APPROVED'") ", "
-     CNT("kyc_status = 'APPROVED' AND compliance_status = 'APPROVED' AND "
-         "eligibility_status = 'APPROVED'") ", "
-     CNT("final_status = 'APPROVED'") " " ALL},
-    {"dash_latest",
-     "SELECT application_id, name, country, final_status, loan_amount::text, "
-     "iso_utc(created_at) FROM loan_applications ORDER BY created_at DESC, id DESC LIMIT 10"},
-    {"dash_compact", "SELECT loan_stats_compact()"},
-    {NULL, NULL},
-};
+
 
 static json_object *num(const char *text)
 {
@@ -87,7 +44,7 @@ static json_object *rate(long long part, long long whole)
 /* Each builder returns a new object, or NULL when the database failed (*res_out says how). */
 typedef json_object *(*builder_fn)(http_req *r, int param, PGresult **res_out);
 
-static PGresult *run(http_req *r, const char *stmt, int n, const char *const *p, PGresult **out)
+static PGresult *run(http_req *r, const struct db_stmt *stmt, int n, const char *const *p, PGresult **out)
 {
     PGresult *res = db_exec(r->pool, stmt, n, p);
     *out = res;
@@ -97,7 +54,7 @@ static PGresult *run(http_req *r, const char *stmt, int n, const char *const *p,
 static json_object *build_overview(http_req *r, int param, PGresult **out)
 {
     (void)param;
-    PGresult *res = run(r, "dash_overview", 0, NULL, out);
+    PGresult *res = run(r, STATS_SQL(DASH_OVERVIEW), 0, NULL, out);
     if (res == NULL)
         return NULL;
     long long total = atoll(PQgetvalue(res, 0, 0)), approved = atoll(PQgetvalue(res, 0, 1));
@@ -113,7 +70,7 @@ static json_object *build_overview(http_req *r, int param, PGresult **out)
 static json_object *build_region(http_req *r, int param, PGresult **out)
 {
     (void)param;
-    PGresult *res = run(r, "dash_region", 0, NULL, out);
+    PGresult *res = run(r, STATS_SQL(DASH_REGION), 0, NULL, out);
     if (res == NULL)
         return NULL;
     json_object *arr = json_object_new_array();
@@ -134,7 +91,7 @@ static json_object *build_region(http_req *r, int param, PGresult **out)
 static json_object *build_country(http_req *r, int param, PGresult **out)
 {
     (void)param;
-    PGresult *res = run(r, "dash_country", 0, NULL, out);
+    PGresult *res = run(r, STATS_SQL(DASH_COUNTRY), 0, NULL, out);
     if (res == NULL)
         return NULL;
     json_object *arr = json_object_new_array();
@@ -165,7 +122,7 @@ static json_object *stage(long long approved, long long rejected)
 static json_object *build_verification(http_req *r, int param, PGresult **out)
 {
     (void)param;
-    PGresult *res = run(r, "dash_verification", 0, NULL, out);
+    PGresult *res = run(r, STATS_SQL(DASH_VERIFICATION), 0, NULL, out);
     if (res == NULL)
         return NULL;
     long long v[8];
@@ -184,7 +141,7 @@ static json_object *build_verification(http_req *r, int param, PGresult **out)
 static json_object *build_financial(http_req *r, int param, PGresult **out)
 {
     (void)param;
-    PGresult *res = run(r, "dash_financial", 0, NULL, out);
+    PGresult *res = run(r, STATS_SQL(DASH_FINANCIAL), 0, NULL, out);
     if (res == NULL)
         return NULL;
     json_object *o = json_object_new_object();
@@ -201,7 +158,7 @@ static json_object *build_timeline(http_req *r, int days, PGresult **out)
     char d[16];
     snprintf(d, sizeof(d), "%d", days);
     const char *p[1] = {d};
-    PGresult *res = run(r, "dash_timeline", 1, p, out);
+    PGresult *res = run(r, STATS_SQL(DASH_TIMELINE), 1, p, out);
     if (res == NULL)
         return NULL;
     json_object *arr = json_object_new_array();
@@ -223,7 +180,7 @@ static json_object *build_timeline(http_req *r, int days, PGresult **out)
 static json_object *build_funnel(http_req *r, int param, PGresult **out)
 {
     (void)param;
-    PGresult *res = run(r, "dash_funnel", 0, NULL, out);
+    PGresult *res = run(r, STATS_SQL(DASH_FUNNEL), 0, NULL, out);
     if (res == NULL)
         return NULL;
     static const char *labels[] = {"Submitted", "KYC passed", "Compliance passed", "Eligible",
@@ -353,7 +310,7 @@ int dashboard_timeline(http_req *r)
 static json_object *build_latest(http_req *r, int param, PGresult **out)
 {
     (void)param;
-    PGresult *res = run(r, "dash_latest", 0, NULL, out);
+    PGresult *res = run(r, STATS_SQL(DASH_LATEST), 0, NULL, out);
     if (res == NULL)
         return NULL;
     static const char *keys[] = {"application_id", "name", "country", "final_status",

@@ -31,40 +31,62 @@
 #define LIST_SQL(where) "SELECT doc FROM loan_applications WHERE " where LIST_ORDER
 
 /* One statement per filter combination, so each gets a plan that uses its index. */
-const struct db_stmt loan_route_statements[] = {
-    {"loans_list_0", LIST_SQL("($1::text IS NULL AND $2::text IS NULL AND $3::text IS NULL)")},
-    {"loans_list_1", LIST_SQL("final_status = $1 AND $2::text IS NULL AND $3::text IS NULL")},
-    {"loans_list_2", LIST_SQL("region = $2 AND $1::text IS NULL AND $3::text IS NULL")},
-    {"loans_list_3", LIST_SQL("final_status = $1 AND region = $2 AND $3::text IS NULL")},
-    {"loans_list_4", LIST_SQL("country_code = $3 AND $1::text IS NULL AND $2::text IS NULL")},
-    {"loans_list_5", LIST_SQL("final_status = $1 AND country_code = $3 AND $2::text IS NULL")},
-    {"loans_list_6", LIST_SQL("region = $2 AND country_code = $3 AND $1::text IS NULL")},
-    {"loans_list_7", LIST_SQL("final_status = $1 AND region = $2 AND country_code = $3")},
-    {"loans_doc_by_id", "SELECT user_id, doc FROM loan_applications WHERE application_id = $1"},
-    {"loans_lock", "SELECT " LOANS_COLS " FROM loan_applications WHERE application_id = $1 "
+enum {
+    LOANS_LIST_0,
+    LOANS_LIST_1,
+    LOANS_LIST_2,
+    LOANS_LIST_3,
+    LOANS_LIST_4,
+    LOANS_LIST_5,
+    LOANS_LIST_6,
+    LOANS_LIST_7,
+    LOANS_DOC_BY_ID,
+    LOANS_LOCK,
+    LOANS_MINE,
+    LOANS_REJECT,
+    LOANS_IDEM_CLAIM,
+    LOANS_IDEM_GET,
+    LOANS_IDEM_STORE,
+    LOANS_LOGS,
+    LOAN_ROUTES_SQL_COUNT
+};
+
+static const struct db_stmt sql[LOAN_ROUTES_SQL_COUNT] = {
+    [LOANS_LIST_0] = {"loans_list_0", LIST_SQL("($1::text IS NULL AND $2::text IS NULL AND $3::text IS NULL)")},
+    [LOANS_LIST_1] = {"loans_list_1", LIST_SQL("final_status = $1 AND $2::text IS NULL AND $3::text IS NULL")},
+    [LOANS_LIST_2] = {"loans_list_2", LIST_SQL("region = $2 AND $1::text IS NULL AND $3::text IS NULL")},
+    [LOANS_LIST_3] = {"loans_list_3", LIST_SQL("final_status = $1 AND region = $2 AND $3::text IS NULL")},
+    [LOANS_LIST_4] = {"loans_list_4", LIST_SQL("country_code = $3 AND $1::text IS NULL AND $2::text IS NULL")},
+    [LOANS_LIST_5] = {"loans_list_5", LIST_SQL("final_status = $1 AND country_code = $3 AND $2::text IS NULL")},
+    [LOANS_LIST_6] = {"loans_list_6", LIST_SQL("region = $2 AND country_code = $3 AND $1::text IS NULL")},
+    [LOANS_LIST_7] = {"loans_list_7", LIST_SQL("final_status = $1 AND region = $2 AND country_code = $3")},
+    [LOANS_DOC_BY_ID] = {"loans_doc_by_id", "SELECT user_id, doc FROM loan_applications WHERE application_id = $1"},
+    [LOANS_LOCK] = {"loans_lock", "SELECT " LOANS_COLS " FROM loan_applications WHERE application_id = $1 "
                    "FOR UPDATE"},
-    {"loans_mine", "SELECT doc FROM loan_applications WHERE user_id = $1::bigint "
+    [LOANS_MINE] = {"loans_mine", "SELECT doc FROM loan_applications WHERE user_id = $1::bigint "
                    "ORDER BY created_at DESC, id DESC LIMIT $2::int OFFSET $3::int"},
-    {"loans_reject",
+    [LOANS_REJECT] = {"loans_reject",
      "UPDATE loan_applications SET final_status = 'REJECTED', final_decision_at = now(), "
      "final_remarks = $2, review_flags = '{}', reviewed_by = $3::bigint, reviewed_at = now(), "
      "review_reason = $4, updated_at = now() WHERE application_id = $1 RETURNING " LOANS_COLS},
-    {"loans_idem_claim",
+    [LOANS_IDEM_CLAIM] = {"loans_idem_claim",
      "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1::bigint, $2, $3) "
      "ON CONFLICT DO NOTHING RETURNING 1"},
-    {"loans_idem_get",
+    [LOANS_IDEM_GET] = {"loans_idem_get",
      "SELECT request_hash, status, response FROM idempotency_keys "
      "WHERE user_id = $1::bigint AND key = $2"},
-    {"loans_idem_store",
+    [LOANS_IDEM_STORE] = {"loans_idem_store",
      "UPDATE idempotency_keys SET status = $3::int, response = $4 "
      "WHERE user_id = $1::bigint AND key = $2"},
-    {"loans_logs",
+    [LOANS_LOGS] = {"loans_logs",
      "SELECT id, application_id, action, actor_id, actor_email, reason, status_before, "
      "status_after, " LOANS_TS(created_at) " FROM approval_logs "
      "WHERE ($1::text IS NULL OR application_id = $1) "
      "ORDER BY created_at DESC, id DESC LIMIT $2::int"},
-    {NULL, NULL},
 };
+const struct db_stmts loan_route_statements = DB_STMTS("loan_routes", sql);
+#define SQL(id) (&sql[id])
+
 
 static int validation_failed(http_req *r, json_object *fields)
 {
@@ -134,14 +156,14 @@ static int idempotency_answer(http_req *r, const PGresult *prev, const char *has
 static int idempotency_claim(http_req *r, const char *key, const char *hash)
 {
     const char *p[3] = {uid_text(r), key, hash};
-    PGresult *claim = db_exec(r->pool, "loans_idem_claim", 3, p);
+    PGresult *claim = db_exec(r->pool, SQL(LOANS_IDEM_CLAIM), 3, p);
     if (!db_ok(claim)) {
         db_rollback();
         return routes_db_error(r, claim);
     }
     if (PQntuples(claim) == 1)
         return 0;
-    PGresult *prev = db_exec(r->pool, "loans_idem_get", 2, p);
+    PGresult *prev = db_exec(r->pool, SQL(LOANS_IDEM_GET), 2, p);
     db_rollback();
     if (!db_ok(prev) || PQntuples(prev) != 1)
         return routes_db_error(r, prev);
@@ -153,7 +175,7 @@ static int idempotency_claim(http_req *r, const char *key, const char *hash)
 static int idempotency_peek(http_req *r, const char *key, const char *hash)
 {
     const char *p[2] = {uid_text(r), key};
-    PGresult *prev = db_exec(r->pool, "loans_idem_get", 2, p);
+    PGresult *prev = db_exec(r->pool, SQL(LOANS_IDEM_GET), 2, p);
     if (!db_ok(prev))
         return routes_db_error(r, prev);
     if (PQntuples(prev) == 0)
@@ -300,7 +322,7 @@ int loans_submit(http_req *r)
                                     PQgetvalue(row, 0, LC_DOC));
     if (key != NULL) {
         const char *p[4] = {uid_text(r), key, "201", body};
-        PGresult *st = db_exec(r->pool, "loans_idem_store", 4, p);
+        PGresult *st = db_exec(r->pool, SQL(LOANS_IDEM_STORE), 4, p);
         if (!db_ok(st)) {
             db_rollback();
             return routes_db_error(r, st);
@@ -382,7 +404,7 @@ static int status_reply(http_req *r, const char *owner, const char *doc)
  * one MGET answers a repeated poll, and a cached copy is used only while its version is current.
  */
 /* Runs a statement returning doc rows and sends them as a list (with paging when given). */
-static int list_query(http_req *r, const char *stmt, int n, const char *const *p,
+static int list_query(http_req *r, const struct db_stmt *stmt, int n, const char *const *p,
                       const char *limit, const char *offset)
 {
     PGresult *res = db_exec(r->pool, stmt, n, p);
@@ -420,7 +442,7 @@ int loans_status(http_req *r)
         }
     }
     const char *p[1] = {id};
-    PGresult *res = db_exec(r->pool, "loans_doc_by_id", 1, p);
+    PGresult *res = db_exec(r->pool, SQL(LOANS_DOC_BY_ID), 1, p);
     if (!db_ok(res))
         return routes_db_error(r, res);
     if (PQntuples(res) == 0)
@@ -474,10 +496,8 @@ int loans_list(http_req *r)
         return http_error_fields(r, 400, "validation_failed", "Invalid filter", fields);
     json_object_put(fields);
     int mask = (status ? 1 : 0) | (reg ? 2 : 0) | (code ? 4 : 0);
-    char stmt[16];
-    snprintf(stmt, sizeof(stmt), "loans_list_%d", mask);
     const char *p[5] = {status, reg ? region : NULL, code, limit, offset};
-    return list_query(r, stmt, 5, p, limit, offset);
+    return list_query(r, SQL(LOANS_LIST_0 + mask), 5, p, limit, offset);
 }
 
 int loans_pending(http_req *r)
@@ -486,7 +506,7 @@ int loans_pending(http_req *r)
     if (routes_paging(r, 1000, 1000, limit, offset) != 0)
         return r->status;
     const char *p[5] = {"PENDING", NULL, NULL, limit, offset};
-    return list_query(r, "loans_list_1", 5, p, NULL, NULL);
+    return list_query(r, SQL(LOANS_LIST_1), 5, p, NULL, NULL);
 }
 
 int loans_mine(http_req *r)
@@ -495,7 +515,7 @@ int loans_mine(http_req *r)
     if (routes_paging(r, 100, 1000, limit, offset) != 0)
         return r->status;
     const char *p[3] = {uid_text(r), limit, offset};
-    return list_query(r, "loans_mine", 3, p, NULL, NULL);
+    return list_query(r, SQL(LOANS_MINE), 3, p, NULL, NULL);
 }
 
 /* Starts a review action: BEGIN, lock the row, check it waits for a decision. Returns the row,
@@ -507,7 +527,7 @@ static PGresult *lock_pending(http_req *r, const char *app_id, int allow_decided
         return NULL;
     }
     const char *p[1] = {app_id};
-    PGresult *row = db_exec(r->pool, "loans_lock", 1, p);
+    PGresult *row = db_exec(r->pool, SQL(LOANS_LOCK), 1, p);
     if (!db_ok(row)) {
         db_rollback();
         routes_db_error(r, row);
@@ -648,7 +668,7 @@ int loans_reject(http_req *r)
                                                 reason)
                                  : "Rejected by the reviewing officer";
     const char *p[4] = {app_id, remarks, uid_text(r), reason};
-    PGresult *up = db_exec(r->pool, "loans_reject", 4, p);
+    PGresult *up = db_exec(r->pool, SQL(LOANS_REJECT), 4, p);
     if (!db_ok(up)) {
         db_rollback();
         return routes_db_error(r, up);
@@ -740,7 +760,7 @@ int loans_approval_logs(http_req *r)
         return r->status;
     const char *app = http_query(r, "application_id");
     const char *p[2] = {app && app[0] ? app : NULL, limit};
-    PGresult *res = db_exec(r->pool, "loans_logs", 2, p);
+    PGresult *res = db_exec(r->pool, SQL(LOANS_LOGS), 2, p);
     if (!db_ok(res))
         return routes_db_error(r, res);
     json_object *arr = json_object_new_array();

@@ -48,11 +48,11 @@ static json_object *text(const PGresult *res, int row, int col)
 static json_object *build(http_req *r, const char *category, PGresult **res_out)
 {
     const char *p[1] = {category};
-    PGresult *res = db_exec(r->pool, "market_rows", 1, p);
+    PGresult *res = db_exec(r->pool, MARKET_SQL(MARKET_ROWS), 1, p);
     *res_out = res;
     if (!db_ok(res))
         return NULL;
-    PGresult *br = db_exec(r->pool, "market_base_rates", 0, NULL);
+    PGresult *br = db_exec(r->pool, MARKET_SQL(MARKET_BASE_RATES), 0, NULL);
     *res_out = br;
     if (!db_ok(br))
         return NULL;

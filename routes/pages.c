@@ -16,19 +16,28 @@
 #include "loan.h"
 #include "template.h"
 
-const struct db_stmt pages_statements[] = {
-    {"pages_pending",
+enum {
+    PAGES_PENDING,
+    PAGES_LOGS_FOR,
+    PAGES_DOC,
+    PAGES_SQL_COUNT
+};
+
+static const struct db_stmt sql[PAGES_SQL_COUNT] = {
+    [PAGES_PENDING] = {"pages_pending",
      "SELECT application_id, name, country, loan_amount::text, array_to_json(review_flags)::text, "
      "kyc_remarks, compliance_remarks, eligibility_remarks, final_remarks, iso_utc(created_at), "
      "count(*) OVER () FROM loan_applications WHERE final_status = 'PENDING' "
      "ORDER BY created_at, id LIMIT 200"},
-    {"pages_logs_for",
+    [PAGES_LOGS_FOR] = {"pages_logs_for",
      "SELECT application_id, action, coalesce(actor_email, ''), coalesce(reason, ''), "
      "coalesce(status_before, ''), status_after, iso_utc(created_at) FROM approval_logs "
      "WHERE application_id = ANY($1::text[]) ORDER BY created_at DESC, id DESC"},
-    {"pages_doc", "SELECT doc FROM loan_applications WHERE application_id = $1"},
-    {NULL, NULL},
+    [PAGES_DOC] = {"pages_doc", "SELECT doc FROM loan_applications WHERE application_id = $1"},
 };
+const struct db_stmts pages_statements = DB_STMTS("pages", sql);
+#define SQL(id) (&sql[id])
+
 
 /* The context every page shares: title, signed-in user, CSRF token, version. */
 static json_object *page_ctx(http_req *r, const char *title)
@@ -201,7 +210,7 @@ static const char *notice_text(const char *code)
 
 int pages_reviews(http_req *r)
 {
-    PGresult *res = db_exec(r->pool, "pages_pending", 0, NULL);
+    PGresult *res = db_exec(r->pool, SQL(PAGES_PENDING), 0, NULL);
     if (!db_ok(res))
         return routes_db_error(r, res);
     /* The approval history of every listed application, in one query. */
@@ -213,7 +222,7 @@ int pages_reviews(http_req *r)
     arr[0] = '{';
     arr[strlen(arr) - 1] = '}';
     const char *p[1] = {arr};
-    PGresult *logs = db_exec(r->pool, "pages_logs_for", 1, p);
+    PGresult *logs = db_exec(r->pool, SQL(PAGES_LOGS_FOR), 1, p);
     if (!db_ok(logs))
         return routes_db_error(r, logs);
     json_object *ctx = page_ctx(r, "Review queue");
@@ -269,7 +278,7 @@ int pages_application(http_req *r)
 {
     const char *id = http_route_param(r, 0);
     const char *p[1] = {id};
-    PGresult *res = db_exec(r->pool, "pages_doc", 1, p);
+    PGresult *res = db_exec(r->pool, SQL(PAGES_DOC), 1, p);
     if (!db_ok(res))
         return routes_db_error(r, res);
     if (PQntuples(res) == 0) {
@@ -279,7 +288,7 @@ int pages_application(http_req *r)
     }
     char *arr = arena_printf(r->pool, "{%s}", id);
     const char *q[1] = {arr};
-    PGresult *logs = db_exec(r->pool, "pages_logs_for", 1, q);
+    PGresult *logs = db_exec(r->pool, SQL(PAGES_LOGS_FOR), 1, q);
     if (!db_ok(logs))
         return routes_db_error(r, logs);
     json_object *ctx = page_ctx(r, id);

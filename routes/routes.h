@@ -11,7 +11,7 @@
 #include "router.h"
 
 const struct route *routes_table(void);
-const struct db_stmt *const *routes_statements(void);
+const struct db_stmts *const *routes_statements(void);
 
 /* routes/health.c */
 int health_get(http_req *r);
@@ -21,7 +21,7 @@ int testing_echo(http_req *r);
 int testing_sleep(http_req *r);
 int testing_db(http_req *r);
 int testing_tx(http_req *r);
-extern const struct db_stmt testing_statements[];
+extern const struct db_stmts testing_statements;
 
 /* routes/auth.c */
 int auth_register(http_req *r);
@@ -33,7 +33,6 @@ int auth_session_end_form(http_req *r);
 int admin_users_list(http_req *r);
 int admin_users_create(http_req *r);
 int admin_users_update(http_req *r);
-extern const struct db_stmt auth_statements[];
 
 /* routes/loans.c */
 int loans_check(http_req *r);
@@ -46,7 +45,7 @@ int loans_reject(http_req *r);
 int loans_reprocess(http_req *r);
 int loans_approval_logs(http_req *r);
 int loans_mine(http_req *r);
-extern const struct db_stmt loan_route_statements[];
+extern const struct db_stmts loan_route_statements;
 
 /* routes/dashboard.c */
 int dashboard_overview(http_req *r);
@@ -64,7 +63,6 @@ const char *dashboard_cache_get(http_req *r, const char *key, const char **versi
 void dashboard_cache_put(http_req *r, const char *key, const char *version, const char *text);
 /* The page's days parameter (1..365, default 30); 0 after sending a 400. */
 int dashboard_days(http_req *r);
-extern const struct db_stmt dashboard_statements[];
 
 /* routes/pages.c */
 int pages_dashboard(http_req *r);
@@ -72,7 +70,7 @@ int pages_reviews(http_req *r);
 int pages_application(http_req *r);
 int pages_review_approve(http_req *r);
 int pages_review_reject(http_req *r);
-extern const struct db_stmt pages_statements[];
+extern const struct db_stmts pages_statements;
 
 /* routes/market.c */
 int market_get(http_req *r);

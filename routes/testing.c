@@ -8,10 +8,17 @@
 #include <stdlib.h>
 #include <time.h>
 
-const struct db_stmt testing_statements[] = {
-    {"testing_now", "SELECT now()::text"},
-    {NULL, NULL},
+enum {
+    TESTING_NOW,
+    TESTING_SQL_COUNT
 };
+
+static const struct db_stmt sql[TESTING_SQL_COUNT] = {
+    [TESTING_NOW] = {"testing_now", "SELECT now()::text"},
+};
+const struct db_stmts testing_statements = DB_STMTS("testing", sql);
+#define SQL(id) (&sql[id])
+
 
 int testing_echo(http_req *r)
 {
@@ -40,7 +47,7 @@ int testing_tx(http_req *r)
 {
     if (db_begin() != 0)
         return routes_db_error(r, NULL);
-    PGresult *res = db_exec(r->pool, "testing_now", 0, NULL);
+    PGresult *res = db_exec(r->pool, SQL(TESTING_NOW), 0, NULL);
     if (!db_ok(res)) {
         db_rollback();
         return routes_db_error(r, res);
@@ -54,7 +61,7 @@ int testing_tx(http_req *r)
 
 int testing_db(http_req *r)
 {
-    PGresult *res = db_exec(r->pool, "testing_now", 0, NULL);
+    PGresult *res = db_exec(r->pool, SQL(TESTING_NOW), 0, NULL);
     if (!db_ok(res))
         return routes_db_error(r, res);
     json_object *o = json_object_new_object();

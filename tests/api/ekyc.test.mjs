@@ -928,7 +928,7 @@ describe('protected identity columns', () => {
 // ---- key rotation ----------------------------------------------------------------------------
 
 // The key the stack's workers use: PII_KEY of the tests' environment or of the stack.env, else
-// the development default of app/config.h.
+// the development default of app/runtime/config.h.
 function stackPiiKey() {
   if (process.env.PII_KEY) return process.env.PII_KEY;
   const envFile = `${process.env.STACK_DIR || `${ROOT}/var`}/stack.env`;
@@ -936,8 +936,8 @@ function stackPiiKey() {
     const m = readFileSync(envFile, 'utf8').match(/^PII_KEY='?([0-9a-fA-F]{64})'?$/m);
     if (m) return m[1];
   }
-  const m = readFileSync(`${ROOT}/app/config.h`, 'utf8').match(/CONFIG_DEV_PII_KEY\s+"([0-9a-fA-F]{64})"/);
-  assert.ok(m, 'CONFIG_DEV_PII_KEY in app/config.h');
+  const m = readFileSync(`${ROOT}/app/runtime/config.h`, 'utf8').match(/CONFIG_DEV_PII_KEY\s+"([0-9a-fA-F]{64})"/);
+  assert.ok(m, 'CONFIG_DEV_PII_KEY in app/runtime/config.h');
   return m[1];
 }
 

@@ -1,5 +1,5 @@
 /*
- * Protected identity data (app/pii.c): key derivation from PII_KEY, sealing bound to an
+ * Protected identity data (app/store/pii.c): key derivation from PII_KEY, sealing bound to an
  * application and a field, the blind index, PostgreSQL bytea text and the display masks. The
  * properties tested are the ones the storage relies on: a sealed number never shows its clear
  * text, opens only under the same key, application and field, and breaks on any changed byte;

@@ -17,24 +17,35 @@
 #include "log.h"
 #include "screening.h"
 
-const struct db_stmt providers_statements[] = {
-    {"sbx_version", "SELECT version FROM sandbox_version"},
-    {"sbx_identities",
+enum {
+    SBX_VERSION,
+    SBX_IDENTITIES,
+    SBX_REPORTS,
+    SBX_REGISTER_IDENTITY,
+    SBX_REGISTER_REPORT,
+    PROVIDERS_SQL_COUNT
+};
+
+static const struct db_stmt sql[PROVIDERS_SQL_COUNT] = {
+    [SBX_VERSION] = {"sbx_version", "SELECT version FROM sandbox_version"},
+    [SBX_IDENTITIES] = {"sbx_identities",
      "SELECT kind, number_sha256, name, coalesce(to_char(date_of_birth, 'YYYY-MM-DD'), ''), "
      "outcome FROM ekyc_sandbox_identities"},
-    {"sbx_reports",
+    [SBX_REPORTS] = {"sbx_reports",
      "SELECT pan_sha256, bureau, coalesce(score, 0), active_loans, overdue_accounts, "
      "enquiries_6m, outcome FROM bureau_sandbox_reports"},
-    {"sbx_register_identity",
+    [SBX_REGISTER_IDENTITY] = {"sbx_register_identity",
      "INSERT INTO ekyc_sandbox_identities (kind, number_sha256, name, date_of_birth, outcome, "
      "note, source) VALUES ($1, $2, $3, $4::date, 'verified', 'synthetic sample applicant', "
      "'seed') ON CONFLICT DO NOTHING"},
-    {"sbx_register_report",
+    [SBX_REGISTER_REPORT] = {"sbx_register_report",
      "INSERT INTO bureau_sandbox_reports (pan_sha256, bureau, score, active_loans, "
      "overdue_accounts, enquiries_6m, note, source) VALUES ($1, $2, nullif($3::int, 0), "
      "$4::int, $5::int, $6::int, 'synthetic sample applicant', 'seed') ON CONFLICT DO NOTHING"},
-    {NULL, NULL},
 };
+const struct db_stmts providers_statements = DB_STMTS("providers", sql);
+#define SQL(id) (&sql[id])
+
 
 struct sbx_identity {
     char key[66]; /* kind letter + hex digest */
@@ -80,7 +91,7 @@ static int sbx_refresh(void)
     if (a == NULL)
         return -1;
     int rc = -1;
-    PGresult *v = db_exec(a, "sbx_version", 0, NULL);
+    PGresult *v = db_exec(a, SQL(SBX_VERSION), 0, NULL);
     if (!db_ok(v) || PQntuples(v) != 1)
         goto out;
     sbx.checked = now;
@@ -89,8 +100,8 @@ static int sbx_refresh(void)
         rc = 0;
         goto out;
     }
-    PGresult *ids = db_exec(a, "sbx_identities", 0, NULL);
-    PGresult *reps = db_ok(ids) ? db_exec(a, "sbx_reports", 0, NULL) : NULL;
+    PGresult *ids = db_exec(a, SQL(SBX_IDENTITIES), 0, NULL);
+    PGresult *reps = db_ok(ids) ? db_exec(a, SQL(SBX_REPORTS), 0, NULL) : NULL;
     if (!db_ok(ids) || !db_ok(reps))
         goto out;
     size_t ni = (size_t)PQntuples(ids), nr = (size_t)PQntuples(reps);
@@ -341,13 +352,13 @@ int providers_sandbox_register(arena *a, const struct loan_input *in, int bureau
     if (in->aadhaar[0]) {
         digest(in->aadhaar, h);
         const char *p[4] = {"aadhaar", h, in->name, dob};
-        if (!db_ok(db_exec(a, "sbx_register_identity", 4, p)))
+        if (!db_ok(db_exec(a, SQL(SBX_REGISTER_IDENTITY), 4, p)))
             return -1;
     }
     if (in->pan[0]) {
         digest(in->pan, h);
         const char *p[4] = {"pan", h, in->name, dob};
-        if (!db_ok(db_exec(a, "sbx_register_identity", 4, p)))
+        if (!db_ok(db_exec(a, SQL(SBX_REGISTER_IDENTITY), 4, p)))
             return -1;
         const char *r[6] = {h,
                             bureau_score % 2 ? "CRIF" : "CIBIL",
@@ -355,7 +366,7 @@ int providers_sandbox_register(arena *a, const struct loan_input *in, int bureau
                             arena_printf(a, "%d", 1 + bureau_score % 3),
                             arena_printf(a, "%d", overdue),
                             arena_printf(a, "%d", enquiries)};
-        if (!db_ok(db_exec(a, "sbx_register_report", 6, r)))
+        if (!db_ok(db_exec(a, SQL(SBX_REGISTER_REPORT), 6, r)))
             return -1;
     }
     if (in->bank_account[0]) {
@@ -363,7 +374,7 @@ int providers_sandbox_register(arena *a, const struct loan_input *in, int bureau
         snprintf(key, sizeof(key), "%s@%s", in->bank_account, in->ifsc);
         digest(key, h);
         const char *p[4] = {"bank_account", h, in->name, NULL};
-        if (!db_ok(db_exec(a, "sbx_register_identity", 4, p)))
+        if (!db_ok(db_exec(a, SQL(SBX_REGISTER_IDENTITY), 4, p)))
             return -1;
     }
     sbx.checked = 0; /* the next call sees the new rows */

@@ -15,24 +15,35 @@
 #include "log.h"
 #include "market.h"
 
-const struct db_stmt credit_statements[] = {
-    {"credit_versions",
+enum {
+    CREDIT_VERSIONS,
+    CREDIT_TIERS,
+    CREDIT_MODEL,
+    CREDIT_FEATURES,
+    CREDIT_GRADES,
+    CREDIT_SQL_COUNT
+};
+
+static const struct db_stmt sql[CREDIT_SQL_COUNT] = {
+    [CREDIT_VERSIONS] = {"credit_versions",
      "SELECT coalesce((SELECT version FROM bureau_tier_versions WHERE active), 0), "
      "coalesce((SELECT version FROM risk_models WHERE active), 0)"},
-    {"credit_tiers",
+    [CREDIT_TIERS] = {"credit_tiers",
      "SELECT min_score, max_score, coalesce(max_loan::text, ''), label FROM bureau_tiers "
      "WHERE version = $1::int ORDER BY min_score DESC"},
-    {"credit_model",
+    [CREDIT_MODEL] = {"credit_model",
      "SELECT intercept::float8, pdo::float8, base_points::float8, base_odds_bad::float8 "
      "FROM risk_models WHERE version = $1::int"},
-    {"credit_features",
+    [CREDIT_FEATURES] = {"credit_features",
      "SELECT feature, coef::float8, ref::float8, lo::float8, hi::float8, reason_code, "
      "reason_text FROM risk_model_features WHERE version = $1::int"},
-    {"credit_grades",
+    [CREDIT_GRADES] = {"credit_grades",
      "SELECT grade, min_points, spread_bps FROM risk_grades WHERE version = $1::int "
      "ORDER BY min_points DESC"},
-    {NULL, NULL},
 };
+const struct db_stmts credit_statements = DB_STMTS("credit", sql);
+#define SQL(id) (&sql[id])
+
 
 #define MAX_TIERS 16
 
@@ -48,7 +59,7 @@ static struct {
 static int load_tiers(arena *a, int version)
 {
     const char *p[1] = {arena_printf(a, "%d", version)};
-    PGresult *res = db_exec(a, "credit_tiers", 1, p);
+    PGresult *res = db_exec(a, SQL(CREDIT_TIERS), 1, p);
     if (!db_ok(res))
         return -1;
     int n = PQntuples(res) < MAX_TIERS ? PQntuples(res) : MAX_TIERS;
@@ -70,9 +81,9 @@ static int load_tiers(arena *a, int version)
 static int load_model(arena *a, int version)
 {
     const char *p[1] = {arena_printf(a, "%d", version)};
-    PGresult *m = db_exec(a, "credit_model", 1, p);
-    PGresult *f = db_ok(m) ? db_exec(a, "credit_features", 1, p) : NULL;
-    PGresult *g = db_ok(f) ? db_exec(a, "credit_grades", 1, p) : NULL;
+    PGresult *m = db_exec(a, SQL(CREDIT_MODEL), 1, p);
+    PGresult *f = db_ok(m) ? db_exec(a, SQL(CREDIT_FEATURES), 1, p) : NULL;
+    PGresult *g = db_ok(f) ? db_exec(a, SQL(CREDIT_GRADES), 1, p) : NULL;
     if (!db_ok(m) || !db_ok(f) || !db_ok(g))
         return -1;
     struct risk_model nm;
@@ -130,7 +141,7 @@ int credit_policy(const char *country_code, struct credit_policy *cp)
         arena *a = arena_new(8192);
         if (a == NULL)
             return -1;
-        PGresult *v = db_exec(a, "credit_versions", 0, NULL);
+        PGresult *v = db_exec(a, SQL(CREDIT_VERSIONS), 0, NULL);
         if (!db_ok(v) || PQntuples(v) != 1) {
             arena_free(a);
             /* With the database away, the policy loaded before stays in force. */

@@ -65,8 +65,8 @@
     "(v->>'rate_bps')::int, "                                                                     \
     "ARRAY(SELECT jsonb_array_elements_text(coalesce(v->'failed_rules', '[]'::jsonb)))"
 
-const struct db_stmt loans_statements[] = {
-    {"loans_insert",
+const struct db_stmt loans_sql[LOANS_SQL_COUNT] = {
+    [LOANS_INSERT] = {"loans_insert",
      "INSERT INTO loan_applications (application_id, user_id, name, email, phone, city, region, "
      "country, country_code, income, debt, credit_score, loan_amount, loan_purpose, dti_ratio, "
      "documents_uploaded, documents, declared_political_connection, declared_senior_relative, "
@@ -87,58 +87,60 @@ const struct db_stmt loans_statements[] = {
      "$35::numeric, t, t, " IDENTITY_VALUES ", " VERDICT_VALUES " "
      "FROM (SELECT coalesce($36::timestamptz, now()) AS t, $37::jsonb AS j, $38::jsonb AS v) AS ts "
      "RETURNING " LOANS_COLS},
-    {"loans_update", "UPDATE loan_applications SET " DECISION_SET
+    [LOANS_UPDATE] = {"loans_update", "UPDATE loan_applications SET " DECISION_SET
                      ", reviewed_by = CASE WHEN $19::boolean THEN $20::bigint ELSE reviewed_by END, "
                      "reviewed_at = CASE WHEN $19::boolean THEN now() ELSE reviewed_at END, "
                      "review_reason = CASE WHEN $19::boolean THEN $21 ELSE review_reason END, "
                      "(" VERDICT_COLS ") = (SELECT " VERDICT_VALUES ") "
                      "FROM (SELECT $22::jsonb AS v) AS vs "
                      "WHERE application_id = $1 RETURNING " LOANS_COLS},
-    {"loans_identity",
+    [LOANS_IDENTITY] = {"loans_identity",
      "SELECT coalesce(to_char(date_of_birth, 'YYYY-MM-DD'), ''), aadhaar_enc, pan_enc, "
      "bank_account_enc, coalesce(bank_ifsc, ''), bank_holder_name, coalesce(pii_key_id, ''), "
      "ekyc::text, coalesce(bureau_name, ''), coalesce(bureau_status, ''), "
      "coalesce(bureau_score, 0), coalesce(bureau_active_loans, 0), "
      "coalesce(bureau_overdue_accounts, 0), coalesce(bureau_enquiries_6m, 0), "
      "coalesce(bureau_reference, '') FROM loan_applications WHERE application_id = $1"},
-    {"pii_rotate_pick",
+    [PII_ROTATE_PICK] = {"pii_rotate_pick",
      "SELECT id, application_id, aadhaar_enc, pan_enc, bank_account_enc, pii_key_id "
      "FROM loan_applications WHERE pii_key_id IS NOT NULL AND pii_key_id <> $1 "
      "AND id > $2::bigint AND id <= $3::bigint ORDER BY id LIMIT $4::int "
      "FOR UPDATE SKIP LOCKED"},
-    {"pii_rotate_write",
+    [PII_ROTATE_WRITE] = {"pii_rotate_write",
      "UPDATE loan_applications SET aadhaar_enc = $2::bytea, aadhaar_bidx = $3::bytea, "
      "pan_enc = $4::bytea, pan_bidx = $5::bytea, bank_account_enc = $6::bytea, pii_key_id = $7 "
      "WHERE id = $1::bigint"},
-    {"pii_rotate_left",
+    [PII_ROTATE_LEFT] = {"pii_rotate_left",
      "SELECT count(*) FROM loan_applications WHERE pii_key_id IS NOT NULL AND pii_key_id <> $1 "
      "AND id <= $2::bigint"},
-    {"pii_rotate_bounds",
+    [PII_ROTATE_BOUNDS] = {"pii_rotate_bounds",
      "SELECT coalesce(max(id), 0) FROM loan_applications"},
-    {"pii_status",
+    [PII_STATUS] = {"pii_status",
      "SELECT pii_key_id, count(*) FROM loan_applications WHERE pii_key_id IS NOT NULL "
      "GROUP BY pii_key_id ORDER BY 2 DESC"},
-    {"loans_open_identity",
+    [LOANS_OPEN_IDENTITY] = {"loans_open_identity",
      "SELECT (SELECT count(*) FROM loan_applications WHERE final_status = 'PENDING' AND "
      "aadhaar_bidx = ANY ($1::bytea[])), (SELECT count(*) FROM loan_applications WHERE "
      "final_status = 'PENDING' AND pan_bidx = ANY ($2::bytea[]))"},
-    {"loans_log",
+    [LOANS_LOG] = {"loans_log",
      "INSERT INTO approval_logs (application_id, action, actor_id, actor_email, reason, "
      "status_before, status_after, created_at) VALUES ($1, $2, $3::bigint, $4, $5, $6, $7, "
      "coalesce($8::timestamptz, now()))"},
-    {"notify_claim",
+    [NOTIFY_CLAIM] = {"notify_claim",
      "SELECT id, application_id, kind, recipient, subject, body FROM notifications "
      "WHERE sent_at IS NULL ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED"},
-    {"notify_mark",
+    [NOTIFY_MARK] = {"notify_mark",
      "WITH n AS (UPDATE notifications SET sent_at = now(), attempts = attempts + 1 "
      "WHERE id = $1::bigint RETURNING application_id) "
      "UPDATE loan_applications SET email_sent = email_sent OR $2 = 'email', "
      "alert_sent = alert_sent OR $2 = 'alert' WHERE application_id = (SELECT application_id FROM n)"},
-    {"loans_notify",
+    [LOANS_NOTIFY] = {"loans_notify",
      "INSERT INTO notifications (application_id, kind, recipient, subject, body) "
      "VALUES ($1, $2, $3, $4, $5)"},
-    {NULL, NULL},
 };
+const struct db_stmts loans_statements = DB_STMTS("loans", loans_sql);
+#define SQL(id) (&loans_sql[id])
+
 
 static const char *cents_text(arena *a, int64_t cents)
 {
@@ -444,7 +446,7 @@ int loans_open_identity(arena *a, const struct loan_input *in, const char **fiel
         in->aadhaar[0] ? arena_printf(a, "{\"\\%s\",\"\\%s\"}", ah[0], ah[1]) : "{}",
         in->pan[0] ? arena_printf(a, "{\"\\%s\",\"\\%s\"}", ph[0], ph[1]) : "{}",
     };
-    PGresult *res = db_exec(a, "loans_open_identity", 2, p);
+    PGresult *res = db_exec(a, SQL(LOANS_OPEN_IDENTITY), 2, p);
     if (!db_ok(res))
         return -1;
     if (atoll(PQgetvalue(res, 0, 1)) > 0)
@@ -551,7 +553,7 @@ int loans_pii_rotate(arena *a, int batch, struct loans_rotation *st)
     if (keys_load() != 0)
         return -1;
     if (st->max_id == 0) {
-        PGresult *b = db_exec(a, "pii_rotate_bounds", 0, NULL);
+        PGresult *b = db_exec(a, SQL(PII_ROTATE_BOUNDS), 0, NULL);
         if (!db_ok(b))
             return -1;
         st->max_id = atoll(PQgetvalue(b, 0, 0));
@@ -560,7 +562,7 @@ int loans_pii_rotate(arena *a, int batch, struct loans_rotation *st)
         return -1;
     const char *p[4] = {keys.cur.id, arena_printf(a, "%lld", st->after),
                         arena_printf(a, "%lld", st->max_id), arena_printf(a, "%d", batch)};
-    PGresult *rows = db_exec(a, "pii_rotate_pick", 4, p);
+    PGresult *rows = db_exec(a, SQL(PII_ROTATE_PICK), 4, p);
     if (!db_ok(rows)) {
         db_rollback();
         return -1;
@@ -589,7 +591,7 @@ int loans_pii_rotate(arena *a, int batch, struct loans_rotation *st)
             db_rollback();
             return -1;
         }
-        PGresult *wr = db_exec(a, "pii_rotate_write", 7, w);
+        PGresult *wr = db_exec(a, SQL(PII_ROTATE_WRITE), 7, w);
         if (wr != NULL && !db_ok(wr) && !strcmp(db_sqlstate(wr), "23505")) {
             if (db_simple("ROLLBACK TO SAVEPOINT pii_row") != 0) {
                 db_rollback();
@@ -616,7 +618,7 @@ long loans_pii_left(arena *a, const struct loans_rotation *st)
     if (keys_load() != 0)
         return -1;
     const char *p[2] = {keys.cur.id, arena_printf(a, "%lld", st->max_id)};
-    PGresult *res = db_exec(a, "pii_rotate_left", 2, p);
+    PGresult *res = db_exec(a, SQL(PII_ROTATE_LEFT), 2, p);
     return db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
 }
 
@@ -624,7 +626,7 @@ int loans_row_identity(arena *a, const char *app_id, struct loan_input *in,
                        struct identity_facts *stored, int open_numbers)
 {
     const char *p[1] = {app_id};
-    PGresult *res = db_exec(a, "loans_identity", 1, p);
+    PGresult *res = db_exec(a, SQL(LOANS_IDENTITY), 1, p);
     if (!db_ok(res) || PQntuples(res) != 1)
         return -1;
     if (keys_load() != 0)
@@ -729,7 +731,7 @@ static int notify(arena *a, const char *app_id, const struct loan_input *in,
                                         in->name, app_id, loan_status_name(fin),
                                         res->final.remarks);
         const char *p[5] = {app_id, "email", in->email, subject, body};
-        if (!db_ok(db_exec(a, "loans_notify", 5, p)))
+        if (!db_ok(db_exec(a, SQL(LOANS_NOTIFY), 5, p)))
             return -1;
     }
     if (res->flags != 0 || res->compliance.status == LOAN_REJECTED) {
@@ -741,7 +743,7 @@ static int notify(arena *a, const char *app_id, const struct loan_input *in,
                                         app_id, in->name, loan_status_name(res->compliance.status),
                                         res->compliance.remarks, res->final.remarks);
         const char *p[5] = {app_id, "alert", cfg->compliance_email, subject, body};
-        if (!db_ok(db_exec(a, "loans_notify", 5, p)))
+        if (!db_ok(db_exec(a, SQL(LOANS_NOTIFY), 5, p)))
             return -1;
     }
     return 0;
@@ -813,7 +815,7 @@ PGresult *loans_insert(arena *a, long long user_id, const char *actor_email,
             return NULL;
         if (attempt > 0 && db_simple("ROLLBACK TO SAVEPOINT loan_insert") != 0)
             return NULL;
-        row = db_exec(a, "loans_insert", 38, p);
+        row = db_exec(a, SQL(LOANS_INSERT), 38, p);
         if (row == NULL || db_ok(row) || strcmp(db_sqlstate(row), "23505") != 0 ||
             strstr(PQresultErrorMessage(row), "application_id") == NULL)
             break;
@@ -822,7 +824,7 @@ PGresult *loans_insert(arena *a, long long user_id, const char *actor_email,
         return row;
     const char *lp[8] = {app_id, "submit", user_id > 0 ? arena_printf(a, "%lld", user_id) : NULL,
                          actor_email, NULL, NULL, loan_status_name(res->final.status), created_at};
-    PGresult *log = db_exec(a, "loans_log", 8, lp);
+    PGresult *log = db_exec(a, SQL(LOANS_LOG), 8, lp);
     if (!db_ok(log))
         return log;
     if (notify_applicant && notify(a, app_id, in, res, NULL) != 0)
@@ -858,7 +860,7 @@ PGresult *loans_update(arena *a, const char *app_id, const char *action, long lo
         reason,
         verdict_json(a, f, res),
     };
-    PGresult *row = db_exec(a, "loans_update", 22, p);
+    PGresult *row = db_exec(a, SQL(LOANS_UPDATE), 22, p);
     if (!db_ok(row))
         return row;
     if (loans_log_and_notify(a, app_id, action, actor_id, actor_email, reason, status_before, in,
@@ -874,7 +876,7 @@ int loans_log_and_notify(arena *a, const char *app_id, const char *action, long 
     const char *actor = actor_id > 0 ? arena_printf(a, "%lld", actor_id) : NULL;
     const char *lp[8] = {app_id, action, actor, actor_email, reason, status_before,
                          loan_status_name(res->final.status), NULL};
-    if (!db_ok(db_exec(a, "loans_log", 8, lp)))
+    if (!db_ok(db_exec(a, SQL(LOANS_LOG), 8, lp)))
         return -1;
     return notify(a, app_id, in, res, status_before);
 }

@@ -11,7 +11,7 @@
 #include "db.h"
 #include "loan.h"
 
-extern const struct db_stmt credit_statements[];
+extern const struct db_stmts credit_statements;
 
 /*
  * Fills *cp for an applicant of country_code (borrowed pointers valid until the next call).

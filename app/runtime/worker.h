@@ -11,6 +11,6 @@
 
 /* Serves requests on listen_fd until SIGTERM, finishing the request in hand. Returns the process
  * exit code. table and statements are borrowed for the life of the process. */
-int worker_run(int listen_fd, const struct route *table, const struct db_stmt *const *statements);
+int worker_run(int listen_fd, const struct route *table, const struct db_stmts *const *statements);
 
 #endif

@@ -17,6 +17,13 @@
 #include <sys/mman.h>
 #include <time.h>
 
+/* The one statement of the token layer: is the account still enabled, and which token version
+ * is current (a role change or a disable bumps it and so cuts older tokens). */
+static const struct db_stmt state_sql = {"auth_user_state",
+                                         "SELECT disabled, token_version FROM users "
+                                         "WHERE id = $1::bigint"};
+const struct db_stmts auth_statements = {"auth", &state_sql, 1};
+
 #include "cache.h"
 #include "config.h"
 #include "db.h"
@@ -274,7 +281,7 @@ static int token_current(http_req *r)
     char id[24];
     snprintf(id, sizeof(id), "%lld", r->user.id);
     const char *p[1] = {id};
-    PGresult *res = db_exec(r->pool, "auth_user_state", 1, p);
+    PGresult *res = db_exec(r->pool, &state_sql, 1, p);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
         return -1;
     if (PQntuples(res) != 1)

@@ -29,28 +29,28 @@
 #include "log.h"
 #include "validate.h"
 
-const struct db_stmt market_statements[] = {
-    /* GET /data and loanctl market list; $1 a category or NULL for all. */
-    {"market_rows", "SELECT symbol, name, category, value::text, change::text, "
+const struct db_stmt market_sql[MARKET_SQL_COUNT] = {
+    [MARKET_ROWS] = {"market_rows", "SELECT symbol, name, category, value::text, change::text, "
                     "round(change * 100 / nullif(value - change, 0), 2)::text, as_of::text, source "
                     "FROM market_data WHERE $1::text IS NULL OR category = $1 "
                     "ORDER BY category, symbol COLLATE \"C\""},
-    /* GET /data's base_rates and market_base_rate(): the same rows for both. */
-    {"market_base_rates", "SELECT b.country_code, b.symbol, m.value::text, m.as_of::text "
+    [MARKET_BASE_RATES] = {"market_base_rates", "SELECT b.country_code, b.symbol, m.value::text, m.as_of::text "
                           "FROM base_rate_symbols b LEFT JOIN market_data m ON m.symbol = b.symbol "
                           "ORDER BY b.country_code COLLATE \"C\""},
-    {"market_lock", "SELECT pg_advisory_xact_lock(774207)"},
-    {"market_delete", "DELETE FROM market_data RETURNING symbol"},
-    {"market_insert",
+    [MARKET_LOCK] = {"market_lock", "SELECT pg_advisory_xact_lock(774207)"},
+    [MARKET_DELETE] = {"market_delete", "DELETE FROM market_data RETURNING symbol"},
+    [MARKET_INSERT] = {"market_insert",
      "INSERT INTO market_data (symbol, name, category, value, change, as_of, source) "
      "VALUES ($1, $2, $3, $4::numeric, $5::numeric, $6::date, $7)"},
-    {"market_record_load", "INSERT INTO market_loads (file_name, rows, sha256, loaded_by) "
+    [MARKET_RECORD_LOAD] = {"market_record_load", "INSERT INTO market_loads (file_name, rows, sha256, loaded_by) "
                            "VALUES ($1, $2::int, $3, $4) RETURNING id"},
-    {"market_last_load", "SELECT id, file_name, rows, sha256, loaded_by, "
+    [MARKET_LAST_LOAD] = {"market_last_load", "SELECT id, file_name, rows, sha256, loaded_by, "
                          "to_char(loaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') "
                          "FROM market_loads ORDER BY id DESC LIMIT 1"},
-    {NULL, NULL},
 };
+const struct db_stmts market_statements = DB_STMTS("market", market_sql);
+#define SQL(id) (&market_sql[id])
+
 
 /* ---- values ---------------------------------------------------------------------------------- */
 
@@ -531,10 +531,10 @@ int market_replace(arena *a, const struct market_set *set, const char *file_name
     if (db_begin() != 0)
         goto fail;
     what = "taking the market data lock";
-    if (!db_ok(res = db_exec(a, "market_lock", 0, NULL)))
+    if (!db_ok(res = db_exec(a, SQL(MARKET_LOCK), 0, NULL)))
         goto fail;
     what = "deleting the previous rows";
-    if (!db_ok(res = db_exec(a, "market_delete", 0, NULL)))
+    if (!db_ok(res = db_exec(a, SQL(MARKET_DELETE), 0, NULL)))
         goto fail;
     syms = malloc((set->n ? set->n : 1) * sizeof(*syms));
     rows = arena_new(4096);
@@ -559,7 +559,7 @@ int market_replace(arena *a, const struct market_set *set, const char *file_name
         const char *p[7] = {m->symbol, m->name,  m->category, m->value,
                             m->change, m->as_of, m->source};
         arena_reset(rows); /* one result at a time, however long the file */
-        if (!db_ok(res = db_exec(rows, "market_insert", 7, p))) {
+        if (!db_ok(res = db_exec(rows, SQL(MARKET_INSERT), 7, p))) {
             snprintf(err, errlen, "line %d (%s): %s", m->line, m->symbol,
                      res ? PQresultErrorMessage(res) : "the database did not answer");
             err[strcspn(err, "\n")] = '\0';
@@ -575,7 +575,7 @@ int market_replace(arena *a, const struct market_set *set, const char *file_name
     snprintf(n, sizeof(n), "%zu", set->n);
     const char *p[4] = {file_name, n, sha256, loaded_by};
     what = "recording the load";
-    if (!db_ok(res = db_exec(a, "market_record_load", 4, p)))
+    if (!db_ok(res = db_exec(a, SQL(MARKET_RECORD_LOAD), 4, p)))
         goto fail;
     snprintf(load_id, 24, "%s", PQgetvalue(res, 0, 0));
     res = NULL;
@@ -624,7 +624,7 @@ static int refresh_rates(void)
     arena *a = arena_new(4096);
     if (a == NULL)
         return -1;
-    PGresult *res = db_exec(a, "market_base_rates", 0, NULL);
+    PGresult *res = db_exec(a, SQL(MARKET_BASE_RATES), 0, NULL);
     if (!db_ok(res)) {
         arena_free(a);
         return -1;

@@ -15,7 +15,19 @@
 #include "arena.h"
 #include "db.h"
 
-extern const struct db_stmt market_statements[];
+enum market_sql {
+    MARKET_ROWS,
+    MARKET_BASE_RATES,
+    MARKET_LOCK,
+    MARKET_DELETE,
+    MARKET_INSERT,
+    MARKET_RECORD_LOAD,
+    MARKET_LAST_LOAD,
+    MARKET_SQL_COUNT
+};
+extern const struct db_stmt market_sql[];
+#define MARKET_SQL(id) (&market_sql[id])
+extern const struct db_stmts market_statements;
 
 #define MARKET_SYMBOL_MAX 24  /* the symbol pattern's length limit */
 #define MARKET_TEXT_MAX   200 /* bytes of a name or source */

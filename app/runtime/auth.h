@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "db.h"
 #include "http.h"
 
 #define AUTH_COOKIE "lf_session"
@@ -55,5 +56,8 @@ int auth_role_valid(const char *name);
  * On success fills *u (strings in the arena) and returns 0; -1 otherwise with *why set. */
 int auth_verify_token(arena *a, const char *token, const char *secret, const char *issuer,
                       long long now, struct auth_user *u, const char **why);
+
+/* The token layer's statements, for db_init. */
+extern const struct db_stmts auth_statements;
 
 #endif

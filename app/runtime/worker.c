@@ -193,7 +193,7 @@ static void handle(FCGX_Request *fr, arena *pool, const struct route *table)
     db_rollback();
 }
 
-int worker_run(int listen_fd, const struct route *table, const struct db_stmt *const *statements)
+int worker_run(int listen_fd, const struct route *table, const struct db_stmts *const *statements)
 {
     const struct config *cfg = config_get();
     struct sigaction sa;
@@ -215,7 +215,8 @@ int worker_run(int listen_fd, const struct route *table, const struct db_stmt *c
         log_msg(LOG_ERROR, "FCGX_Init failed");
         return 1;
     }
-    db_init(cfg->database_url, statements);
+    if (db_init(cfg->database_url, statements) != 0)
+        return 1;
     cache_init(cfg->redis_url);
     auth_worker_init();
     template_set_dir(cfg->template_dir);

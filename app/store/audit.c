@@ -7,13 +7,20 @@
 #include <stdio.h>
 #include <string.h>
 
-const struct db_stmt audit_statements[] = {
-    {"audit_insert",
+enum {
+    AUDIT_INSERT,
+    AUDIT_SQL_COUNT
+};
+
+static const struct db_stmt sql[AUDIT_SQL_COUNT] = {
+    [AUDIT_INSERT] = {"audit_insert",
      "INSERT INTO audit_events (actor_id, actor_email, action, target_type, target_id, "
      "client_addr, user_agent, details) VALUES ($1::bigint, $2, $3, $4, $5, $6, left($7, 256), "
      "coalesce($8::jsonb, '{}'))"},
-    {NULL, NULL},
 };
+const struct db_stmts audit_statements = DB_STMTS("audit", sql);
+#define SQL(id) (&sql[id])
+
 
 int audit_event(http_req *r, long long actor_id, const char *actor_email, const char *action,
                 const char *target_type, const char *target_id, json_object *details)
@@ -30,6 +37,6 @@ int audit_event(http_req *r, long long actor_id, const char *actor_email, const 
         r->user_agent,
         details ? json_object_to_json_string_ext(details, JSON_C_TO_STRING_PLAIN) : NULL,
     };
-    PGresult *res = db_exec(r->pool, "audit_insert", 8, p);
+    PGresult *res = db_exec(r->pool, SQL(AUDIT_INSERT), 8, p);
     return db_ok(res) ? 0 : -1;
 }

@@ -14,23 +14,35 @@
 #include "log.h"
 #include "validate.h"
 
-const struct db_stmt refdata_statements[] = {
-    {"ref_countries",
+enum {
+    REF_COUNTRIES,
+    REF_ALIASES,
+    REF_VERSIONS,
+    REF_SANCTION_NAMES,
+    REF_PEP,
+    REF_SENIOR,
+    REFDATA_SQL_COUNT
+};
+
+static const struct db_stmt sql[REFDATA_SQL_COUNT] = {
+    [REF_COUNTRIES] = {"ref_countries",
      "SELECT c.alpha2, c.alpha3, c.name, c.region, coalesce(r.level, '') "
      "FROM countries c LEFT JOIN country_risk r ON r.alpha2 = c.alpha2"},
-    {"ref_aliases", "SELECT alias, alpha2 FROM country_aliases"},
-    {"ref_versions",
+    [REF_ALIASES] = {"ref_aliases", "SELECT alias, alpha2 FROM country_aliases"},
+    [REF_VERSIONS] = {"ref_versions",
      "SELECT coalesce(string_agg(id::text || ':' || name || ':' || version, ',' ORDER BY id), ''), "
      "(SELECT coalesce(max(id), 0) || ':' || count(*) FROM pep_list) "
      "FROM sanctions_lists WHERE active"},
-    {"ref_sanction_names",
+    [REF_SANCTION_NAMES] = {"ref_sanction_names",
      "SELECT entry_id, name, type FROM sanctions_names WHERE list_id = $1::bigint"},
-    {"ref_pep", "SELECT id, name FROM pep_list"},
-    {"ref_senior",
+    [REF_PEP] = {"ref_pep", "SELECT id, name FROM pep_list"},
+    [REF_SENIOR] = {"ref_senior",
      "SELECT name FROM senior_employees WHERE surname = $1 AND ((phone_digits <> '' AND "
      "phone_digits = $2) OR (city <> '' AND city = lower($3))) ORDER BY id LIMIT 1"},
-    {NULL, NULL},
 };
+const struct db_stmts refdata_statements = DB_STMTS("refdata", sql);
+#define SQL(id) (&sql[id])
+
 
 struct alias {
     char *alias;
@@ -84,8 +96,8 @@ static int load_countries(void)
     arena *a = arena_new(4096);
     if (a == NULL)
         return -1;
-    PGresult *res = db_exec(a, "ref_countries", 0, NULL);
-    PGresult *al = db_ok(res) ? db_exec(a, "ref_aliases", 0, NULL) : NULL;
+    PGresult *res = db_exec(a, SQL(REF_COUNTRIES), 0, NULL);
+    PGresult *al = db_ok(res) ? db_exec(a, SQL(REF_ALIASES), 0, NULL) : NULL;
     if (!db_ok(res) || !db_ok(al)) {
         arena_free(a);
         return -1;
@@ -174,7 +186,7 @@ static int refresh_lists(void)
     arena *a = arena_new(4096);
     if (a == NULL)
         return -1;
-    PGresult *v = db_exec(a, "ref_versions", 0, NULL);
+    PGresult *v = db_exec(a, SQL(REF_VERSIONS), 0, NULL);
     if (!db_ok(v)) {
         arena_free(a);
         return -1;
@@ -203,7 +215,7 @@ static int refresh_lists(void)
         snprintf(si->name, sizeof(si->name), "%s", c1 + 1);
         snprintf(si->version, sizeof(si->version), "%s", c2 + 1);
         const char *p[1] = {tok};
-        PGresult *names = db_exec(a, "ref_sanction_names", 1, p);
+        PGresult *names = db_exec(a, SQL(REF_SANCTION_NAMES), 1, p);
         if (!db_ok(names))
             continue;
         si->list = screen_list_new();
@@ -219,7 +231,7 @@ static int refresh_lists(void)
                 si->version, screen_list_count(si->list));
         ref.nlists++;
     }
-    PGresult *pep = db_exec(a, "ref_pep", 0, NULL);
+    PGresult *pep = db_exec(a, SQL(REF_PEP), 0, NULL);
     if (db_ok(pep) && PQntuples(pep) > 0) {
         int n = PQntuples(pep);
         ref.pep = screen_list_new();
@@ -290,7 +302,7 @@ int refdata_screen(arena *a, const struct loan_input *in, struct compliance_fact
             digits[nd++] = *p;
     digits[nd] = '\0';
     const char *p[3] = {surname, digits, in->city ? in->city : ""};
-    PGresult *res = db_exec(a, "ref_senior", 3, p);
+    PGresult *res = db_exec(a, SQL(REF_SENIOR), 3, p);
     if (!db_ok(res))
         return -1;
     if (PQntuples(res) == 1)

@@ -9,7 +9,7 @@
 #include "db.h"
 #include "http.h"
 
-extern const struct db_stmt audit_statements[];
+extern const struct db_stmts audit_statements;
 
 /* Records action by actor_id (0 = anonymous, then actor_email names who was claimed) on a
  * target. details is borrowed (may be NULL). Returns 0, or -1 when the INSERT failed. */

@@ -14,7 +14,25 @@
 #include "loan.h"
 #include "refdata.h"
 
-extern const struct db_stmt loans_statements[];
+enum loans_sql {
+    LOANS_INSERT,
+    LOANS_UPDATE,
+    LOANS_IDENTITY,
+    PII_ROTATE_PICK,
+    PII_ROTATE_WRITE,
+    PII_ROTATE_LEFT,
+    PII_ROTATE_BOUNDS,
+    PII_STATUS,
+    LOANS_OPEN_IDENTITY,
+    LOANS_LOG,
+    NOTIFY_CLAIM,
+    NOTIFY_MARK,
+    LOANS_NOTIFY,
+    LOANS_SQL_COUNT
+};
+extern const struct db_stmt loans_sql[];
+#define LOANS_SQL(id) (&loans_sql[id])
+extern const struct db_stmts loans_statements;
 
 /* The columns every query that returns an application selects, in loans_row_json's order. */
 #define LOANS_COLS                                                                                 \

@@ -13,7 +13,7 @@
 #include "db.h"
 #include "loan.h"
 
-extern const struct db_stmt providers_statements[];
+extern const struct db_stmts providers_statements;
 
 /* What a provider says about one identity number. */
 struct ekyc_record {

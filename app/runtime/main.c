@@ -275,6 +275,10 @@ int main(int argc, char **argv)
                 strerror(errno));
         return 2;
     }
+    /* The statement tables are checked here too, so a bad one stops the start instead of
+     * every worker in turn. */
+    if (db_init(cfg->database_url, routes_statements()) != 0)
+        return 2;
     if (sodium_init() < 0) {
         log_msg(LOG_ERROR, "libsodium could not be initialised");
         return 1;

@@ -12,7 +12,7 @@
 
 static PGconn *conn;
 static const char *db_conninfo = "";
-static const struct db_stmt *const *db_tables;
+static const struct db_stmts *const *db_tables;
 static struct timespec last_attempt;
 static struct timespec last_health;
 static int health_state = -1;
@@ -29,10 +29,28 @@ static double since(const struct timespec *t)
     return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
-void db_init(const char *conninfo, const struct db_stmt *const *tables)
+int db_init(const char *conninfo, const struct db_stmts *const *tables)
 {
     db_conninfo = conninfo ? conninfo : "";
     db_tables = tables;
+    for (const struct db_stmts *const *t = tables; t && *t; t++) {
+        for (int i = 0; i < (*t)->count; i++) {
+            const struct db_stmt *s = &(*t)->stmt[i];
+            if (s->name == NULL || s->sql == NULL) {
+                log_msg(LOG_ERROR, "statement %d of module %s has no %s", i, (*t)->module,
+                        s->name == NULL ? "name" : "text");
+                return -1;
+            }
+            for (const struct db_stmts *const *u = tables; u <= t; u++)
+                for (int j = 0; j < (u == t ? i : (*u)->count); j++)
+                    if (!strcmp((*u)->stmt[j].name, s->name)) {
+                        log_msg(LOG_ERROR, "statement name %s is used twice (%s, %s)", s->name,
+                                (*u)->module, (*t)->module);
+                        return -1;
+                    }
+        }
+    }
+    return 0;
 }
 
 void db_close(void)
@@ -45,8 +63,8 @@ void db_close(void)
 
 static int prepare_all(PGconn *c)
 {
-    for (const struct db_stmt *const *t = db_tables; t && *t; t++) {
-        for (const struct db_stmt *s = *t; s->name != NULL; s++) {
+    for (const struct db_stmts *const *t = db_tables; t && *t; t++) {
+        for (const struct db_stmt *s = (*t)->stmt; s < (*t)->stmt + (*t)->count; s++) {
             PGresult *res = PQprepare(c, s->name, s->sql, 0, NULL);
             int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
             if (!ok)
@@ -125,7 +143,7 @@ static void clear_result(void *p)
     PQclear(p);
 }
 
-PGresult *db_exec_bin(arena *a, const char *stmt, int n, const char *const *values,
+PGresult *db_exec_bin(arena *a, const struct db_stmt *stmt, int n, const char *const *values,
                       const int *lengths, const int *formats)
 {
     if (tx_broken)
@@ -134,7 +152,7 @@ PGresult *db_exec_bin(arena *a, const char *stmt, int n, const char *const *valu
         PGconn *c = db_conn();
         if (c == NULL)
             return NULL;
-        PGresult *res = PQexecPrepared(c, stmt, n, values, lengths, formats, 0);
+        PGresult *res = PQexecPrepared(c, stmt->name, n, values, lengths, formats, 0);
         if (res != NULL && PQstatus(c) == CONNECTION_OK) {
             arena_defer(a, clear_result, res);
             return res;
@@ -154,7 +172,7 @@ PGresult *db_exec_bin(arena *a, const char *stmt, int n, const char *const *valu
     return NULL;
 }
 
-PGresult *db_exec(arena *a, const char *stmt, int n, const char *const *values)
+PGresult *db_exec(arena *a, const struct db_stmt *stmt, int n, const char *const *values)
 {
     return db_exec_bin(a, stmt, n, values, NULL, NULL);
 }

@@ -36,7 +36,8 @@
 #include "market.h"
 #include "providers.h"
 #include "refdata.h"
-#include "routes.h"
+#include "stats.h"
+#include "store.h"
 #include "screening.h"
 #include "validate.h"
 
@@ -78,7 +79,8 @@ static int setup(void)
         return -1;
     }
     log_open("", 1, LOG_WARN);
-    db_init(getenv("DATABASE_URL") ? getenv("DATABASE_URL") : "", routes_statements());
+    if (db_init(getenv("DATABASE_URL") ? getenv("DATABASE_URL") : "", store_statements) != 0)
+        return -1;
     cache_init(getenv("REDIS_URL") ? getenv("REDIS_URL") : "");
     /* Changes made here must reach the running workers' memory caches too. */
     if (getenv("EPOCH_FILE") != NULL)
@@ -409,8 +411,8 @@ static int market_list(void)
         return 1;
     arena *a = arena_new(4096);
     const char *p[1] = {NULL};
-    PGresult *res = db_exec(a, "market_rows", 1, p);
-    PGresult *last = db_ok(res) ? db_exec(a, "market_last_load", 0, NULL) : NULL;
+    PGresult *res = db_exec(a, MARKET_SQL(MARKET_ROWS), 1, p);
+    PGresult *last = db_ok(res) ? db_exec(a, MARKET_SQL(MARKET_LAST_LOAD), 0, NULL) : NULL;
     int rc = 0;
     if (!db_ok(res) || !db_ok(last)) {
         fprintf(stderr, "loanctl: listing market data failed: %s",
@@ -717,7 +719,7 @@ static int notifier(int argc, char **argv)
             sleep(1);
             continue;
         }
-        PGresult *res = db_exec(a, "notify_claim", 0, NULL);
+        PGresult *res = db_exec(a, LOANS_SQL(NOTIFY_CLAIM), 0, NULL);
         if (!db_ok(res)) {
             db_rollback();
             sleep(1);
@@ -753,7 +755,7 @@ static int notifier(int argc, char **argv)
                 }
             }
             const char *p[2] = {PQgetvalue(res, i, 0), PQgetvalue(res, i, 2)};
-            if (!db_ok(db_exec(a, "notify_mark", 2, p)))
+            if (!db_ok(db_exec(a, LOANS_SQL(NOTIFY_MARK), 2, p)))
                 failed = 1;
         }
         if (failed || db_commit() != 0) {
@@ -771,7 +773,7 @@ static int notifier(int argc, char **argv)
         if (time(NULL) - last_compact >= 2) {
             last_compact = time(NULL);
             arena_reset(a);
-            if (!db_ok(db_exec(a, "dash_compact", 0, NULL)))
+            if (!db_ok(db_exec(a, STATS_SQL(DASH_COMPACT), 0, NULL)))
                 fprintf(stderr, "notifier: compacting dashboard stats failed\n");
         }
         if (once && n == 0)
@@ -846,7 +848,7 @@ static int pii_status(void)
     if (setup() != 0)
         return 1;
     arena *a = arena_new(4096);
-    PGresult *res = db_exec(a, "pii_status", 0, NULL);
+    PGresult *res = db_exec(a, LOANS_SQL(PII_STATUS), 0, NULL);
     if (!db_ok(res)) {
         fprintf(stderr, "loanctl: database unavailable\n");
         arena_free(a);

@@ -1,6 +1,6 @@
 /*
  * One PostgreSQL connection per worker process. Statements are prepared once per connection from
- * the tables the route modules export; a connection found broken is re-opened on the next use, and
+ * the tables the store modules export; a connection found broken is re-opened on the next use, and
  * a read that fails because the connection died is retried once on a fresh one (never inside a
  * transaction, where the caller must see the failure).
  */
@@ -11,14 +11,32 @@
 
 #include "arena.h"
 
+/*
+ * A prepared statement. A module keeps its statements in an array indexed by an enum of its own
+ * and runs them by address (&sql[APPS_LOCK]), so a statement that does not exist is a compile
+ * error, never a misspelt string found at run time.
+ */
 struct db_stmt {
     const char *name;
     const char *sql;
 };
 
-/* Remembers the conninfo and the NULL-terminated list of NULL-name-terminated statement tables
- * (both borrowed for the life of the process). Does not connect. */
-void db_init(const char *conninfo, const struct db_stmt *const *tables);
+/* One module's statements, as registered with db_init. */
+struct db_stmts {
+    const char *module;
+    const struct db_stmt *stmt;
+    int count;
+};
+#define DB_STMTS(module, array) {(module), (array), (int)(sizeof(array) / sizeof((array)[0]))}
+
+/*
+ * Remembers the conninfo and the NULL-terminated list of statement tables (both borrowed for the
+ * life of the process), and checks the tables: every slot has a name and a text, and no name is
+ * used twice. Returns 0, or -1 after logging the module and slot of the first bad entry (the
+ * process then refuses to start). Does not connect.
+ */
+int db_init(const char *conninfo, const struct db_stmts *const *tables)
+    __attribute__((warn_unused_result));
 /* Closes the connection. */
 void db_close(void);
 
@@ -33,9 +51,9 @@ int db_healthy(void);
  * Runs a prepared statement. Returns a result owned by the arena (cleared at reset), or NULL when
  * the database is unreachable. The caller checks PQresultStatus. values may contain NULLs.
  */
-PGresult *db_exec(arena *a, const char *stmt, int n, const char *const *values);
+PGresult *db_exec(arena *a, const struct db_stmt *stmt, int n, const char *const *values);
 /* Runs a prepared statement whose parameters include binary values (lengths/formats as libpq). */
-PGresult *db_exec_bin(arena *a, const char *stmt, int n, const char *const *values,
+PGresult *db_exec_bin(arena *a, const struct db_stmt *stmt, int n, const char *const *values,
                       const int *lengths, const int *formats);
 
 /* Transactions on the worker's connection: 0 on success, -1 when the database is unreachable or

@@ -13,7 +13,7 @@
 #include "loan.h"
 #include "screening.h"
 
-extern const struct db_stmt refdata_statements[];
+extern const struct db_stmts refdata_statements;
 
 struct country_info {
     char code[3];
