@@ -17,7 +17,7 @@ ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -DLOANFLOW_VERSION='"$(VERSION)"' $(WARN)
               $(addprefix -I,$(LAYERS)) $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS)
 ifneq ($(SANITIZE),)
-ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
@@ -37,7 +37,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_STAMP := $(BUILD)/.deps-installed
 CHART_JS   := static/vendor/chart.umd.min.js
 
-.PHONY: all deps run start stop status test unit bench fuzz clean distclean format hello
+.PHONY: all deps run start stop status test unit bench fuzz clean distclean format format-check hello
 
 all: loanflow loanctl $(CHART_JS) $(BUILD)/hello $(BUILD)/hashbench $(BUILD)/screen_bench
 
@@ -128,9 +128,19 @@ test: all $(UNIT_BINS) $(BUILD)/fuzz_submit
 bench: all
 	@scripts/bench.sh
 
+FORMAT_SRCS = $(wildcard app/*/*.c app/*/*.h routes/*.c routes/*.h tests/unit/*.c tests/unit/*.h \
+                tests/bench/*.c tests/fuzz/*.c)
+
 format:
-	clang-format -i app/*/*.c app/*/*.h routes/*.c routes/*.h \
-		tests/unit/*.c tests/bench/*.c
+	clang-format -i $(FORMAT_SRCS)
+
+# Fails, listing the files, when any C file differs from .clang-format.
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) 2>/dev/null || { \
+		echo "these files differ from .clang-format (make format):"; \
+		for f in $(FORMAT_SRCS); do clang-format "$$f" | cmp -s - "$$f" || echo "  $$f"; done; \
+		exit 1; }
+	@echo "format-check: $(words $(FORMAT_SRCS)) files follow .clang-format"
 
 clean:
 	rm -rf $(BUILD) loanflow loanctl static/vendor

@@ -1,8 +1,9 @@
 /*
  * The officers' HTML pages, rendered on the server from templates/ (escaped by default): the
  * dashboard, the review queue with approve and reject forms, and an application's page. The
- * forms post with the session's CSRF token and run the same handlers as the JSON API, so a
- * decision made in the browser is the same transaction, log entry and notification.
+ * forms post with the session's CSRF token and call the same use cases as the JSON API
+ * (app/store/review.c), so a decision made in the browser is the same transaction, log entry
+ * and notification; the outcome picks the notice the queue shows after the redirect.
  */
 #include "routes.h"
 
@@ -13,30 +14,12 @@
 #include "auth.h"
 #include "epoch.h"
 #include "js.h"
+#include "applications.h"
 #include "loan.h"
+#include "review.h"
+#include "validate.h"
 #include "template.h"
 
-enum {
-    PAGES_PENDING,
-    PAGES_LOGS_FOR,
-    PAGES_DOC,
-    PAGES_SQL_COUNT
-};
-
-static const struct db_stmt sql[PAGES_SQL_COUNT] = {
-    [PAGES_PENDING] = {"pages_pending",
-     "SELECT application_id, name, country, loan_amount::text, array_to_json(review_flags)::text, "
-     "kyc_remarks, compliance_remarks, eligibility_remarks, final_remarks, iso_utc(created_at), "
-     "count(*) OVER () FROM loan_applications WHERE final_status = 'PENDING' "
-     "ORDER BY created_at, id LIMIT 200"},
-    [PAGES_LOGS_FOR] = {"pages_logs_for",
-     "SELECT application_id, action, coalesce(actor_email, ''), coalesce(reason, ''), "
-     "coalesce(status_before, ''), status_after, iso_utc(created_at) FROM approval_logs "
-     "WHERE application_id = ANY($1::text[]) ORDER BY created_at DESC, id DESC"},
-    [PAGES_DOC] = {"pages_doc", "SELECT doc FROM loan_applications WHERE application_id = $1"},
-};
-const struct db_stmts pages_statements = DB_STMTS("pages", sql);
-#define SQL(id) (&sql[id])
 
 
 /* The context every page shares: title, signed-in user, CSRF token, version. */
@@ -208,21 +191,19 @@ static const char *notice_text(const char *code)
     return NULL;
 }
 
-int pages_reviews(http_req *r)
+int handle_page_reviews(http_req *r)
 {
-    PGresult *res = db_exec(r->pool, SQL(PAGES_PENDING), 0, NULL);
+    PGresult *res = applications_queue(r->pool);
     if (!db_ok(res))
         return routes_db_error(r, res);
     /* The approval history of every listed application, in one query. */
-    json_object *ids = json_object_new_array();
-    for (int i = 0; i < PQntuples(res); i++)
-        json_object_array_add(ids, json_object_new_string(PQgetvalue(res, i, 0)));
-    char *arr = arena_strdup(r->pool, json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN));
-    json_object_put(ids);
-    arr[0] = '{';
-    arr[strlen(arr) - 1] = '}';
-    const char *p[1] = {arr};
-    PGresult *logs = db_exec(r->pool, SQL(PAGES_LOGS_FOR), 1, p);
+    int n = PQntuples(res);
+    const char **ids = arena_alloc(r->pool, sizeof(*ids) * (size_t)(n > 0 ? n : 1));
+    if (ids == NULL)
+        return http_fault(r, "out of memory for %d ids", n);
+    for (int i = 0; i < n; i++)
+        ids[i] = PQgetvalue(res, i, 0);
+    PGresult *logs = applications_logs_for(r->pool, ids, n);
     if (!db_ok(logs))
         return routes_db_error(r, logs);
     json_object *ctx = page_ctx(r, "Review queue");
@@ -274,11 +255,10 @@ int pages_reviews(http_req *r)
     return render(r, 200, "reviews", ctx);
 }
 
-int pages_application(http_req *r)
+int handle_page_application(http_req *r)
 {
     const char *id = http_route_param(r, 0);
-    const char *p[1] = {id};
-    PGresult *res = db_exec(r->pool, SQL(PAGES_DOC), 1, p);
+    PGresult *res = applications_doc(r->pool, id);
     if (!db_ok(res))
         return routes_db_error(r, res);
     if (PQntuples(res) == 0) {
@@ -286,13 +266,11 @@ int pages_application(http_req *r)
         json_object_object_add(ctx, "missing", json_object_new_string(id));
         return render(r, 404, "application", ctx);
     }
-    char *arr = arena_printf(r->pool, "{%s}", id);
-    const char *q[1] = {arr};
-    PGresult *logs = db_exec(r->pool, SQL(PAGES_LOGS_FOR), 1, q);
+    PGresult *logs = applications_logs_for(r->pool, &id, 1);
     if (!db_ok(logs))
         return routes_db_error(r, logs);
     json_object *ctx = page_ctx(r, id);
-    json_object *app = json_tokener_parse(PQgetvalue(res, 0, 0));
+    json_object *app = json_tokener_parse(PQgetvalue(res, 0, 1));
     json_object_object_add(ctx, "app", app ? app : json_object_new_object());
     json_object *hist = json_object_new_array();
     for (int l = 0; l < PQntuples(logs); l++) {
@@ -312,45 +290,50 @@ int pages_application(http_req *r)
     return render(r, 200, "application", ctx);
 }
 
-static void json_put(void *o)
+/* The notice code of a decision that did not happen, for the queue's redirect. */
+static const char *refusal(enum review_code code)
 {
-    json_object_put(o);
+    switch (code) {
+    case REVIEW_NOT_FOUND:
+        return "not_found";
+    case REVIEW_HARD_RULES:
+        return "hard_rules_failed";
+    default:
+        return "conflict";
+    }
 }
 
-/* Runs the JSON handler for a review form and answers with a redirect to the queue. */
-static int review_form(http_req *r, int (*action)(http_req *), const char *done)
+/* Runs a review form's use case and answers with a redirect to the queue. */
+static int review_form(http_req *r, int approve)
 {
     const char *reason = http_form(r, "reason");
-    json_object *body = json_object_new_object();
-    if (reason != NULL && reason[0] != '\0')
-        json_object_object_add(body, "reason", json_object_new_string(reason));
-    arena_defer(r->pool, json_put, body);
-    r->json = body;
-    r->capture = 1;
-    action(r);
-    r->capture = 0;
-    r->responded = 0;
-    if (r->captured_status == 200)
-        return http_redirect(r, arena_printf(r->pool, "/reviews?done=%s", done));
-    if (r->captured_status >= 500) {
-        r->status = 0;
-        return http_error(r, r->captured_status, "review_failed",
+    if (reason != NULL && reason[0] == '\0')
+        reason = NULL;
+    if (reason != NULL && (strlen(reason) > 4 * 500 || val_utf8_chars(reason) > 500))
+        return http_redirect(r, "/reviews?error=validation_failed");
+    struct review_actor who = {r->user.id, r->user.email};
+    struct review_outcome out;
+    if (approve)
+        review_approve(r->pool, &who, http_route_param(r, 0), reason, &out);
+    else
+        review_reject(r->pool, &who, http_route_param(r, 0), reason, &out);
+    if (out.code == REVIEW_OK)
+        return http_redirect(r, approve ? "/reviews?done=approved" : "/reviews?done=rejected");
+    if (out.code == REVIEW_DB_DOWN || out.code == REVIEW_FAULT) {
+        if (out.code == REVIEW_FAULT)
+            r->error_detail = out.failed ? PQresultErrorMessage(out.failed) : out.detail;
+        return http_error(r, out.code == REVIEW_DB_DOWN ? 503 : 500, "review_failed",
                           "The decision could not be recorded; try again");
     }
-    json_object *err = json_tokener_parse(r->captured_body ? r->captured_body : "");
-    json_object *e = get(err, "error");
-    const char *code = e ? json_object_get_string(get(e, "code")) : "conflict";
-    char *loc = arena_printf(r->pool, "/reviews?error=%s", notice_text(code) ? code : "conflict");
-    json_object_put(err);
-    return http_redirect(r, loc);
+    return http_redirect(r, arena_printf(r->pool, "/reviews?error=%s", refusal(out.code)));
 }
 
-int pages_review_approve(http_req *r)
+int handle_review_approve_form(http_req *r)
 {
-    return review_form(r, loans_approve, "approved");
+    return review_form(r, 1);
 }
 
-int pages_review_reject(http_req *r)
+int handle_review_reject_form(http_req *r)
 {
-    return review_form(r, loans_reject, "rejected");
+    return review_form(r, 0);
 }

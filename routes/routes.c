@@ -10,7 +10,6 @@
 
 #include "audit.h"
 #include "credit.h"
-#include "loans.h"
 #include "market.h"
 #include "providers.h"
 #include "refdata.h"
@@ -31,16 +30,16 @@ static const struct route table[] = {
 
     {"GET",   "/data",                      market_get,              ROLE_PUBLIC,     0},
 
-    {"POST",  "/loan",                      loans_check,             ROLE_PUBLIC,     ROUTE_JSON},
-    {"POST",  "/loan-application/submit",   loans_submit,            ROLE_APPLICANT,  ROUTE_JSON},
-    {"GET",   "/loan-application/status/{id}", loans_status,         ROLE_APPLICANT,  0},
-    {"GET",   "/me/applications",           loans_mine,              ROLE_APPLICANT,  0},
-    {"GET",   "/loan-application/list",     loans_list,              ROLE_OFFICER,    0},
-    {"GET",   "/loan-application/pending",  loans_pending,           ROLE_OFFICER,    0},
-    {"POST",  "/loan-application/{id}/approve", loans_approve,       ROLE_OFFICER,    ROUTE_JSON},
-    {"POST",  "/loan-application/{id}/reject",  loans_reject,        ROLE_OFFICER,    ROUTE_JSON},
-    {"POST",  "/loan-application/reprocess/{id}", loans_reprocess,   ROLE_OFFICER,    ROUTE_JSON},
-    {"GET",   "/approval-logs",             loans_approval_logs,     ROLE_OFFICER,    0},
+    {"POST",  "/loan",                      handle_loan_check,           ROLE_PUBLIC,     ROUTE_JSON},
+    {"POST",  "/loan-application/submit",   handle_loan_submit,          ROLE_APPLICANT,  ROUTE_JSON},
+    {"GET",   "/loan-application/status/{id}", handle_loan_status,       ROLE_APPLICANT,  0},
+    {"GET",   "/me/applications",           handle_loan_mine,          ROLE_APPLICANT,  0},
+    {"GET",   "/loan-application/list",     handle_loan_list,          ROLE_OFFICER,    0},
+    {"GET",   "/loan-application/pending",  handle_loan_pending,          ROLE_OFFICER,    0},
+    {"POST",  "/loan-application/{id}/approve", handle_loan_approve,     ROLE_OFFICER,    ROUTE_JSON},
+    {"POST",  "/loan-application/{id}/reject",  handle_loan_reject,      ROLE_OFFICER,    ROUTE_JSON},
+    {"POST",  "/loan-application/reprocess/{id}", handle_loan_reprocess, ROLE_OFFICER,    ROUTE_JSON},
+    {"GET",   "/approval-logs",             handle_approval_logs,     ROLE_OFFICER,    0},
 
     {"GET",   "/dashboard/overview",        dashboard_overview,      ROLE_OFFICER,    0},
     {"GET",   "/dashboard/by-region",       dashboard_by_region,     ROLE_OFFICER,    0},
@@ -50,10 +49,10 @@ static const struct route table[] = {
     {"GET",   "/dashboard/timeline",        dashboard_timeline,      ROLE_OFFICER,    0},
 
     {"GET",   "/dashboard",                 pages_dashboard,         ROLE_OFFICER,    ROUTE_PAGE},
-    {"GET",   "/reviews",                   pages_reviews,           ROLE_OFFICER,    ROUTE_PAGE},
-    {"POST",  "/reviews/{id}/approve",      pages_review_approve,    ROLE_OFFICER,    ROUTE_FORM},
-    {"POST",  "/reviews/{id}/reject",       pages_review_reject,     ROLE_OFFICER,    ROUTE_FORM},
-    {"GET",   "/applications/{id}",         pages_application,       ROLE_OFFICER,    ROUTE_PAGE},
+    {"GET",   "/reviews",                   handle_page_reviews,        ROLE_OFFICER,    ROUTE_PAGE},
+    {"POST",  "/reviews/{id}/approve",      handle_review_approve_form,    ROLE_OFFICER,    ROUTE_FORM},
+    {"POST",  "/reviews/{id}/reject",       handle_review_reject_form,    ROLE_OFFICER,    ROUTE_FORM},
+    {"GET",   "/applications/{id}",         handle_page_application,    ROLE_OFFICER,    ROUTE_PAGE},
 
     {"GET",   "/admin/users",               admin_users_list,        ROLE_ADMIN,      0},
     {"POST",  "/admin/users",               admin_users_create,      ROLE_ADMIN,      ROUTE_JSON},
@@ -68,9 +67,6 @@ static const struct route table[] = {
 };
 /* clang-format on */
 
-/* The store's statements and the routes' own (test-only and, until they move, the handlers'). */
-static const struct db_stmts *statements[32];
-
 const struct route *routes_table(void)
 {
     return table;
@@ -78,16 +74,8 @@ const struct route *routes_table(void)
 
 const struct db_stmts *const *routes_statements(void)
 {
-    if (statements[0] == NULL) {
-        static const struct db_stmts *const own[] = {&testing_statements, &loan_route_statements,
-                                                     &pages_statements};
-        size_t n = 0;
-        for (const struct db_stmts *const *t = store_statements; *t != NULL; t++)
-            statements[n++] = *t;
-        for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-            statements[n++] = own[i];
-    }
-    return (const struct db_stmts *const *)statements;
+    /* Handlers run no statements of their own: the store's are all there is. */
+    return store_statements;
 }
 
 int routes_db_error(http_req *r, const PGresult *res)

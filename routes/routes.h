@@ -21,7 +21,6 @@ int testing_echo(http_req *r);
 int testing_sleep(http_req *r);
 int testing_db(http_req *r);
 int testing_tx(http_req *r);
-extern const struct db_stmts testing_statements;
 
 /* routes/auth.c */
 int auth_register(http_req *r);
@@ -35,17 +34,16 @@ int admin_users_create(http_req *r);
 int admin_users_update(http_req *r);
 
 /* routes/loans.c */
-int loans_check(http_req *r);
-int loans_submit(http_req *r);
-int loans_status(http_req *r);
-int loans_list(http_req *r);
-int loans_pending(http_req *r);
-int loans_approve(http_req *r);
-int loans_reject(http_req *r);
-int loans_reprocess(http_req *r);
-int loans_approval_logs(http_req *r);
-int loans_mine(http_req *r);
-extern const struct db_stmts loan_route_statements;
+int handle_loan_check(http_req *r);
+int handle_loan_submit(http_req *r);
+int handle_loan_status(http_req *r);
+int handle_loan_list(http_req *r);
+int handle_loan_pending(http_req *r);
+int handle_loan_approve(http_req *r);
+int handle_loan_reject(http_req *r);
+int handle_loan_reprocess(http_req *r);
+int handle_approval_logs(http_req *r);
+int handle_loan_mine(http_req *r);
 
 /* routes/dashboard.c */
 int dashboard_overview(http_req *r);
@@ -66,11 +64,10 @@ int dashboard_days(http_req *r);
 
 /* routes/pages.c */
 int pages_dashboard(http_req *r);
-int pages_reviews(http_req *r);
-int pages_application(http_req *r);
-int pages_review_approve(http_req *r);
-int pages_review_reject(http_req *r);
-extern const struct db_stmts pages_statements;
+int handle_page_reviews(http_req *r);
+int handle_page_application(http_req *r);
+int handle_review_approve_form(http_req *r);
+int handle_review_reject_form(http_req *r);
 
 /* routes/market.c */
 int market_get(http_req *r);

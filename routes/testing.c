@@ -8,17 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-enum {
-    TESTING_NOW,
-    TESTING_SQL_COUNT
-};
-
-static const struct db_stmt sql[TESTING_SQL_COUNT] = {
-    [TESTING_NOW] = {"testing_now", "SELECT now()::text"},
-};
-const struct db_stmts testing_statements = DB_STMTS("testing", sql);
-#define SQL(id) (&sql[id])
-
+#include "probe.h"
 
 int testing_echo(http_req *r)
 {
@@ -41,30 +31,26 @@ int testing_sleep(http_req *r)
     return http_send_json(r, 200, o);
 }
 
-/* A transaction whose first statement is BEGIN, as every write's is: the fault tests check it
- * survives a PostgreSQL restart the worker slept through. */
+/* The database's clock, read through a transaction whose first statement is BEGIN (as every
+ * write's is) or without one: the fault tests check both survive a PostgreSQL restart the
+ * worker slept through. */
+static int send_now(http_req *r, int in_tx)
+{
+    const PGresult *failed;
+    const char *now = probe_now(r->pool, in_tx, &failed);
+    if (now == NULL)
+        return routes_db_error(r, failed);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "now", json_object_new_string(now));
+    return http_send_json(r, 200, o);
+}
+
 int testing_tx(http_req *r)
 {
-    if (db_begin() != 0)
-        return routes_db_error(r, NULL);
-    PGresult *res = db_exec(r->pool, SQL(TESTING_NOW), 0, NULL);
-    if (!db_ok(res)) {
-        db_rollback();
-        return routes_db_error(r, res);
-    }
-    if (db_commit() != 0)
-        return routes_db_error(r, NULL);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "now", json_object_new_string(PQgetvalue(res, 0, 0)));
-    return http_send_json(r, 200, o);
+    return send_now(r, 1);
 }
 
 int testing_db(http_req *r)
 {
-    PGresult *res = db_exec(r->pool, SQL(TESTING_NOW), 0, NULL);
-    if (!db_ok(res))
-        return routes_db_error(r, res);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "now", json_object_new_string(PQgetvalue(res, 0, 0)));
-    return http_send_json(r, 200, o);
+    return send_now(r, 0);
 }

@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential pkg-config ca-certificates curl procps
   libfcgi-dev libpq-dev libjson-c-dev libjwt-dev libsodium-dev libhiredis-dev libcmocka-dev
   postgresql-15 postgresql-client-15 redis-server nginx-light
-  wrk jq clang chromium fonts-dejavu-core
+  wrk jq clang clang-format chromium fonts-dejavu-core
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

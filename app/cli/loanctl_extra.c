@@ -31,7 +31,10 @@
 #include "epoch.h"
 #include "loan.h"
 #include "loanctl.h"
-#include "loans.h"
+#include "applications.h"
+#include "identity.h"
+#include "outbox.h"
+#include "review.h"
 #include "log.h"
 #include "market.h"
 #include "providers.h"
@@ -605,14 +608,14 @@ static int seed(int argc, char **argv)
             const struct country_info *country;
             struct compliance_facts facts;
             struct loan_result res;
-            int rc = loans_evaluate(a, &ins[b], 0, NULL, &country, &facts, &res);
+            int rc = review_evaluate(a, &ins[b], 0, NULL, &country, &facts, &res, NULL);
             if (rc != 0) {
                 db_rollback();
                 fprintf(stderr, "loanctl: evaluation failed (%s)\n",
                         rc < 0 ? "database unavailable" : "unknown country");
                 return 1;
             }
-            PGresult *row = loans_insert(a, 0, "loanctl seed", &ins[b], country, &facts, &res,
+            PGresult *row = applications_insert(a, 0, "loanctl seed", &ins[b], country, &facts, &res,
                                          created[b], 0);
             if (!db_ok(row)) {
                 db_rollback();
@@ -626,7 +629,7 @@ static int seed(int argc, char **argv)
             fprintf(stderr, "loanctl: commit failed\n");
             return 1;
         }
-        loans_changed(NULL);
+        applications_changed(NULL);
     }
     arena_free(a);
     printf("seeded %ld applications: %ld approved, %ld rejected, %ld pending\n", count,
@@ -719,7 +722,7 @@ static int notifier(int argc, char **argv)
             sleep(1);
             continue;
         }
-        PGresult *res = db_exec(a, LOANS_SQL(NOTIFY_CLAIM), 0, NULL);
+        PGresult *res = outbox_claim(a);
         if (!db_ok(res)) {
             db_rollback();
             sleep(1);
@@ -755,7 +758,7 @@ static int notifier(int argc, char **argv)
                 }
             }
             const char *p[2] = {PQgetvalue(res, i, 0), PQgetvalue(res, i, 2)};
-            if (!db_ok(db_exec(a, LOANS_SQL(NOTIFY_MARK), 2, p)))
+            if (outbox_mark_sent(a, p[0], p[1]) != 0)
                 failed = 1;
         }
         if (failed || db_commit() != 0) {
@@ -764,7 +767,7 @@ static int notifier(int argc, char **argv)
             continue;
         }
         for (int i = 0; i < n; i++)
-            loans_changed(PQgetvalue(res, i, 1));
+            applications_changed(PQgetvalue(res, i, 1));
         if (n > 0)
             printf("notifier: delivered %d message(s)\n", n);
         fflush(stdout);
@@ -807,7 +810,7 @@ static int pii_rotate(int argc, char **argv)
         return 2;
     }
     arena *a = arena_new(1 << 16);
-    struct loans_rotation st;
+    struct identity_rotation st;
     memset(&st, 0, sizeof(st));
     /* Walk by id; rows skipped because a review or the notifier held their lock are taken by
      * another walk after a pause, until only rows under an unknown key are left (or a minute
@@ -820,10 +823,10 @@ static int pii_rotate(int argc, char **argv)
         int n;
         do {
             arena_reset(a);
-            n = loans_pii_rotate(a, (int)batch, &st);
+            n = identity_rotate(a, (int)batch, &st);
         } while (n > 0);
         arena_reset(a);
-        if (n < 0 || (left = loans_pii_left(a, &st)) < 0) {
+        if (n < 0 || (left = identity_left(a, &st)) < 0) {
             fprintf(stderr, "loanctl: database unavailable during rotation (%ld rows done)\n",
                     st.rotated);
             arena_free(a);
@@ -838,7 +841,7 @@ static int pii_rotate(int argc, char **argv)
     long locked = left > st.unknown + st.conflicts ? left - st.unknown - st.conflicts : 0;
     printf("rotated %ld rows to key %s (rows up to id %lld); %ld rows under an unknown key; %ld "
            "rows duplicating an open application; %ld rows still locked\n",
-           st.rotated, loans_pii_key_id(), st.max_id, st.unknown, st.conflicts, locked);
+           st.rotated, identity_key_id(), st.max_id, st.unknown, st.conflicts, locked);
     db_close();
     return st.unknown > 0 || st.conflicts > 0 || locked > 0 ? 1 : 0;
 }
@@ -848,13 +851,13 @@ static int pii_status(void)
     if (setup() != 0)
         return 1;
     arena *a = arena_new(4096);
-    PGresult *res = db_exec(a, LOANS_SQL(PII_STATUS), 0, NULL);
+    PGresult *res = identity_key_census(a);
     if (!db_ok(res)) {
         fprintf(stderr, "loanctl: database unavailable\n");
         arena_free(a);
         return 1;
     }
-    const char *cur = loans_pii_key_id();
+    const char *cur = identity_key_id();
     for (int i = 0; i < PQntuples(res); i++)
         printf("%s %s%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
                !strcmp(PQgetvalue(res, i, 0), cur) ? " (current PII_KEY)" : "");

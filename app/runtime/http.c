@@ -194,12 +194,6 @@ const char *http_reason(int status)
 
 int http_send(http_req *r, int status, const char *content_type, const char *body, size_t len)
 {
-    if (r->capture) {
-        r->captured_status = status;
-        r->captured_body = arena_strndup(r->pool, body ? body : "", body ? len : 0);
-        r->headers = NULL;
-        return status;
-    }
     if (r->responded) {
         log_msg(LOG_ERROR, "second response for request %s ignored",
                 r->request_id ? r->request_id : "-");

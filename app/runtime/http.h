@@ -60,11 +60,6 @@ typedef struct http_req {
     const char *error_detail; /* logged, never sent */
     long auth_us;             /* token verification time, -1 when none ran */
     long identity_us;         /* submit: identity validators, providers and scorecard, or -1 */
-    /* With capture set, http_send records the response here instead of sending it, so a form
-     * handler can run a JSON handler and answer with a redirect of its own. */
-    int capture;
-    int captured_status;
-    const char *captured_body;
 } http_req;
 
 /* A FastCGI parameter such as "HTTP_COOKIE", or NULL. Borrowed. */

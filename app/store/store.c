@@ -7,7 +7,11 @@
 #include "audit.h"
 #include "auth.h"
 #include "credit.h"
-#include "loans.h"
+#include "applications.h"
+#include "identity.h"
+#include "outbox.h"
+#include "probe.h"
+#include "review.h"
 #include "market.h"
 #include "providers.h"
 #include "refdata.h"
@@ -19,10 +23,14 @@ const struct db_stmts *const store_statements[] = {
     &audit_statements,
     &users_statements,
     &refdata_statements,
-    &loans_statements,
+    &applications_statements,
+    &identity_statements,
+    &outbox_statements,
+    &review_statements,
     &providers_statements,
     &credit_statements,
     &stats_statements,
     &market_statements,
+    &probe_statements,
     NULL,
 };

@@ -1,0 +1,80 @@
+/*
+ * The notification outbox. A decision queues its messages in the same transaction that
+ * records it (an email to the applicant when the decision becomes final, an alert to
+ * compliance when something waits for review or compliance rejected), and `loanctl notifier`
+ * delivers them: it claims a batch with SKIP LOCKED, hands each to the sink, and marks it sent
+ * in one statement that also sets the application's email_sent/alert_sent, so a message is
+ * delivered once even when the notifier is killed mid-batch. The messages' wording is here.
+ */
+#include "outbox.h"
+
+#include <string.h>
+
+#include "config.h"
+
+enum {
+    OUTBOX_QUEUE,
+    OUTBOX_CLAIM,
+    OUTBOX_MARK,
+    OUTBOX_SQL_COUNT
+};
+
+static const struct db_stmt sql[OUTBOX_SQL_COUNT] = {
+    [OUTBOX_QUEUE] = {"outbox_queue",
+     "INSERT INTO notifications (application_id, kind, recipient, subject, body) "
+     "VALUES ($1, $2, $3, $4, $5)"},
+    [OUTBOX_CLAIM] = {"outbox_claim",
+     "SELECT id, application_id, kind, recipient, subject, body FROM notifications "
+     "WHERE sent_at IS NULL ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED"},
+    [OUTBOX_MARK] = {"outbox_mark",
+     "WITH n AS (UPDATE notifications SET sent_at = now(), attempts = attempts + 1 "
+     "WHERE id = $1::bigint RETURNING application_id) "
+     "UPDATE loan_applications SET email_sent = email_sent OR $2 = 'email', "
+     "alert_sent = alert_sent OR $2 = 'alert' WHERE application_id = (SELECT application_id FROM n)"},
+};
+const struct db_stmts outbox_statements = DB_STMTS("outbox", sql);
+#define SQL(id) (&sql[id])
+
+int outbox_decision(arena *a, const char *app_id, const struct loan_input *in,
+                  const struct loan_result *res, const char *before)
+{
+    const struct config *cfg = config_get();
+    enum loan_status fin = res->final.status;
+    int final_now = fin != LOAN_PENDING && (before == NULL || strcmp(before, "PENDING") == 0 ||
+                                            strcmp(before, loan_status_name(fin)) != 0);
+    if (final_now) {
+        const char *subject = arena_printf(a, "Your loan application %s was %s", app_id,
+                                           fin == LOAN_APPROVED ? "approved" : "not approved");
+        const char *body = arena_printf(a, "Dear %s,\n\nyour application %s has been %s.\n%s\n",
+                                        in->name, app_id, loan_status_name(fin),
+                                        res->final.remarks);
+        const char *p[5] = {app_id, "email", in->email, subject, body};
+        if (!db_ok(db_exec(a, SQL(OUTBOX_QUEUE), 5, p)))
+            return -1;
+    }
+    if (res->flags != 0 || res->compliance.status == LOAN_REJECTED) {
+        const char *subject =
+            arena_printf(a, "%s: %s", app_id,
+                         res->compliance.status == LOAN_REJECTED ? "compliance rejection"
+                                                                 : "review required");
+        const char *body = arena_printf(a, "Application %s (%s)\nCompliance: %s — %s\nFinal: %s\n",
+                                        app_id, in->name, loan_status_name(res->compliance.status),
+                                        res->compliance.remarks, res->final.remarks);
+        const char *p[5] = {app_id, "alert", cfg->compliance_email, subject, body};
+        if (!db_ok(db_exec(a, SQL(OUTBOX_QUEUE), 5, p)))
+            return -1;
+    }
+    return 0;
+}
+
+PGresult *outbox_claim(arena *a)
+{
+    PGresult *res = db_exec(a, SQL(OUTBOX_CLAIM), 0, NULL);
+    return db_ok(res) ? res : NULL;
+}
+
+int outbox_mark_sent(arena *a, const char *id, const char *kind)
+{
+    const char *p[2] = {id, kind};
+    return db_ok(db_exec(a, SQL(OUTBOX_MARK), 2, p)) ? 0 : -1;
+}
