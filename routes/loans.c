@@ -446,26 +446,29 @@ static struct review_actor actor(http_req *r)
     return who;
 }
 
-int handle_loan_approve(http_req *r)
+/* Approve and reject: an optional reason, the use case, the outcome. */
+static int decide(http_req *r,
+                  void (*use_case)(arena *, const struct review_actor *, const char *,
+                                   const char *, struct review_outcome *),
+                  const char *message)
 {
     const char *reason;
     if (!read_reason(r, &reason))
         return r->status;
     struct review_actor who = actor(r);
     struct review_outcome out;
-    review_approve(r->pool, &who, http_route_param(r, 0), reason, &out);
-    return reply_outcome(r, &out, "Application approved");
+    use_case(r->pool, &who, http_route_param(r, 0), reason, &out);
+    return reply_outcome(r, &out, message);
+}
+
+int handle_loan_approve(http_req *r)
+{
+    return decide(r, review_approve, "Application approved");
 }
 
 int handle_loan_reject(http_req *r)
 {
-    const char *reason;
-    if (!read_reason(r, &reason))
-        return r->status;
-    struct review_actor who = actor(r);
-    struct review_outcome out;
-    review_reject(r->pool, &who, http_route_param(r, 0), reason, &out);
-    return reply_outcome(r, &out, "Application rejected");
+    return decide(r, review_reject, "Application rejected");
 }
 
 int handle_loan_reprocess(http_req *r)

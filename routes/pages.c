@@ -191,6 +191,23 @@ static const char *notice_text(const char *code)
     return NULL;
 }
 
+/* The approval history of one application, from applications_logs_for rows (newest first). */
+static json_object *history(const PGresult *logs, const char *id)
+{
+    static const char *const keys[] = {"application_id", "action", "actor", "reason", "before",
+                                       "after", "at"};
+    json_object *hist = json_object_new_array();
+    for (int l = 0; l < PQntuples(logs); l++) {
+        if (strcmp(PQgetvalue(logs, l, 0), id) != 0)
+            continue;
+        json_object *e = json_object_new_object();
+        for (int c = 1; c < 7; c++)
+            json_object_object_add(e, keys[c], json_object_new_string(PQgetvalue(logs, l, c)));
+        json_object_array_add(hist, e);
+    }
+    return hist;
+}
+
 int handle_page_reviews(http_req *r)
 {
     PGresult *res = applications_queue(r->pool);
@@ -227,18 +244,7 @@ int handle_page_reviews(http_req *r)
                 json_object_array_add(reasons, json_object_new_string(PQgetvalue(res, i, c)));
         json_object_object_add(a, "reasons", reasons);
         json_object_object_add(a, "created_at", json_object_new_string(PQgetvalue(res, i, 9)));
-        json_object *hist = json_object_new_array();
-        for (int l = 0; l < PQntuples(logs); l++) {
-            if (strcmp(PQgetvalue(logs, l, 0), id) != 0)
-                continue;
-            json_object *e = json_object_new_object();
-            static const char *k[] = {"application_id", "action", "actor", "reason", "before",
-                                      "after", "at"};
-            for (int c = 1; c < 7; c++)
-                json_object_object_add(e, k[c], json_object_new_string(PQgetvalue(logs, l, c)));
-            json_object_array_add(hist, e);
-        }
-        json_object_object_add(a, "history", hist);
+        json_object_object_add(a, "history", history(logs, id));
         json_object_array_add(list, a);
     }
     json_object_object_add(ctx, "pending", list);
@@ -272,16 +278,7 @@ int handle_page_application(http_req *r)
     json_object *ctx = page_ctx(r, id);
     json_object *app = json_tokener_parse(PQgetvalue(res, 0, 1));
     json_object_object_add(ctx, "app", app ? app : json_object_new_object());
-    json_object *hist = json_object_new_array();
-    for (int l = 0; l < PQntuples(logs); l++) {
-        json_object *e = json_object_new_object();
-        static const char *k[] = {"application_id", "action", "actor", "reason", "before",
-                                  "after", "at"};
-        for (int c = 1; c < 7; c++)
-            json_object_object_add(e, k[c], json_object_new_string(PQgetvalue(logs, l, c)));
-        json_object_array_add(hist, e);
-    }
-    json_object_object_add(ctx, "history", hist);
+    json_object_object_add(ctx, "history", history(logs, id));
     json_object *pending = NULL;
     json_object_object_get_ex(app, "final_status", &pending);
     json_object_object_add(ctx, "is_pending",

@@ -24,17 +24,19 @@
 #include "outbox.h"
 #include "providers.h"
 
+/* The decision columns, $2 to $17 in the order of decision_params (the INSERT binds the same
+ * values as $20 to $35), and the DTI as $18. */
 #define DECISION_SET                                                                               \
-    "kyc_status = $2::text, kyc_remarks = $3, "                                                          \
-    "kyc_verified_at = CASE WHEN $2::text = 'PENDING' THEN NULL ELSE now() END, "                       \
-    "compliance_status = $4::text, compliance_remarks = $5, "                                            \
-    "compliance_verified_at = CASE WHEN $4::text = 'PENDING' THEN NULL ELSE now() END, "                \
-    "eligibility_status = $6::text, eligibility_remarks = $7, "                                          \
-    "eligibility_verified_at = CASE WHEN $6::text = 'PENDING' THEN NULL ELSE now() END, "               \
-    "final_status = $8::text, final_remarks = $9, "                                                      \
-    "final_decision_at = CASE WHEN $8::text = 'PENDING' THEN NULL ELSE now() END, "                     \
-    "review_flags = ARRAY(SELECT json_array_elements_text($10::json)), "                          \
-    "political_connection = $11::boolean, senior_relative = $12::boolean, "                        \
+    "political_connection = $2::boolean, senior_relative = $3::boolean, "                          \
+    "kyc_status = $4::text, kyc_remarks = $5, "                                                    \
+    "kyc_verified_at = CASE WHEN $4::text = 'PENDING' THEN NULL ELSE now() END, "                  \
+    "compliance_status = $6::text, compliance_remarks = $7, "                                      \
+    "compliance_verified_at = CASE WHEN $6::text = 'PENDING' THEN NULL ELSE now() END, "           \
+    "eligibility_status = $8::text, eligibility_remarks = $9, "                                    \
+    "eligibility_verified_at = CASE WHEN $8::text = 'PENDING' THEN NULL ELSE now() END, "          \
+    "final_status = $10::text, final_remarks = $11, "                                              \
+    "final_decision_at = CASE WHEN $10::text = 'PENDING' THEN NULL ELSE now() END, "               \
+    "review_flags = ARRAY(SELECT json_array_elements_text($12::json)), "                           \
     "screening_list = $13, screening_list_version = $14, screening_entry_id = $15::bigint, "      \
     "screening_matched_name = $16, screening_score = $17::numeric, dti_ratio = $18::numeric, "    \
     "updated_at = now()"
@@ -331,6 +333,25 @@ static void evidence(arena *a, const struct compliance_facts *f, const char **p)
     p[4] = hit ? arena_printf(a, "%.4f", f->sanctions_score) : NULL;
 }
 
+#define DECISION_PARAMS 16
+/* The decision's parameters, shared by the INSERT and the UPDATE: the standing PEP and
+ * senior-relative facts, each stage's status and remarks, the review flags, the screening
+ * evidence. */
+static void decision_params(arena *a, const struct loan_input *in,
+                            const struct compliance_facts *f, const struct loan_result *res,
+                            const char **p)
+{
+    p[0] = bool_s(in->political_connection || f->pep_name != NULL);
+    p[1] = bool_s(in->senior_relative || f->senior_name != NULL);
+    const struct stage *st[4] = {&res->kyc, &res->compliance, &res->eligibility, &res->final};
+    for (int i = 0; i < 4; i++) {
+        p[2 + 2 * i] = loan_status_name(st[i]->status);
+        p[3 + 2 * i] = st[i]->remarks;
+    }
+    p[10] = flags_json(a, res->flags);
+    evidence(a, f, p + 11);
+}
+
 static const char *dti_text(arena *a, const struct loan_result *res)
 {
     return res->has_dti ? arena_printf(a, "%.4f", res->dti) : NULL;
@@ -353,8 +374,8 @@ PGresult *applications_insert(arena *a, long long user_id, const char *actor_ema
 {
     char app_id[24];
     PGresult *row = NULL;
-    const char *ev[5];
-    evidence(a, f, ev);
+    const char *decision[DECISION_PARAMS];
+    decision_params(a, in, f, res, decision);
     const char *verdict = verdict_json(a, f, res);
     /* A clash of 36^8 random ids is rare; the savepoint lets a clash be retried with a new id
      * inside the caller's transaction. */
@@ -382,22 +403,13 @@ PGresult *applications_insert(arena *a, long long user_id, const char *actor_ema
             docs_json(a, in),
             bool_s(in->political_connection),
             bool_s(in->senior_relative),
-            bool_s(in->political_connection || f->pep_name != NULL),
-            bool_s(in->senior_relative || f->senior_name != NULL),
-            loan_status_name(res->kyc.status),
-            res->kyc.remarks,
-            loan_status_name(res->compliance.status),
-            res->compliance.remarks,
-            loan_status_name(res->eligibility.status),
-            res->eligibility.remarks,
-            loan_status_name(res->final.status),
-            res->final.remarks,
-            flags_json(a, res->flags),
-            ev[0], ev[1], ev[2], ev[3], ev[4],
+            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, /* $20..$35: the decision */
+            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
             created_at,
             identity_seal_json(a, app_id, in),
             verdict,
         };
+        memcpy(p + 19, decision, sizeof(decision));
         if (p[36] == NULL)
             return NULL;
         if (attempt > 0 && db_simple("ROLLBACK TO SAVEPOINT loan_insert") != 0)
@@ -424,29 +436,14 @@ PGresult *applications_update(arena *a, const char *app_id, const char *action, 
                        const struct loan_input *in, const struct compliance_facts *f,
                        const struct loan_result *res, int reviewed)
 {
-    const char *ev[5];
-    evidence(a, f, ev);
     const char *actor = actor_id > 0 ? arena_printf(a, "%lld", actor_id) : NULL;
-    const char *p[22] = {
-        app_id,
-        loan_status_name(res->kyc.status),
-        res->kyc.remarks,
-        loan_status_name(res->compliance.status),
-        res->compliance.remarks,
-        loan_status_name(res->eligibility.status),
-        res->eligibility.remarks,
-        loan_status_name(res->final.status),
-        res->final.remarks,
-        flags_json(a, res->flags),
-        bool_s(in->political_connection || f->pep_name != NULL),
-        bool_s(in->senior_relative || f->senior_name != NULL),
-        ev[0], ev[1], ev[2], ev[3], ev[4],
-        dti_text(a, res),
-        bool_s(reviewed),
-        actor,
-        reason,
-        verdict_json(a, f, res),
-    };
+    const char *p[22] = {app_id};
+    decision_params(a, in, f, res, p + 1);
+    p[17] = dti_text(a, res);
+    p[18] = bool_s(reviewed);
+    p[19] = actor;
+    p[20] = reason;
+    p[21] = verdict_json(a, f, res);
     PGresult *row = db_exec(a, SQL(APPS_UPDATE), 22, p);
     if (!db_ok(row))
         return row;
