@@ -301,7 +301,7 @@ int handle_loan_submit(http_req *r)
     struct review_actor who = {r->user.id, r->user.email};
     struct review_outcome out;
     review_submit(r->pool, &who, &in, key, r->body, r->body_len, submit_reply, &out);
-    if (out.identity_us > 0)
+    if (out.identity_us >= 0)
         r->identity_us = parse_us + out.identity_us;
     if (out.code != REVIEW_OK)
         return reply_outcome(r, &out, NULL);

@@ -190,6 +190,7 @@ void review_submit(arena *a, const struct review_actor *who, const struct loan_i
                    struct review_outcome *out)
 {
     memset(out, 0, sizeof(*out));
+    out->identity_us = -1;
     char hash[65] = "";
     const char *p[4] = {arena_printf(a, "%lld", who->id), key, hash, NULL};
     if (key != NULL) {

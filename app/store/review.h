@@ -52,7 +52,7 @@ struct review_outcome {
     const char *replay_body; /* IDEM_REPLAY */
     const char *detail;      /* FAULT: for the log, never for the client */
     const PGresult *failed;  /* FAULT: the failed result, when a statement failed */
-    long identity_us;        /* submit: what the providers, the policy and the model took */
+    long identity_us;        /* submit: µs the providers, the policy and the model took, or -1 */
 };
 
 /*
