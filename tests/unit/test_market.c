@@ -1,5 +1,5 @@
 /*
- * test_market.c - unit tests for the pure parts of app/store/market.c (cmocka): the decimal, date and
+ * test_market.c - unit tests for app/pipeline/market_csv.c (cmocka): the decimal, date and
  * symbol rules, basis points, the trimming GET /data applies, and the strict CSV reader.
  *
  * Design: the value rules are tables of inputs on either side of each limit (12/13 integer
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "market.h"
+#include "market_csv.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
