@@ -29,7 +29,7 @@ static const struct route table[] = {
     {"POST",  "/session",                   auth_session_form,       ROLE_PUBLIC,     ROUTE_FORM},
     {"POST",  "/session/end",               auth_session_end_form,   ROLE_APPLICANT,  ROUTE_FORM},
 
-    {"GET",   "/data",                      market_get,              ROLE_PUBLIC,     0},
+    {"GET",   "/data",                      handle_market_get,       ROLE_PUBLIC,     0},
 
     {"POST",  "/loan",                      loans_check,             ROLE_PUBLIC,     ROUTE_JSON},
     {"POST",  "/loan-application/submit",   loans_submit,            ROLE_APPLICANT,  ROUTE_JSON},
@@ -63,7 +63,7 @@ static const struct route table[] = {
     {"GET",   "/__test/sleep",              testing_sleep,           ROLE_PUBLIC,     ROUTE_TEST},
     {"GET",   "/__test/db",                 testing_db,              ROLE_PUBLIC,     ROUTE_TEST},
     {"GET",   "/__test/tx",                 testing_tx,              ROLE_PUBLIC,     ROUTE_TEST},
-    {"GET",   "/__test/base-rate",          market_test_base_rate,   ROLE_PUBLIC,     ROUTE_TEST},
+    {"GET",   "/__test/base-rate",          handle_market_test_base_rate, ROLE_PUBLIC,     ROUTE_TEST},
     {NULL, NULL, NULL, ROLE_PUBLIC, 0},
 };
 /* clang-format on */
@@ -98,6 +98,21 @@ int routes_db_error(http_req *r, const PGresult *res)
     return http_fault(r, "database error %s: %s", db_sqlstate(res), PQresultErrorMessage(res));
 }
 
+int routes_query_encoded(http_req *r)
+{
+    if (http_query_valid(r) == 0)
+        return 0;
+    http_error(r, 400, "validation_failed", "The query string is not correctly encoded");
+    return -1;
+}
+
+int routes_query_invalid(http_req *r, const char *field, const char *message)
+{
+    json_object *f = json_object_new_object();
+    js_field_error(f, field, message);
+    return http_error_fields(r, 400, "validation_failed", "Invalid query parameter", f);
+}
+
 /* Parses limit/offset query parameters; on error replies 400 and returns -1. */
 int routes_paging(http_req *r, int def, int max, char *limit, char *offset)
 {
@@ -107,20 +122,16 @@ int routes_paging(http_req *r, int def, int max, char *limit, char *offset)
     if (l != NULL) {
         lv = strtol(l, &end, 10);
         if (!l[0] || *end || lv < 1 || lv > max) {
-            json_object *f = json_object_new_object();
             char msg[64];
             snprintf(msg, sizeof(msg), "must be a whole number from 1 to %d", max);
-            js_field_error(f, "limit", msg);
-            http_error_fields(r, 400, "validation_failed", "Invalid query parameter", f);
+            routes_query_invalid(r, "limit", msg);
             return -1;
         }
     }
     if (o != NULL) {
         ov = strtol(o, &end, 10);
         if (!o[0] || *end || ov < 0 || ov > 100000000) {
-            json_object *f = json_object_new_object();
-            js_field_error(f, "offset", "must be a whole number of at least 0");
-            http_error_fields(r, 400, "validation_failed", "Invalid query parameter", f);
+            routes_query_invalid(r, "offset", "must be a whole number of at least 0");
             return -1;
         }
     }

@@ -73,13 +73,19 @@ int pages_review_reject(http_req *r);
 extern const struct db_stmts pages_statements;
 
 /* routes/market.c */
-int market_get(http_req *r);
-int market_test_base_rate(http_req *r); /* TEST_ROUTES only */
+int handle_market_get(http_req *r);
+int handle_market_test_base_rate(http_req *r); /* TEST_ROUTES only */
 
 /* Shared helpers for handlers */
 /* Reads limit and offset (limit 1..max, default def; offset >= 0) into 16-byte buffers; on a bad
  * value replies 400 naming it and returns -1. */
 int routes_paging(http_req *r, int def, int max, char *limit, char *offset);
+/* The one answer to a bad query parameter: 400 validation_failed "Invalid query parameter" with
+ * fields {field: message}. Returns the status sent. */
+int routes_query_invalid(http_req *r, const char *field, const char *message);
+/* 0 when the whole query string decodes; else replies 400 validation_failed "The query string
+ * is not correctly encoded" and returns -1. */
+int routes_query_encoded(http_req *r);
 /* Replies 503 when res is NULL (database unreachable), else a 500 fault. Returns the status. */
 int routes_db_error(http_req *r, const PGresult *res);
 

@@ -4,13 +4,16 @@
  *
  * Decimals are handled as text and integer millionths (micro units), never as doubles, so the
  * value a file states is the value PostgreSQL stores, GET /data shows and pricing uses. The
- * parsing functions are pure (no database, no globals) and unit-tested in tests/unit.
+ * parsing functions are pure (no database, no globals), live in market_csv.c and are
+ * unit-tested in tests/unit; market.c has the database side, including the GET /data document.
  */
 #ifndef LOANFLOW_MARKET_H
 #define LOANFLOW_MARKET_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <json-c/json.h>
 
 #include "arena.h"
 #include "db.h"
@@ -109,6 +112,14 @@ int market_replace(arena *a, const struct market_set *set, const char *file_name
 void market_changed(void);
 
 #define MARKET_VERSION_KEY "market:version"
+
+/*
+ * The document GET /data serves for one category (NULL: every row): {"data":[…],"count","as_of",
+ * "base_rates":[…]}, rows by category then symbol, decimals as JSON numbers keeping the
+ * database's text (trailing zeros trimmed). A new object, or NULL when the database failed:
+ * *failed is then the failed result (NULL when the database is unreachable). Results live in a.
+ */
+json_object *market_document(arena *a, const char *category, const PGresult **failed);
 
 /* ---- pricing --------------------------------------------------------------------------------- */
 
