@@ -6,6 +6,7 @@
 #ifndef LOANFLOW_ROUTES_H
 #define LOANFLOW_ROUTES_H
 
+#include "cache.h"
 #include "db.h"
 #include "http.h"
 #include "router.h"
@@ -48,24 +49,23 @@ int loans_mine(http_req *r);
 extern const struct db_stmts loan_route_statements;
 
 /* routes/dashboard.c */
-int dashboard_overview(http_req *r);
-int dashboard_by_region(http_req *r);
-int dashboard_by_country(http_req *r);
-int dashboard_verification(http_req *r);
-int dashboard_financial(http_req *r);
-int dashboard_timeline(http_req *r);
+int handle_dashboard_overview(http_req *r);
+int handle_dashboard_by_region(http_req *r);
+int handle_dashboard_by_country(http_req *r);
+int handle_dashboard_verification(http_req *r);
+int handle_dashboard_financial(http_req *r);
+int handle_dashboard_timeline(http_req *r);
 /* All dashboard aggregates (cached like the endpoints) in one new object for the HTML page;
  * 0, or -1 after sending the error. */
 int dashboard_data(http_req *r, int days, json_object **out);
-/* Text cached under the dashboard's version: the text on a hit, NULL on a miss; *version is the
- * version to store a fresh text under, *redis whether Redis answered. */
-const char *dashboard_cache_get(http_req *r, const char *key, const char **version, int *redis);
-void dashboard_cache_put(http_req *r, const char *key, const char *version, const char *text);
+/* How a dashboard text is cached (cache_read in cache.h): under key (borrowed), with the
+ * dashboard's version key, TTL (DASHBOARD_TTL) and worker-memory age; valid is NULL. */
+struct cache_read dashboard_cache_spec(const char *key);
 /* The page's days parameter (1..365, default 30); 0 after sending a 400. */
 int dashboard_days(http_req *r);
 
 /* routes/pages.c */
-int pages_dashboard(http_req *r);
+int handle_dashboard_page(http_req *r);
 int pages_reviews(http_req *r);
 int pages_application(http_req *r);
 int pages_review_approve(http_req *r);
