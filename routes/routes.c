@@ -22,12 +22,12 @@ static const struct route table[] = {
     /* method   path                        handler                  role             flags */
     {"GET",   "/",                          health_get,              ROLE_PUBLIC,     0},
 
-    {"POST",  "/register",                  auth_register,           ROLE_PUBLIC,     ROUTE_JSON},
-    {"POST",  "/login",                     auth_login,              ROLE_PUBLIC,     ROUTE_JSON},
-    {"POST",  "/logout",                    auth_logout,             ROLE_APPLICANT,  ROUTE_JSON},
-    {"GET",   "/login",                     auth_login_page,         ROLE_PUBLIC,     0},
-    {"POST",  "/session",                   auth_session_form,       ROLE_PUBLIC,     ROUTE_FORM},
-    {"POST",  "/session/end",               auth_session_end_form,   ROLE_APPLICANT,  ROUTE_FORM},
+    {"POST",  "/register",                  handle_auth_register,    ROLE_PUBLIC,     ROUTE_JSON},
+    {"POST",  "/login",                     handle_auth_login,       ROLE_PUBLIC,     ROUTE_JSON},
+    {"POST",  "/logout",                    handle_auth_logout,      ROLE_APPLICANT,  ROUTE_JSON},
+    {"GET",   "/login",                     handle_auth_login_page,  ROLE_PUBLIC,     0},
+    {"POST",  "/session",                   handle_auth_session_create, ROLE_PUBLIC,     ROUTE_FORM},
+    {"POST",  "/session/end",               handle_auth_session_end, ROLE_APPLICANT,  ROUTE_FORM},
 
     {"GET",   "/data",                      handle_market_get,       ROLE_PUBLIC,     0},
 
@@ -55,9 +55,9 @@ static const struct route table[] = {
     {"POST",  "/reviews/{id}/reject",       pages_review_reject,     ROLE_OFFICER,    ROUTE_FORM},
     {"GET",   "/applications/{id}",         pages_application,       ROLE_OFFICER,    ROUTE_PAGE},
 
-    {"GET",   "/admin/users",               admin_users_list,        ROLE_ADMIN,      0},
-    {"POST",  "/admin/users",               admin_users_create,      ROLE_ADMIN,      ROUTE_JSON},
-    {"PATCH", "/admin/users/{id}",          admin_users_update,      ROLE_ADMIN,      ROUTE_JSON},
+    {"GET",   "/admin/users",               handle_admin_users_list, ROLE_ADMIN,      0},
+    {"POST",  "/admin/users",               handle_admin_users_create, ROLE_ADMIN,      ROUTE_JSON},
+    {"PATCH", "/admin/users/{id}",          handle_admin_users_update, ROLE_ADMIN,      ROUTE_JSON},
 
     {"POST",  "/__test/echo",               testing_echo,            ROLE_PUBLIC,     ROUTE_JSON | ROUTE_TEST},
     {"GET",   "/__test/sleep",              testing_sleep,           ROLE_PUBLIC,     ROUTE_TEST},

@@ -25,15 +25,15 @@ int testing_tx(http_req *r);
 extern const struct db_stmts testing_statements;
 
 /* routes/auth.c */
-int auth_register(http_req *r);
-int auth_login(http_req *r);
-int auth_logout(http_req *r);
-int auth_login_page(http_req *r);
-int auth_session_form(http_req *r);
-int auth_session_end_form(http_req *r);
-int admin_users_list(http_req *r);
-int admin_users_create(http_req *r);
-int admin_users_update(http_req *r);
+int handle_auth_register(http_req *r);
+int handle_auth_login(http_req *r);
+int handle_auth_logout(http_req *r);
+int handle_auth_login_page(http_req *r);
+int handle_auth_session_create(http_req *r);
+int handle_auth_session_end(http_req *r);
+int handle_admin_users_list(http_req *r);
+int handle_admin_users_create(http_req *r);
+int handle_admin_users_update(http_req *r);
 
 /* routes/loans.c */
 int loans_check(http_req *r);
