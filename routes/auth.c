@@ -1,6 +1,8 @@
 /*
  * Accounts: registration, login (JSON and the browser's form), logout, and the administrators'
- * user management. Every state change is written with its audit event in one transaction.
+ * user management. The handlers validate input, call one use case of app/store/users.c (which
+ * writes every state change with its audit event in one transaction), issue tokens and cookies,
+ * and map the outcome to the response.
  *
  * Login costs one Argon2id verify (about 75 ms) whether or not the email exists, so response time
  * does not tell an attacker which addresses have accounts; /login and /register are routed by
@@ -15,7 +17,6 @@
 #include <sodium.h>
 #include <time.h>
 
-#include "audit.h"
 #include "auth.h"
 #include "cache.h"
 #include "config.h"
@@ -24,28 +25,26 @@
 #include "template.h"
 #include "validate.h"
 
-#define LOCK_AFTER_FAILURES 10
-#define LOCK_MINUTES 15
-
-
-
-
-/* Builds the public view of a user from a row in USER_COLS order starting at column c. */
-static json_object *user_json(const PGresult *res, int row, int c)
+/* The public view of a user. */
+static json_object *user_json(const struct users_user *s)
 {
     json_object *u = json_object_new_object();
-    json_object_object_add(u, "id", json_object_new_int64(atoll(PQgetvalue(res, row, c))));
-    json_object_object_add(u, "name", json_object_new_string(PQgetvalue(res, row, c + 1)));
-    json_object_object_add(u, "email", json_object_new_string(PQgetvalue(res, row, c + 2)));
-    json_object_object_add(u, "role", json_object_new_string(PQgetvalue(res, row, c + 3)));
-    json_object_object_add(u, "disabled",
-                           json_object_new_boolean(PQgetvalue(res, row, c + 4)[0] == 't'));
-    json_object_object_add(u, "created_at", json_object_new_string(PQgetvalue(res, row, c + 5)));
+    json_object_object_add(u, "id", json_object_new_int64(s->id));
+    json_object_object_add(u, "name", json_object_new_string(s->name));
+    json_object_object_add(u, "email", json_object_new_string(s->email));
+    json_object_object_add(u, "role", json_object_new_string(s->role));
+    json_object_object_add(u, "disabled", json_object_new_boolean(s->disabled));
+    json_object_object_add(u, "created_at", json_object_new_string(s->created_at));
     json_object_object_add(u, "last_login_at",
-                           PQgetisnull(res, row, c + 6)
-                               ? NULL
-                               : json_object_new_string(PQgetvalue(res, row, c + 6)));
+                           s->last_login_at ? json_object_new_string(s->last_login_at) : NULL);
     return u;
+}
+
+/* Who the audit trail records as the client of this request. */
+static struct audit_client client_of(const http_req *r)
+{
+    struct audit_client c = {r->remote_addr, r->user_agent};
+    return c;
 }
 
 /* Validates name, email and password of a new account into fields. */
@@ -82,7 +81,7 @@ static int body_required(http_req *r)
     return 0;
 }
 
-/* Inserts a user and its audit event in one transaction. 201 with the user, 409, 400, 503. */
+/* Creates a user (and its audit event) through the store. 201 with the user, 409, 400, 503. */
 static int create_user(http_req *r, const char *role, const char *action)
 {
     if (body_required(r))
@@ -94,150 +93,53 @@ static int create_user(http_req *r, const char *role, const char *action)
         return validation_failed(r, fields);
     json_object_put(fields);
 
-    char hash[AUTH_HASH_MAX];
-    if (auth_hash_password(password, hash) != 0)
+    struct audit_client client = client_of(r);
+    struct users_user user;
+    const PGresult *db_res;
+    switch (users_create(r->pool, &client, r->user.id, r->user.email, name, email, password, role,
+                         action, &user, &db_res)) {
+    case USERS_OK:
+        break;
+    case USERS_NO_MEMORY:
         return http_fault(r, "password hashing failed (out of memory)");
-    if (db_begin() != 0)
-        return routes_db_error(r, NULL);
-    const char *p[4] = {name, email, hash, role};
-    PGresult *res = db_exec(r->pool, USERS_SQL(AUTH_USER_INSERT), 4, p);
-    if (!db_ok(res)) {
-        db_rollback();
-        if (!strcmp(db_sqlstate(res), "23505")) {
-            fields = json_object_new_object();
-            js_field_error(fields, "email", "is already registered");
-            return http_error_fields(r, 409, "conflict", "An account with this email exists",
-                                     fields);
-        }
-        return routes_db_error(r, res);
-    }
-    json_object *user = user_json(res, 0, 0);
-    json_object *details = json_object_new_object();
-    json_object_object_add(details, "role", json_object_new_string(role));
-    int arc = audit_event(r, r->user.id > 0 ? r->user.id : atoll(PQgetvalue(res, 0, 0)),
-                          r->user.id > 0 ? r->user.email : email, action, "user",
-                          PQgetvalue(res, 0, 0), details);
-    json_object_put(details);
-    if (arc != 0 || db_commit() != 0) {
-        db_rollback();
-        json_object_put(user);
-        return routes_db_error(r, NULL);
+    case USERS_EMAIL_TAKEN:
+        fields = json_object_new_object();
+        js_field_error(fields, "email", "is already registered");
+        return http_error_fields(r, 409, "conflict", "An account with this email exists", fields);
+    default:
+        return routes_db_error(r, db_res);
     }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "message", json_object_new_string("User registered successfully"));
-    json_object_object_add(o, "user", user);
+    json_object_object_add(o, "user", user_json(&user));
     return http_send_json(r, 201, o);
 }
 
-int auth_register(http_req *r)
+int handle_auth_register(http_req *r)
 {
     /* A "role" in the body is ignored on purpose: self-registration makes applicants only. */
     return create_user(r, "applicant", "register");
 }
 
-enum login_outcome { LOGIN_OK, LOGIN_BAD, LOGIN_LOCKED, LOGIN_DISABLED, LOGIN_DB };
-
 struct login_result {
-    enum login_outcome outcome;
-    long long retry_after;
-    json_object *user; /* caller owns, on LOGIN_OK */
-    const char *token, *jti;
-    long long user_id;
+    enum users_outcome outcome;
+    struct users_login login;
+    const char *token, *jti; /* USERS_OK */
 };
 
-/* The login procedure shared by the JSON API and the browser form. */
+/* The login procedure shared by the JSON API and the browser form: the store's bookkeeping,
+ * then the token. A token that cannot be issued is USERS_DB_ERROR, like a database failure. */
 static void do_login(http_req *r, const char *email, const char *password, struct login_result *out)
 {
     memset(out, 0, sizeof(*out));
-    const char *p[3] = {email};
-    PGresult *res = db_exec(r->pool, USERS_SQL(AUTH_USER_BY_EMAIL), 1, p);
-    if (!db_ok(res)) {
-        out->outcome = LOGIN_DB;
+    struct audit_client client = client_of(r);
+    out->outcome = users_login(r->pool, &client, email, password, &out->login);
+    if (out->outcome != USERS_OK)
         return;
-    }
-    if (PQntuples(res) == 0) {
-        auth_verify_password(NULL, password); /* same cost as a wrong password */
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "reason", json_object_new_string("unknown_email"));
-        if (audit_event(r, 0, email, "login_failure", "user", NULL, d) != 0)
-            log_msg(LOG_WARN, "failed login for an unknown email not audited");
-        json_object_put(d);
-        out->outcome = LOGIN_BAD;
-        return;
-    }
-    const char *id = PQgetvalue(res, 0, 0);
-    out->user_id = atoll(id);
-    long long lock_left = atoll(PQgetvalue(res, 0, 6));
-    if (lock_left > 0) {
-        out->outcome = LOGIN_LOCKED;
-        out->retry_after = lock_left;
-        return;
-    }
-    if (!auth_verify_password(PQgetvalue(res, 0, 5), password)) {
-        char lim[16], mins[16];
-        snprintf(lim, sizeof(lim), "%d", LOCK_AFTER_FAILURES);
-        snprintf(mins, sizeof(mins), "%d", LOCK_MINUTES);
-        const char *q[3] = {id, lim, mins};
-        if (db_begin() != 0) {
-            out->outcome = LOGIN_DB;
-            return;
-        }
-        PGresult *u = db_exec(r->pool, USERS_SQL(AUTH_LOGIN_FAILED), 3, q);
-        if (!db_ok(u) || PQntuples(u) != 1) {
-            db_rollback();
-            out->outcome = LOGIN_DB;
-            return;
-        }
-        int locked = PQgetvalue(u, 0, 1)[0] == 't';
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "reason", json_object_new_string("wrong_password"));
-        json_object_object_add(d, "failures", json_object_new_int(atoi(PQgetvalue(u, 0, 0))));
-        int arc = audit_event(r, 0, email, "login_failure", "user", id, d);
-        json_object_put(d);
-        if (arc == 0 && locked) {
-            d = json_object_new_object();
-            json_object_object_add(d, "minutes", json_object_new_int(LOCK_MINUTES));
-            arc = audit_event(r, 0, email, "lockout", "user", id, d);
-            json_object_put(d);
-        }
-        if (arc != 0 || db_commit() != 0) {
-            db_rollback();
-            out->outcome = LOGIN_DB;
-            return;
-        }
-        out->outcome = LOGIN_BAD;
-        return;
-    }
-    if (PQgetvalue(res, 0, 4)[0] == 't') {
-        out->outcome = LOGIN_DISABLED;
-        return;
-    }
-    char newhash[AUTH_HASH_MAX];
-    const char *rehash = NULL;
-    if (auth_needs_rehash(PQgetvalue(res, 0, 5)) && auth_hash_password(password, newhash) == 0)
-        rehash = newhash;
-    enum role role = auth_role_from_name(PQgetvalue(res, 0, 3));
-    const char *q[2] = {id, rehash};
-    if (db_begin() != 0) {
-        out->outcome = LOGIN_DB;
-        return;
-    }
-    PGresult *u = db_exec(r->pool, USERS_SQL(AUTH_LOGIN_OK), 2, q);
-    if (!db_ok(u) || PQntuples(u) != 1 ||
-        audit_event(r, out->user_id, PQgetvalue(res, 0, 2), "login_success", "user", id, NULL) !=
-            0 ||
-        db_commit() != 0) {
-        db_rollback();
-        out->outcome = LOGIN_DB;
-        return;
-    }
-    if (auth_issue_token(r, out->user_id, PQgetvalue(res, 0, 2), role, atoi(PQgetvalue(res, 0, 7)),
-                         &out->token, &out->jti) != 0) {
-        out->outcome = LOGIN_DB;
-        return;
-    }
-    out->user = user_json(u, 0, 0);
-    out->outcome = LOGIN_OK;
+    const struct users_user *u = &out->login.user;
+    if (auth_issue_token(r, u->id, u->email, out->login.role, out->login.token_version,
+                         &out->token, &out->jti) != 0)
+        out->outcome = USERS_DB_ERROR;
 }
 
 static int send_locked(http_req *r, long long retry_after)
@@ -249,7 +151,7 @@ static int send_locked(http_req *r, long long retry_after)
                       "Too many failed logins: the account is locked for 15 minutes");
 }
 
-int auth_login(http_req *r)
+int handle_auth_login(http_req *r)
 {
     if (body_required(r))
         return r->status;
@@ -266,24 +168,24 @@ int auth_login(http_req *r)
     struct login_result lr;
     do_login(r, email, password, &lr);
     switch (lr.outcome) {
-    case LOGIN_DB:
-        return routes_db_error(r, NULL);
-    case LOGIN_BAD:
+    case USERS_OK:
+        break;
+    case USERS_BAD_LOGIN:
         http_add_header(r, "WWW-Authenticate", "Bearer realm=\"loanflow\"");
         return http_error(r, 401, "invalid_credentials", "Invalid email or password");
-    case LOGIN_LOCKED:
-        return send_locked(r, lr.retry_after);
-    case LOGIN_DISABLED:
+    case USERS_LOCKED:
+        return send_locked(r, lr.login.retry_after);
+    case USERS_DISABLED:
         return http_error(r, 403, "account_disabled", "This account is disabled");
-    case LOGIN_OK:
-        break;
+    default:
+        return routes_db_error(r, NULL);
     }
-    r->user.id = lr.user_id;
+    r->user.id = lr.login.user.id;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "token", json_object_new_string(lr.token));
     json_object_object_add(o, "token_type", json_object_new_string("Bearer"));
     json_object_object_add(o, "expires_in", json_object_new_int64(config_get()->jwt_ttl));
-    json_object_object_add(o, "user", lr.user);
+    json_object_object_add(o, "user", user_json(&lr.login.user));
     http_add_header(r, "Cache-Control", "no-store");
     return http_send_json(r, 200, o);
 }
@@ -302,14 +204,21 @@ static int revoke_current(http_req *r)
     return 0;
 }
 
-int auth_logout(http_req *r)
+/* The audit row of a logout; a failure is only logged (the token is revoked already). */
+static void audit_logout(http_req *r)
+{
+    struct audit_client client = client_of(r);
+    if (users_logout_audit(r->pool, &client, r->user.id, r->user.email) != 0)
+        log_msg(LOG_WARN, "logout of user %lld not audited", r->user.id);
+}
+
+int handle_auth_logout(http_req *r)
 {
     if (revoke_current(r) != 0)
         return http_error(r, 503, "cache_unavailable",
                           "The session store is unavailable, so the token cannot be revoked; "
                           "try again shortly");
-    if (audit_event(r, r->user.id, r->user.email, "logout", "user", NULL, NULL) != 0)
-        log_msg(LOG_WARN, "logout of user %lld not audited", r->user.id);
+    audit_logout(r);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "message", json_object_new_string("Logged out"));
     return http_send_json(r, 200, o);
@@ -363,12 +272,12 @@ static int render_login(http_req *r, int status, const char *error, const char *
     return http_send(r, status, "text/html; charset=utf-8", html, len);
 }
 
-int auth_login_page(http_req *r)
+int handle_auth_login_page(http_req *r)
 {
     return render_login(r, 200, NULL, NULL, http_query(r, "next"));
 }
 
-int auth_session_form(http_req *r)
+int handle_auth_session_create(http_req *r)
 {
     const char *email = http_form(r, "email");
     const char *password = http_form(r, "password");
@@ -380,24 +289,23 @@ int auth_session_form(http_req *r)
     struct login_result lr;
     do_login(r, email, password, &lr);
     switch (lr.outcome) {
-    case LOGIN_DB:
-        return render_login(r, 503, "The service is unavailable; try again shortly.", email, next);
-    case LOGIN_BAD:
+    case USERS_OK:
+        break;
+    case USERS_BAD_LOGIN:
         return render_login(r, 401, "Invalid email or password.", email, next);
-    case LOGIN_LOCKED: {
+    case USERS_LOCKED: {
         char ra[24];
-        snprintf(ra, sizeof(ra), "%lld", lr.retry_after > 0 ? lr.retry_after : 1);
+        snprintf(ra, sizeof(ra), "%lld", lr.login.retry_after > 0 ? lr.login.retry_after : 1);
         http_add_header(r, "Retry-After", ra);
         return render_login(r, 429, "Too many failed logins: try again in 15 minutes.", email,
                             next);
     }
-    case LOGIN_DISABLED:
+    case USERS_DISABLED:
         return render_login(r, 403, "This account is disabled.", email, next);
-    case LOGIN_OK:
-        break;
+    default:
+        return render_login(r, 503, "The service is unavailable; try again shortly.", email, next);
     }
-    json_object_put(lr.user);
-    r->user.id = lr.user_id;
+    r->user.id = lr.login.user.id;
     const struct config *cfg = config_get();
     char *cookie = arena_printf(r->pool, "%s=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%ld%s",
                                 AUTH_COOKIE, lr.token, cfg->jwt_ttl,
@@ -406,13 +314,12 @@ int auth_session_form(http_req *r)
     return http_redirect(r, safe_next(next));
 }
 
-int auth_session_end_form(http_req *r)
+int handle_auth_session_end(http_req *r)
 {
     if (revoke_current(r) != 0)
         return http_error(r, 503, "cache_unavailable",
                           "The session store is unavailable; try again shortly");
-    if (audit_event(r, r->user.id, r->user.email, "logout", "user", NULL, NULL) != 0)
-        log_msg(LOG_WARN, "logout of user %lld not audited", r->user.id);
+    audit_logout(r);
     char *cookie = arena_printf(r->pool, "%s=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s",
                                 AUTH_COOKIE, config_get()->cookie_secure ? "; Secure" : "");
     http_add_header(r, "Set-Cookie", cookie);
@@ -421,29 +328,30 @@ int auth_session_end_form(http_req *r)
 
 /* ---- administration ----------------------------------------------------------------------- */
 
-int admin_users_list(http_req *r)
+int handle_admin_users_list(http_req *r)
 {
     char limit[16], offset[16];
     if (routes_paging(r, 100, 1000, limit, offset) != 0)
         return r->status;
-    const char *p[2] = {limit, offset};
-    PGresult *res = db_exec(r->pool, USERS_SQL(AUTH_USERS_LIST), 2, p);
-    if (!db_ok(res))
-        return routes_db_error(r, res);
+    struct users_user *rows;
+    int n;
+    const PGresult *db_res;
+    if (users_list(r->pool, limit, offset, &rows, &n, &db_res) != USERS_OK)
+        return routes_db_error(r, db_res);
     json_object *list = json_object_new_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_object *u = user_json(res, i, 0);
-        json_object_object_add(u, "failed_logins", json_object_new_int(atoi(PQgetvalue(res, i, 7))));
-        json_object_object_add(u, "locked", json_object_new_boolean(PQgetvalue(res, i, 8)[0] == 't'));
+    for (int i = 0; i < n; i++) {
+        json_object *u = user_json(&rows[i]);
+        json_object_object_add(u, "failed_logins", json_object_new_int(rows[i].failed_logins));
+        json_object_object_add(u, "locked", json_object_new_boolean(rows[i].locked));
         json_object_array_add(list, u);
     }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "users", list);
-    json_object_object_add(o, "count", json_object_new_int(PQntuples(res)));
+    json_object_object_add(o, "count", json_object_new_int(n));
     return http_send_json(r, 200, o);
 }
 
-int admin_users_create(http_req *r)
+int handle_admin_users_create(http_req *r)
 {
     if (body_required(r))
         return r->status;
@@ -458,7 +366,7 @@ int admin_users_create(http_req *r)
     return create_user(r, role, "user_create");
 }
 
-int admin_users_update(http_req *r)
+int handle_admin_users_update(http_req *r)
 {
     if (body_required(r))
         return r->status;
@@ -485,62 +393,20 @@ int admin_users_update(http_req *r)
         return http_error(r, 409, "conflict",
                           "Administrators cannot change their own role or disable themselves");
 
-    if (db_begin() != 0)
-        return routes_db_error(r, NULL);
-    const char *p[4] = {id};
-    PGresult *cur = db_exec(r->pool, USERS_SQL(AUTH_USER_LOCK_ROW), 1, p);
-    if (!db_ok(cur)) {
-        db_rollback();
-        return routes_db_error(r, cur);
-    }
-    if (PQntuples(cur) == 0) {
-        db_rollback();
+    struct audit_client client = client_of(r);
+    struct users_update change = {rc_role > 0 ? role : NULL, rc_dis > 0 ? disabled : -1};
+    struct users_user user;
+    const PGresult *db_res;
+    switch (users_update(r->pool, &client, r->user.id, r->user.email, id, &change, &user,
+                         &db_res)) {
+    case USERS_OK:
+        break;
+    case USERS_NOT_FOUND:
         return http_error(r, 404, "not_found", "No such user");
-    }
-    const char *old_role = PQgetvalue(cur, 0, 3);
-    int old_disabled = PQgetvalue(cur, 0, 4)[0] == 't';
-    const char *new_role = rc_role > 0 ? role : old_role;
-    int new_disabled = rc_dis > 0 ? disabled : old_disabled;
-    int role_changed = strcmp(new_role, old_role) != 0;
-    int dis_changed = new_disabled != old_disabled;
-    p[1] = new_role;
-    p[2] = new_disabled ? "true" : "false";
-    p[3] = (role_changed || dis_changed) ? "true" : "false";
-    PGresult *res = db_exec(r->pool, USERS_SQL(AUTH_USER_UPDATE), 4, p);
-    if (!db_ok(res)) {
-        db_rollback();
-        return routes_db_error(r, res);
-    }
-    int arc = 0;
-    if (role_changed) {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "from", json_object_new_string(old_role));
-        json_object_object_add(d, "to", json_object_new_string(new_role));
-        arc |= audit_event(r, r->user.id, r->user.email, "role_change", "user", id, d);
-        json_object_put(d);
-    }
-    if (dis_changed) {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "from", json_object_new_boolean(old_disabled));
-        json_object_object_add(d, "to", json_object_new_boolean(new_disabled));
-        arc |= audit_event(r, r->user.id, r->user.email, "disabled_change", "user", id, d);
-        json_object_put(d);
-    }
-    if (arc != 0 || db_commit() != 0) {
-        db_rollback();
-        return routes_db_error(r, NULL);
-    }
-    if (role_changed || dis_changed) {
-        /* Refuse the user's existing tokens at once; PostgreSQL has the same fact for when Redis
-         * is down (token_version), so this is an accelerator, not the only record. */
-        char key[48];
-        const char *val = PQgetvalue(res, 0, 7);
-        snprintf(key, sizeof(key), "token_version:%lld", uid);
-        if (cache_set(key, val, strlen(val), (int)config_get()->jwt_ttl) != 0)
-            log_msg(LOG_WARN, "could not record token cut-off for user %lld in Redis", uid);
-        auth_bump_epoch();
+    default:
+        return routes_db_error(r, db_res);
     }
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "user", user_json(res, 0, 0));
+    json_object_object_add(o, "user", user_json(&user));
     return http_send_json(r, 200, o);
 }

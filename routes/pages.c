@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "auth.h"
-#include "epoch.h"
+#include "cache.h"
 #include "js.h"
 #include "applications.h"
 #include "loan.h"
@@ -83,23 +83,16 @@ static const char *grouped(http_req *r, double v, int decimals)
     return out;
 }
 
-/* The dashboard's body, the same for every officer: rendered once per data version and range
- * of days, cached beside the JSON aggregates; only the header is rendered per request. NULL
- * after sending an error. */
-static const char *dashboard_body(http_req *r, int days)
+struct body_build {
+    http_req *r;
+    int days;
+};
+
+/* Renders the dashboard's body on a cache miss: arena HTML, or NULL after sending an error. */
+static const char *render_body(void *arg)
 {
-    char *key = arena_printf(r->pool, "dash:html:%d", days);
-    unsigned long epoch = epoch_get();
-    const char *local = epoch_cache_get(key, 1);
-    if (local != NULL)
-        return local;
-    const char *version;
-    int redis;
-    const char *hit = dashboard_cache_get(r, key, &version, &redis);
-    if (hit != NULL) {
-        epoch_cache_put(key, epoch, hit);
-        return hit;
-    }
+    http_req *r = ((struct body_build *)arg)->r;
+    int days = ((struct body_build *)arg)->days;
     json_object *data;
     if (dashboard_data(r, days, &data) != 0)
         return NULL;
@@ -153,13 +146,20 @@ static const char *dashboard_body(http_req *r, int days)
         http_fault(r, "template dashboard_body failed");
         return NULL;
     }
-    if (redis)
-        dashboard_cache_put(r, key, version, html);
-    epoch_cache_put(key, epoch, html);
     return html;
 }
 
-int pages_dashboard(http_req *r)
+/* The dashboard's body, the same for every officer: rendered once per data version and range
+ * of days, cached beside the JSON aggregates (cache_read, under the dashboard's version); only
+ * the header is rendered per request. NULL after sending an error. */
+static const char *dashboard_body(http_req *r, int days)
+{
+    struct cache_read spec = dashboard_cache_spec(arena_printf(r->pool, "dash:html:%d", days));
+    struct body_build b = {r, days};
+    return cache_read(r->pool, &spec, render_body, &b);
+}
+
+int handle_dashboard_page(http_req *r)
 {
     int days = dashboard_days(r);
     if (days == 0)

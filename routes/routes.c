@@ -21,14 +21,14 @@ static const struct route table[] = {
     /* method   path                        handler                  role             flags */
     {"GET",   "/",                          health_get,              ROLE_PUBLIC,     0},
 
-    {"POST",  "/register",                  auth_register,           ROLE_PUBLIC,     ROUTE_JSON},
-    {"POST",  "/login",                     auth_login,              ROLE_PUBLIC,     ROUTE_JSON},
-    {"POST",  "/logout",                    auth_logout,             ROLE_APPLICANT,  ROUTE_JSON},
-    {"GET",   "/login",                     auth_login_page,         ROLE_PUBLIC,     0},
-    {"POST",  "/session",                   auth_session_form,       ROLE_PUBLIC,     ROUTE_FORM},
-    {"POST",  "/session/end",               auth_session_end_form,   ROLE_APPLICANT,  ROUTE_FORM},
+    {"POST",  "/register",                  handle_auth_register,    ROLE_PUBLIC,     ROUTE_JSON},
+    {"POST",  "/login",                     handle_auth_login,       ROLE_PUBLIC,     ROUTE_JSON},
+    {"POST",  "/logout",                    handle_auth_logout,      ROLE_APPLICANT,  ROUTE_JSON},
+    {"GET",   "/login",                     handle_auth_login_page,  ROLE_PUBLIC,     0},
+    {"POST",  "/session",                   handle_auth_session_create, ROLE_PUBLIC,     ROUTE_FORM},
+    {"POST",  "/session/end",               handle_auth_session_end, ROLE_APPLICANT,  ROUTE_FORM},
 
-    {"GET",   "/data",                      market_get,              ROLE_PUBLIC,     0},
+    {"GET",   "/data",                      handle_market_get,       ROLE_PUBLIC,     0},
 
     {"POST",  "/loan",                      handle_loan_check,           ROLE_PUBLIC,     ROUTE_JSON},
     {"POST",  "/loan-application/submit",   handle_loan_submit,          ROLE_APPLICANT,  ROUTE_JSON},
@@ -41,28 +41,28 @@ static const struct route table[] = {
     {"POST",  "/loan-application/reprocess/{id}", handle_loan_reprocess, ROLE_OFFICER,    ROUTE_JSON},
     {"GET",   "/approval-logs",             handle_approval_logs,     ROLE_OFFICER,    0},
 
-    {"GET",   "/dashboard/overview",        dashboard_overview,      ROLE_OFFICER,    0},
-    {"GET",   "/dashboard/by-region",       dashboard_by_region,     ROLE_OFFICER,    0},
-    {"GET",   "/dashboard/by-country",      dashboard_by_country,    ROLE_OFFICER,    0},
-    {"GET",   "/dashboard/verification-stats", dashboard_verification, ROLE_OFFICER,  0},
-    {"GET",   "/dashboard/financial-metrics", dashboard_financial,   ROLE_OFFICER,    0},
-    {"GET",   "/dashboard/timeline",        dashboard_timeline,      ROLE_OFFICER,    0},
+    {"GET",   "/dashboard/overview",        handle_dashboard_overview, ROLE_OFFICER,    0},
+    {"GET",   "/dashboard/by-region",       handle_dashboard_by_region, ROLE_OFFICER,    0},
+    {"GET",   "/dashboard/by-country",      handle_dashboard_by_country, ROLE_OFFICER,    0},
+    {"GET",   "/dashboard/verification-stats", handle_dashboard_verification, ROLE_OFFICER,  0},
+    {"GET",   "/dashboard/financial-metrics", handle_dashboard_financial, ROLE_OFFICER,    0},
+    {"GET",   "/dashboard/timeline",        handle_dashboard_timeline, ROLE_OFFICER,    0},
 
-    {"GET",   "/dashboard",                 pages_dashboard,         ROLE_OFFICER,    ROUTE_PAGE},
+    {"GET",   "/dashboard",                 handle_dashboard_page,   ROLE_OFFICER,    ROUTE_PAGE},
     {"GET",   "/reviews",                   handle_page_reviews,        ROLE_OFFICER,    ROUTE_PAGE},
     {"POST",  "/reviews/{id}/approve",      handle_review_approve_form,    ROLE_OFFICER,    ROUTE_FORM},
     {"POST",  "/reviews/{id}/reject",       handle_review_reject_form,    ROLE_OFFICER,    ROUTE_FORM},
     {"GET",   "/applications/{id}",         handle_page_application,    ROLE_OFFICER,    ROUTE_PAGE},
 
-    {"GET",   "/admin/users",               admin_users_list,        ROLE_ADMIN,      0},
-    {"POST",  "/admin/users",               admin_users_create,      ROLE_ADMIN,      ROUTE_JSON},
-    {"PATCH", "/admin/users/{id}",          admin_users_update,      ROLE_ADMIN,      ROUTE_JSON},
+    {"GET",   "/admin/users",               handle_admin_users_list, ROLE_ADMIN,      0},
+    {"POST",  "/admin/users",               handle_admin_users_create, ROLE_ADMIN,      ROUTE_JSON},
+    {"PATCH", "/admin/users/{id}",          handle_admin_users_update, ROLE_ADMIN,      ROUTE_JSON},
 
     {"POST",  "/__test/echo",               testing_echo,            ROLE_PUBLIC,     ROUTE_JSON | ROUTE_TEST},
     {"GET",   "/__test/sleep",              testing_sleep,           ROLE_PUBLIC,     ROUTE_TEST},
     {"GET",   "/__test/db",                 testing_db,              ROLE_PUBLIC,     ROUTE_TEST},
     {"GET",   "/__test/tx",                 testing_tx,              ROLE_PUBLIC,     ROUTE_TEST},
-    {"GET",   "/__test/base-rate",          market_test_base_rate,   ROLE_PUBLIC,     ROUTE_TEST},
+    {"GET",   "/__test/base-rate",          handle_market_test_base_rate, ROLE_PUBLIC,     ROUTE_TEST},
     {NULL, NULL, NULL, ROLE_PUBLIC, 0},
 };
 /* clang-format on */
@@ -86,6 +86,21 @@ int routes_db_error(http_req *r, const PGresult *res)
     return http_fault(r, "database error %s: %s", db_sqlstate(res), PQresultErrorMessage(res));
 }
 
+int routes_query_encoded(http_req *r)
+{
+    if (http_query_valid(r) == 0)
+        return 0;
+    http_error(r, 400, "validation_failed", "The query string is not correctly encoded");
+    return -1;
+}
+
+int routes_query_invalid(http_req *r, const char *field, const char *message)
+{
+    json_object *f = json_object_new_object();
+    js_field_error(f, field, message);
+    return http_error_fields(r, 400, "validation_failed", "Invalid query parameter", f);
+}
+
 /* Parses limit/offset query parameters; on error replies 400 and returns -1. */
 int routes_paging(http_req *r, int def, int max, char *limit, char *offset)
 {
@@ -95,20 +110,16 @@ int routes_paging(http_req *r, int def, int max, char *limit, char *offset)
     if (l != NULL) {
         lv = strtol(l, &end, 10);
         if (!l[0] || *end || lv < 1 || lv > max) {
-            json_object *f = json_object_new_object();
             char msg[64];
             snprintf(msg, sizeof(msg), "must be a whole number from 1 to %d", max);
-            js_field_error(f, "limit", msg);
-            http_error_fields(r, 400, "validation_failed", "Invalid query parameter", f);
+            routes_query_invalid(r, "limit", msg);
             return -1;
         }
     }
     if (o != NULL) {
         ov = strtol(o, &end, 10);
         if (!o[0] || *end || ov < 0 || ov > 100000000) {
-            json_object *f = json_object_new_object();
-            js_field_error(f, "offset", "must be a whole number of at least 0");
-            http_error_fields(r, 400, "validation_failed", "Invalid query parameter", f);
+            routes_query_invalid(r, "offset", "must be a whole number of at least 0");
             return -1;
         }
     }

@@ -6,6 +6,7 @@
 #ifndef LOANFLOW_ROUTES_H
 #define LOANFLOW_ROUTES_H
 
+#include "cache.h"
 #include "db.h"
 #include "http.h"
 #include "router.h"
@@ -23,15 +24,15 @@ int testing_db(http_req *r);
 int testing_tx(http_req *r);
 
 /* routes/auth.c */
-int auth_register(http_req *r);
-int auth_login(http_req *r);
-int auth_logout(http_req *r);
-int auth_login_page(http_req *r);
-int auth_session_form(http_req *r);
-int auth_session_end_form(http_req *r);
-int admin_users_list(http_req *r);
-int admin_users_create(http_req *r);
-int admin_users_update(http_req *r);
+int handle_auth_register(http_req *r);
+int handle_auth_login(http_req *r);
+int handle_auth_logout(http_req *r);
+int handle_auth_login_page(http_req *r);
+int handle_auth_session_create(http_req *r);
+int handle_auth_session_end(http_req *r);
+int handle_admin_users_list(http_req *r);
+int handle_admin_users_create(http_req *r);
+int handle_admin_users_update(http_req *r);
 
 /* routes/loans.c */
 int handle_loan_check(http_req *r);
@@ -46,37 +47,42 @@ int handle_approval_logs(http_req *r);
 int handle_loan_mine(http_req *r);
 
 /* routes/dashboard.c */
-int dashboard_overview(http_req *r);
-int dashboard_by_region(http_req *r);
-int dashboard_by_country(http_req *r);
-int dashboard_verification(http_req *r);
-int dashboard_financial(http_req *r);
-int dashboard_timeline(http_req *r);
+int handle_dashboard_overview(http_req *r);
+int handle_dashboard_by_region(http_req *r);
+int handle_dashboard_by_country(http_req *r);
+int handle_dashboard_verification(http_req *r);
+int handle_dashboard_financial(http_req *r);
+int handle_dashboard_timeline(http_req *r);
 /* All dashboard aggregates (cached like the endpoints) in one new object for the HTML page;
  * 0, or -1 after sending the error. */
 int dashboard_data(http_req *r, int days, json_object **out);
-/* Text cached under the dashboard's version: the text on a hit, NULL on a miss; *version is the
- * version to store a fresh text under, *redis whether Redis answered. */
-const char *dashboard_cache_get(http_req *r, const char *key, const char **version, int *redis);
-void dashboard_cache_put(http_req *r, const char *key, const char *version, const char *text);
+/* How a dashboard text is cached (cache_read in cache.h): under key (borrowed), with the
+ * dashboard's version key, TTL (DASHBOARD_TTL) and worker-memory age; valid is NULL. */
+struct cache_read dashboard_cache_spec(const char *key);
 /* The page's days parameter (1..365, default 30); 0 after sending a 400. */
 int dashboard_days(http_req *r);
 
 /* routes/pages.c */
-int pages_dashboard(http_req *r);
+int handle_dashboard_page(http_req *r);
 int handle_page_reviews(http_req *r);
 int handle_page_application(http_req *r);
 int handle_review_approve_form(http_req *r);
 int handle_review_reject_form(http_req *r);
 
 /* routes/market.c */
-int market_get(http_req *r);
-int market_test_base_rate(http_req *r); /* TEST_ROUTES only */
+int handle_market_get(http_req *r);
+int handle_market_test_base_rate(http_req *r); /* TEST_ROUTES only */
 
 /* Shared helpers for handlers */
 /* Reads limit and offset (limit 1..max, default def; offset >= 0) into 16-byte buffers; on a bad
  * value replies 400 naming it and returns -1. */
 int routes_paging(http_req *r, int def, int max, char *limit, char *offset);
+/* The one answer to a bad query parameter: 400 validation_failed "Invalid query parameter" with
+ * fields {field: message}. Returns the status sent. */
+int routes_query_invalid(http_req *r, const char *field, const char *message);
+/* 0 when the whole query string decodes; else replies 400 validation_failed "The query string
+ * is not correctly encoded" and returns -1. */
+int routes_query_encoded(http_req *r);
 /* Replies 503 when res is NULL (database unreachable), else a 500 fault. Returns the status. */
 int routes_db_error(http_req *r, const PGresult *res);
 

@@ -2,6 +2,10 @@
  * The worker's Redis connection. Commands carry a 200 ms timeout so that a stalled Redis costs a
  * request a bounded delay rather than the worker; after a failure the next attempt to reconnect
  * waits a second, so a Redis outage is paid for once a second, not on every request.
+ *
+ * cache_read is the one implementation of the versioned two-tier read (worker memory under the
+ * host's epoch, then "<version>|<text>" in Redis, then the caller's builder) that every cached
+ * read uses; its contract is in cache.h.
  */
 #include "cache.h"
 
@@ -12,6 +16,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "epoch.h"
 #include "log.h"
 
 static redisContext *ctx;
@@ -191,4 +196,45 @@ int cache_mget(arena *a, int n, const char *const *keys, char **values)
     }
     freeReplyObject(r);
     return rc;
+}
+
+int cache_text_is_object(const char *text)
+{
+    return text[0] == '{';
+}
+
+const char *cache_read(arena *a, const struct cache_read *spec, cache_build_fn build, void *build_ctx)
+{
+    unsigned long epoch = epoch_get(); /* read first: a change meanwhile invalidates */
+    if (spec->local_seconds > 0) {
+        const char *local = epoch_cache_get(spec->key, spec->local_seconds);
+        if (local != NULL)
+            return local;
+    }
+    const char *version = "0";
+    int redis = 0;
+    if (spec->version_key != NULL) {
+        const char *keys[2] = {spec->version_key, spec->key};
+        char *vals[2] = {NULL, NULL};
+        redis = cache_mget(a, 2, keys, vals) == 0;
+        if (redis && vals[0] != NULL)
+            version = vals[0];
+        size_t vl = strlen(version);
+        if (redis && vals[1] != NULL && !strncmp(vals[1], version, vl) && vals[1][vl] == '|' &&
+            (spec->valid == NULL || spec->valid(vals[1] + vl + 1))) {
+            if (spec->local_seconds > 0)
+                epoch_cache_put(spec->key, epoch, vals[1] + vl + 1);
+            return vals[1] + vl + 1;
+        }
+    }
+    const char *text = build(build_ctx);
+    if (text == NULL)
+        return NULL;
+    if (redis) {
+        char *val = arena_printf(a, "%s|%s", version, text);
+        cache_set(spec->key, val, strlen(val), spec->ttl);
+    }
+    if (spec->local_seconds > 0)
+        epoch_cache_put(spec->key, epoch, text);
+    return text;
 }

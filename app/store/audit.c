@@ -1,6 +1,7 @@
 /*
- * Audit rows take the client address and user agent from the request (nginx passes the peer
- * address; the user agent is truncated to 256 bytes so a hostile header cannot bloat the table).
+ * Audit rows take the client address and user agent the handler read from the request (nginx
+ * passes the peer address; the user agent is truncated to 256 bytes so a hostile header cannot
+ * bloat the table). The store never sees the request itself.
  */
 #include "audit.h"
 
@@ -22,8 +23,9 @@ const struct db_stmts audit_statements = DB_STMTS("audit", sql);
 #define SQL(id) (&sql[id])
 
 
-int audit_event(http_req *r, long long actor_id, const char *actor_email, const char *action,
-                const char *target_type, const char *target_id, json_object *details)
+int audit_event(arena *a, const struct audit_client *client, long long actor_id,
+                const char *actor_email, const char *action, const char *target_type,
+                const char *target_id, json_object *details)
 {
     char actor[24];
     snprintf(actor, sizeof(actor), "%lld", actor_id);
@@ -33,10 +35,10 @@ int audit_event(http_req *r, long long actor_id, const char *actor_email, const 
         action,
         target_type,
         target_id,
-        r->remote_addr,
-        r->user_agent,
+        client ? client->addr : NULL,
+        client ? client->user_agent : NULL,
         details ? json_object_to_json_string_ext(details, JSON_C_TO_STRING_PLAIN) : NULL,
     };
-    PGresult *res = db_exec(r->pool, SQL(AUDIT_INSERT), 8, p);
+    PGresult *res = db_exec(a, SQL(AUDIT_INSERT), 8, p);
     return db_ok(res) ? 0 : -1;
 }

@@ -1,6 +1,7 @@
 /*
- * Market reference data in PostgreSQL. The file format and its validation are pure and live in
- * app/pipeline/market_csv.c: nothing reaches the database unless the whole file is valid.
+ * Market reference data in PostgreSQL: the statements, the load, the GET /data document and the
+ * base rates pricing uses. (The values and the CSV reader, which touch no database, are in
+ * app/pipeline/market_csv.c.)
  *
  * The load replaces the table in one transaction: DELETE every row, INSERT the file's rows,
  * record the load. Readers keep seeing the previous rows until the COMMIT (MVCC), so GET /data
@@ -130,6 +131,66 @@ void market_changed(void)
 {
     cache_incr(MARKET_VERSION_KEY);
     epoch_bump();
+}
+
+/* ---- GET /data ------------------------------------------------------------------------------ */
+
+/* A decimal column as a JSON number keeping its text, or NULL (JSON null). */
+static json_object *decimal(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    char t[48];
+    market_trim_decimal(PQgetvalue(res, row, col), t, sizeof(t));
+    return json_object_new_double_s(strtod(t, NULL), t);
+}
+
+static json_object *text(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : json_object_new_string(PQgetvalue(res, row, col));
+}
+
+json_object *market_document(arena *a, const char *category, const PGresult **failed)
+{
+    const char *p[1] = {category};
+    PGresult *res = db_exec(a, SQL(MARKET_ROWS), 1, p);
+    *failed = res;
+    if (!db_ok(res))
+        return NULL;
+    PGresult *br = db_exec(a, SQL(MARKET_BASE_RATES), 0, NULL);
+    *failed = br;
+    if (!db_ok(br))
+        return NULL;
+    *failed = NULL;
+    static const char *keys[] = {"symbol", "name",           "category", "value",
+                                 "change", "change_percent", "as_of",    "source"};
+    json_object *data = json_object_new_array();
+    const char *max_as_of = NULL;
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_object *e = json_object_new_object();
+        for (int k = 0; k < 8; k++)
+            json_object_object_add(e, keys[k],
+                                   k >= 3 && k <= 5 ? decimal(res, i, k) : text(res, i, k));
+        json_object_array_add(data, e);
+        /* YYYY-MM-DD compares as text. */
+        if (max_as_of == NULL || strcmp(PQgetvalue(res, i, 6), max_as_of) > 0)
+            max_as_of = PQgetvalue(res, i, 6);
+    }
+    json_object *rates = json_object_new_array();
+    for (int i = 0; i < PQntuples(br); i++) {
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "country_code", text(br, i, 0));
+        json_object_object_add(e, "symbol", text(br, i, 1));
+        json_object_object_add(e, "value", decimal(br, i, 2));
+        json_object_object_add(e, "as_of", text(br, i, 3));
+        json_object_array_add(rates, e);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "data", data);
+    json_object_object_add(o, "count", json_object_new_int(PQntuples(res)));
+    json_object_object_add(o, "as_of", max_as_of ? json_object_new_string(max_as_of) : NULL);
+    json_object_object_add(o, "base_rates", rates);
+    return o;
 }
 
 /* ---- pricing --------------------------------------------------------------------------------- */

@@ -1,13 +1,15 @@
 /*
- * Market reference data: the replacement of market_data in one transaction, the rows GET /data
- * shows, and the base rate that loan pricing uses for a country. The CSV format `loanctl market
- * load` reads is parsed by the pure app/pipeline/market_csv.c, included here.
+ * Market reference data: the replacement of market_data in one transaction, the GET /data
+ * document, and the base rate that loan pricing uses for a country. The strict CSV format
+ * `loanctl market load` reads is parsed by the pure app/pipeline/market_csv.c (included here).
  */
 #ifndef LOANFLOW_MARKET_H
 #define LOANFLOW_MARKET_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <json-c/json.h>
 
 #include "arena.h"
 #include "db.h"
@@ -46,6 +48,14 @@ int market_replace(arena *a, const struct market_set *set, const char *file_name
 void market_changed(void);
 
 #define MARKET_VERSION_KEY "market:version"
+
+/*
+ * The document GET /data serves for one category (NULL: every row): {"data":[…],"count","as_of",
+ * "base_rates":[…]}, rows by category then symbol, decimals as JSON numbers keeping the
+ * database's text (trailing zeros trimmed). A new object, or NULL when the database failed:
+ * *failed is then the failed result (NULL when the database is unreachable). Results live in a.
+ */
+json_object *market_document(arena *a, const char *category, const PGresult **failed);
 
 /* ---- pricing --------------------------------------------------------------------------------- */
 
