@@ -79,7 +79,7 @@ $(BUILD)/hello: tests/bench/hello.c | $(DEPS_STAMP)
 
 $(BUILD)/screen_bench: tests/bench/screen_bench.c app/pipeline/screening.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lz -lm
 
 $(BUILD)/hashbench: tests/bench/hashbench.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

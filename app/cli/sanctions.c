@@ -380,8 +380,9 @@ int cmd_sanctions_ensure(int argc, char **argv)
                 rc = load_list(a, &lf);
             } else {
                 printf("sanctions ensure: keeping the active %s version %s (%s%s); %s (%s) is "
-                       "not newer\n", lf.name, ver, active_date[0] ? "published " : "undated",
-                       active_date, lf.path, file_date);
+                       "not known to be newer\n", lf.name, ver,
+                       active_date[0] ? "published " : "undated", active_date, lf.path,
+                       file_date);
             }
         }
     }
