@@ -4,7 +4,7 @@
 FROM debian:12-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential pkg-config libfcgi-dev libpq-dev libjson-c-dev libjwt-dev libsodium-dev \
-      libhiredis-dev nodejs npm ca-certificates && rm -rf /var/lib/apt/lists/*
+      libhiredis-dev zlib1g-dev nodejs npm ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund

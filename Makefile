@@ -3,7 +3,7 @@
 VERSION    := 0.1.0
 CC         ?= cc
 SANITIZE   ?=
-PKGS       := libpq json-c libjwt libsodium hiredis
+PKGS       := libpq json-c libjwt libsodium hiredis zlib
 BUILD      := build
 
 # pkg-config is evaluated when a recipe runs, i.e. after `deps` has installed the libraries.
@@ -79,7 +79,7 @@ $(BUILD)/hello: tests/bench/hello.c | $(DEPS_STAMP)
 
 $(BUILD)/screen_bench: tests/bench/screen_bench.c app/pipeline/screening.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lz -lm
 
 $(BUILD)/hashbench: tests/bench/hashbench.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

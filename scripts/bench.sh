@@ -102,8 +102,9 @@ run nginx_return_200 "$B/nginx"
 REPS=5 pair hello_fcgi "$B/hello" get_health "$B/"
 
 echo "== loan workflow" >&2
-# Screening one name against the full real OFAC list, in-process.
-SDN=$(ls "$ROOT"/../shared/data/ofac_sdn_*.csv 2>/dev/null | tail -1 || true)
+# Screening one name against the full real OFAC list (the copy shipped in data/sanctions/),
+# in-process; screen_bench reads the .gz itself.
+SDN=$(ls "$ROOT"/data/sanctions/ofac_sdn_*.csv.gz 2>/dev/null | tail -1 || true)
 SCREEN=""
 if [ -n "$SDN" ]; then
   SCREEN=$(build/screen_bench "$SDN" 2>/dev/null | grep -E '^screen ' | tail -1)

@@ -132,15 +132,20 @@ start_redis() {
 }
 
 load_reference_data() {
-  # The sanctions list: SANCTIONS_FILE, else the real OFAC list beside the checkout for the test
-  # stack, else the invented sample list. Loading the same file again changes nothing.
+  # The sanctions list: SANCTIONS_FILE, else the real OFAC SDN list shipped in data/sanctions/.
+  # `loanctl sanctions ensure` loads it only when no list is active or it is newer than the
+  # active one, so a list an operator loaded is never replaced by a restart; it ends by naming
+  # the active list(s), which the start-up output repeats.
   local list="${SANCTIONS_FILE:-}"
-  if [ -z "$list" ] && [ "$APP_ENV" = test ]; then
-    list=$(ls "$ROOT"/../shared/data/ofac_sdn_*.csv 2>/dev/null | tail -1 || true)
+  [ -n "$list" ] || list=$(ls "$ROOT"/data/sanctions/ofac_sdn_*.csv.gz 2>/dev/null | tail -1 || true)
+  [ -n "$list" ] || die "no sanctions list: data/sanctions/ofac_sdn_*.csv.gz is missing and SANCTIONS_FILE is unset"
+  local out
+  if ! out=$("$ROOT/loanctl" sanctions ensure "$list" 2>&1); then
+    printf '%s\n' "$out" >>"$LOG/migrate.log"
+    tail -5 "$LOG/migrate.log" >&2; die "loading the sanctions list $list failed"
   fi
-  [ -n "$list" ] || list="$ROOT/data/sanctions/sample_sdn.csv"
-  "$ROOT/loanctl" sanctions load "$list" >>"$LOG/migrate.log" 2>&1 \
-    || { tail -5 "$LOG/migrate.log" >&2; die "loading the sanctions list $list failed"; }
+  printf '%s\n' "$out" >>"$LOG/migrate.log"
+  printf '%s\n' "$out" | grep -E '^(sanctions ensure|active sanctions list):' | while IFS= read -r l; do say "$l"; done
   # Market reference data (GET /data, base rates for pricing): MARKET_FILE, else the sample.
   local market="${MARKET_FILE:-$ROOT/data/market/sample.csv}"
   "$ROOT/loanctl" market load "$market" >>"$LOG/migrate.log" 2>&1 \

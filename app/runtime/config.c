@@ -217,9 +217,19 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
         return -1;
     c->dashboard_ttl = (int)n;
 
-    if (get_str(lookup, ud, "ADMIN_PASSWORD", "", c->admin_password, sizeof(c->admin_password),
+    /* The development admin; an empty value means the default, as an unset one does. */
+    if (get_str(lookup, ud, "ADMIN_EMAIL", "", c->admin_email, sizeof(c->admin_email), err,
+                errlen) ||
+        get_str(lookup, ud, "ADMIN_PASSWORD", "", c->admin_password, sizeof(c->admin_password),
                 err, errlen))
         return -1;
+    if (c->admin_email[0] == '\0')
+        memcpy(c->admin_email, CONFIG_DEV_ADMIN_EMAIL, sizeof(CONFIG_DEV_ADMIN_EMAIL));
+    if (c->admin_password[0] == '\0')
+        memcpy(c->admin_password, CONFIG_DEV_ADMIN_PASSWORD, sizeof(CONFIG_DEV_ADMIN_PASSWORD));
+    if (strchr(c->admin_email, '@') == NULL)
+        return fail(err, errlen, "ADMIN_EMAIL must be an email address, got \"%s\"",
+                    c->admin_email);
 
     if (get_str(lookup, ud, "TEMPLATE_DIR", "templates", c->template_dir, sizeof(c->template_dir),
                 err, errlen))
@@ -260,6 +270,37 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
     if (get_long(lookup, ud, "PROVIDER_TIMEOUT_MS", 3000, 50, 7000, &n, err, errlen))
         return -1;
     c->provider_timeout_ms = (int)n;
+
+    /* The login pool: one worker per core (Argon2id is memory-bound, see main.c), at a lower
+     * priority; no pool at all without its socket. */
+    if (get_long(lookup, ud, "LOGIN_WORKERS", cores, 0, 64, &n, err, errlen))
+        return -1;
+    c->login_workers = (int)n;
+    if (get_long(lookup, ud, "LOGIN_NICE", 10, 0, 19, &n, err, errlen))
+        return -1;
+    c->login_nice = (int)n;
+    if (get_str(lookup, ud, "FCGI_AUTH_SOCKET", "", c->fcgi_auth_socket,
+                sizeof(c->fcgi_auth_socket), err, errlen))
+        return -1;
+    if (c->fcgi_auth_socket[0] != '\0' && !strcmp(c->fcgi_auth_socket, c->fcgi_socket))
+        return fail(err, errlen, "FCGI_AUTH_SOCKET must differ from FCGI_SOCKET (%s)",
+                    c->fcgi_socket);
+
+    if (get_str(lookup, ud, "EPOCH_FILE", "", c->epoch_file, sizeof(c->epoch_file), err,
+                errlen) ||
+        get_str(lookup, ud, "LOANFLOW_SQL_DIR", "sql", c->sql_dir, sizeof(c->sql_dir), err,
+                errlen) ||
+        get_str(lookup, ud, "NOTIFY_SINK", "var/log/notifications.jsonl", c->notify_sink,
+                sizeof(c->notify_sink), err, errlen))
+        return -1;
+    if (c->sql_dir[0] == '\0')
+        memcpy(c->sql_dir, "sql", 4);
+    if (c->notify_sink[0] == '\0')
+        memcpy(c->notify_sink, "var/log/notifications.jsonl",
+               sizeof("var/log/notifications.jsonl"));
+    if (get_long(lookup, ud, "NOTIFIER_DELAY_MS", 0, 0, 60000, &n, err, errlen))
+        return -1;
+    c->notifier_delay_ms = (int)n;
 
     if (c->env == ENV_PRODUCTION) {
         if (c->test_routes)

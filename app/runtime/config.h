@@ -31,7 +31,8 @@ struct config {
     double sanctions_block;  /* SANCTIONS_BLOCK */
     double sanctions_review; /* SANCTIONS_REVIEW */
     int dashboard_ttl;       /* DASHBOARD_TTL seconds */
-    char admin_password[128]; /* ADMIN_PASSWORD: only checked against defaults in production */
+    char admin_email[128];   /* ADMIN_EMAIL: the admin `loanctl user ensure-admin` creates */
+    char admin_password[128]; /* ADMIN_PASSWORD: its password; production refuses the default */
     char template_dir[256];  /* TEMPLATE_DIR */
     char compliance_email[128]; /* COMPLIANCE_EMAIL: where review alerts go */
     char pii_key[65];        /* PII_KEY: 64 hex digits (32 bytes) protecting Aadhaar/PAN/account */
@@ -39,6 +40,13 @@ struct config {
     char ekyc_provider[16];  /* EKYC_PROVIDER: sandbox | none */
     char bureau_provider[16]; /* BUREAU_PROVIDER: sandbox | none */
     int provider_timeout_ms; /* PROVIDER_TIMEOUT_MS: a provider call slower than this times out */
+    int login_workers;       /* LOGIN_WORKERS: workers of the login pool, default online cores */
+    int login_nice;          /* LOGIN_NICE: the login pool's nice value (0-19) */
+    char fcgi_auth_socket[256]; /* FCGI_AUTH_SOCKET: the login pool's socket, "" = no such pool */
+    char epoch_file[256];    /* EPOCH_FILE: the host's change counter, "" = no memory caches */
+    char sql_dir[256];       /* LOANFLOW_SQL_DIR: the migrations `loanctl migrate` applies */
+    char notify_sink[256];   /* NOTIFY_SINK: the file the notifier appends messages to */
+    int notifier_delay_ms;   /* NOTIFIER_DELAY_MS: pause after each delivery (tests), 0 = none */
 };
 
 /* Looks a variable up; NULL when unset. Lets tests feed a table instead of the environment. */
@@ -53,7 +61,9 @@ int config_load(char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Borrowed pointer to the global configuration, valid for the life of the process. */
 const struct config *config_get(void);
 
-/* The value a development setup uses and production refuses. */
+/* The development admin: the defaults of ADMIN_EMAIL and ADMIN_PASSWORD; production refuses the
+ * password. */
+#define CONFIG_DEV_ADMIN_EMAIL    "admin@example.com"
 #define CONFIG_DEV_ADMIN_PASSWORD "admin12345"
 /* The PII key a development setup uses when PII_KEY is unset; production refuses it. */
 #define CONFIG_DEV_PII_KEY "646576656c6f706d656e742d6f6e6c792d7069692d6b65792d6e6f742d736574"

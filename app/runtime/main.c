@@ -231,21 +231,6 @@ static void drain(sigset_t *set)
     }
 }
 
-static int env_int(const char *name, int def, int min, int max)
-{
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0')
-        return def;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end != '\0' || n < min || n > max) {
-        fprintf(stderr, "loanflow: configuration error: %s must be a whole number from %d to %d, "
-                        "got \"%s\"\n", name, min, max, v);
-        exit(2);
-    }
-    return (int)n;
-}
-
 int main(int argc, char **argv)
 {
     char err[256];
@@ -258,13 +243,13 @@ int main(int argc, char **argv)
         return 2;
     }
     const struct config *cfg = config_get();
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    /* One login worker per core: Argon2id is memory-bound, and measured here more concurrent
-     * hashers than cores lower login throughput (2 workers 18.3/s, 3 16.9/s, 4 14.6/s). */
-    int auth_workers = env_int("LOGIN_WORKERS", cores > 0 ? (int)cores : 1, 0, 64);
-    pool_nice[1] = env_int("LOGIN_NICE", 10, 0, 19);
-    const char *auth_sock = getenv("FCGI_AUTH_SOCKET");
-    if (auth_sock == NULL || auth_sock[0] == '\0')
+    /* LOGIN_WORKERS defaults to one login worker per core: Argon2id is memory-bound, and
+     * measured here more concurrent hashers than cores lower login throughput (2 workers
+     * 18.3/s, 3 16.9/s, 4 14.6/s). */
+    int auth_workers = cfg->login_workers;
+    pool_nice[1] = cfg->login_nice;
+    const char *auth_sock = cfg->fcgi_auth_socket;
+    if (auth_sock[0] == '\0')
         auth_workers = 0;
     if (cfg->workers + auth_workers > MAX_SLOTS) {
         fprintf(stderr, "loanflow: configuration error: too many workers\n");
@@ -283,8 +268,8 @@ int main(int argc, char **argv)
         log_msg(LOG_ERROR, "libsodium could not be initialised");
         return 1;
     }
-    const char *epoch_file = getenv("EPOCH_FILE");
-    if (epoch_file != NULL && epoch_file[0] != '\0' && epoch_open(epoch_file, 1) != 0) {
+    const char *epoch_file = cfg->epoch_file;
+    if (epoch_file[0] != '\0' && epoch_open(epoch_file, 1) != 0) {
         log_msg(LOG_ERROR, "cannot map EPOCH_FILE %s: %s", epoch_file, strerror(errno));
         return 1;
     }

@@ -30,7 +30,8 @@ static const struct db_stmt sql[REFDATA_SQL_COUNT] = {
      "FROM countries c LEFT JOIN country_risk r ON r.alpha2 = c.alpha2"},
     [REF_ALIASES] = {"ref_aliases", "SELECT alias, alpha2 FROM country_aliases"},
     [REF_VERSIONS] = {"ref_versions",
-     "SELECT coalesce(string_agg(id::text || ':' || name || ':' || version, ',' ORDER BY id), ''), "
+     "SELECT coalesce(string_agg(id::text || ':' || entries || ':' || name || ':' || version, ',' "
+     "ORDER BY id), ''), "
      "(SELECT coalesce(max(id), 0) || ':' || count(*) FROM pep_list) "
      "FROM sanctions_lists WHERE active"},
     [REF_SANCTION_NAMES] = {"ref_sanction_names",
@@ -53,6 +54,7 @@ struct alias {
 
 struct sanctions_index {
     long long id;
+    long entries;
     char name[64];
     char version[32];
     screen_list *list;
@@ -199,20 +201,22 @@ static int refresh_lists(void)
         return 0;
     }
     free_lists();
-    /* "id:name:version,…" of the active lists. */
+    /* "id:entries:name:version,…" of the active lists (a name may contain ':'). */
     char buf[512];
     snprintf(buf, sizeof(buf), "%s", PQgetvalue(v, 0, 0));
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok && ref.nlists < MAX_LISTS;
          tok = strtok_r(NULL, ",", &save)) {
         char *c1 = strchr(tok, ':');
-        char *c2 = c1 ? strrchr(tok, ':') : NULL;
-        if (c1 == NULL || c2 == c1)
+        char *c0 = c1 ? strchr(c1 + 1, ':') : NULL;
+        char *c2 = c0 ? strrchr(tok, ':') : NULL;
+        if (c1 == NULL || c0 == NULL || c2 == c0)
             continue;
-        *c1 = *c2 = '\0';
+        *c1 = *c0 = *c2 = '\0';
         struct sanctions_index *si = &ref.lists[ref.nlists];
         si->id = atoll(tok);
-        snprintf(si->name, sizeof(si->name), "%s", c1 + 1);
+        si->entries = atol(c1 + 1);
+        snprintf(si->name, sizeof(si->name), "%s", c0 + 1);
         snprintf(si->version, sizeof(si->version), "%s", c2 + 1);
         const char *p[1] = {tok};
         PGresult *names = db_exec(a, SQL(REF_SANCTION_NAMES), 1, p);
@@ -251,6 +255,27 @@ static int refresh_lists(void)
     snprintf(ref.versions, sizeof(ref.versions), "%s", versions);
     arena_free(a);
     return 0;
+}
+
+int refdata_sanctions_active(struct refdata_list *out, int *nactive)
+{
+    *nactive = 0;
+    memset(out, 0, sizeof(*out));
+    /* With PostgreSQL down the lists indexed before still answer; never known is -1. */
+    if (refresh_lists() != 0 && ref.versions[0] == '\0')
+        return -1;
+    /* The most recently loaded of the indexed lists (the highest id). */
+    const struct sanctions_index *last = NULL;
+    for (int i = 0; i < ref.nlists; i++)
+        if (last == NULL || ref.lists[i].id > last->id)
+            last = &ref.lists[i];
+    *nactive = ref.nlists;
+    if (last == NULL)
+        return 0;
+    out->name = last->name;
+    out->version = last->version;
+    out->entries = last->entries;
+    return 1;
 }
 
 /* The last word of a normalised name, lower case. */

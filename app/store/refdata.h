@@ -34,4 +34,19 @@ const struct country_info *refdata_country(const char *query, int *db_down);
  */
 int refdata_screen(arena *a, const struct loan_input *in, struct compliance_facts *f);
 
+/* An active sanctions list as the worker has indexed it; strings borrowed from the refdata
+ * cache, valid until the next call into refdata. */
+struct refdata_list {
+    const char *name;
+    const char *version;
+    long entries;
+};
+
+/*
+ * The active list loaded last (by the same once-a-second version check as screening, so no
+ * round trip of its own within that second), and how many lists are active. Returns 1 with *out
+ * filled, 0 when no list is active, -1 when the database could not be reached (nothing known).
+ */
+int refdata_sanctions_active(struct refdata_list *out, int *nactive);
+
 #endif

@@ -9,12 +9,17 @@ describe('health', () => {
     const r = await api('GET', '/');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.headers.get('content-type'), 'application/json');
-    assert.deepEqual(Object.keys(r.json).sort(), ['cache', 'database', 'service', 'status', 'version']);
+    assert.deepEqual(Object.keys(r.json).sort(), ['cache', 'database', 'sanctions', 'service', 'status', 'version']);
     assert.equal(r.json.status, 'ok');
     assert.equal(r.json.service, 'loanflow');
     assert.match(r.json.version, /^\d+\.\d+\.\d+/);
     assert.equal(r.json.database, 'ok');
     assert.equal(r.json.cache, 'ok');
+    // The active sanctions list (the stack loads the shipped OFAC SDN list).
+    assert.deepEqual(Object.keys(r.json.sanctions).sort(), ['active_lists', 'entries', 'list', 'version']);
+    assert.equal(r.json.sanctions.list, 'OFAC SDN');
+    assert.match(r.json.sanctions.version, /^[0-9a-f]{16}$/);
+    assert.ok(r.json.sanctions.entries > 10000);
   });
 
   test('HEAD / answers without a body', async () => {

@@ -653,7 +653,7 @@ describe('sanctions screening against the OFAC SDN list', () => {
 
   test('the OFAC SDN list is loaded and active', () => {
     assert.match(sanctionsVersion ?? '', /^[0-9a-f]{16}$/,
-      'load it: ./loanctl sanctions load /work/shared/data/ofac_sdn_2024-05-03.csv');
+      'load it: ./loanctl sanctions load data/sanctions/ofac_sdn_2024-05-03.csv.gz');
   });
 
   function assertScreening(app, entryId, matched) {

@@ -1,17 +1,66 @@
 // Sanctions lists: `loanctl sanctions load` records a version (SHA-256, load time) and running
 // workers screen against it without a restart; every decision names the list version it used.
+// The stack screens against the real OFAC SDN list shipped in data/sanctions/ by default, GET /
+// names the active list, and a start (`loanctl sanctions ensure` with the default) never
+// replaces a list an operator loaded. The file leaves the shipped OFAC list active, as the stack
+// started it, for the files after it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { api, newApplicant, loanctl, sql, sleep, uniqueEmail } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
+import { api, newApplicant, loanctl, sql, sleep, uniqueEmail, ROOT } from './lib.mjs';
+
+const DEFAULT_LIST = `${ROOT}/data/sanctions/ofac_sdn_2024-05-03.csv.gz`;
+const SAMPLE_LIST = `${ROOT}/data/sanctions/sample_sdn.csv`;
+const OFAC_VERSION = '210ca6b4a8187a34'; // SHA-256 of the decompressed shipped file
+const activeOfac = () => sql("SELECT version, entries FROM sanctions_lists WHERE name = 'OFAC SDN' AND active");
+
+// GET / re-reads the active lists at most once a second per worker: poll until it shows want.
+async function healthSanctions(want) {
+  const end = Date.now() + 5000;
+  for (;;) {
+    const r = await api('GET', '/');
+    assert.equal(r.status, 200, r.text);
+    if (r.json.sanctions?.version === want || Date.now() > end) return r.json.sanctions;
+    await sleep(200);
+  }
+}
 
 const body = (name) => ({
   name, email: uniqueEmail('sanctions'), phone: '+1234567890', region: 'EU', country: 'Germany',
   income: 85000, debt: 25000, credit_score: 720, loan_amount: 250000, loan_purpose: 'Car',
   documents_uploaded: true, documents: ['ID_Proof', 'Income_Statement', 'Address_Proof'],
+});
+
+test('the stack screens against the shipped OFAC SDN list, and GET / names it', async () => {
+  const [[version, entries]] = activeOfac();
+  assert.equal(version, OFAC_VERSION, 'the stack loaded data/sanctions/ofac_sdn_2024-05-03.csv.gz');
+  const published = sql("SELECT published::text FROM sanctions_lists WHERE name = 'OFAC SDN' AND active")[0][0];
+  assert.equal(published, '2024-05-03', 'the date comes from the file name');
+  const s = await healthSanctions(OFAC_VERSION);
+  assert.deepEqual({ list: s.list, version: s.version, entries: s.entries },
+    { list: 'OFAC SDN', version: OFAC_VERSION, entries: Number(entries) });
+  assert.ok(s.active_lists >= 1);
+  // Served from the worker's memory: the answer stays fast and needs no query of its own.
+  const t0 = Date.now();
+  for (let i = 0; i < 50; i++) assert.equal((await api('GET', '/')).json.sanctions.version, OFAC_VERSION);
+  assert.ok(Date.now() - t0 < 5000);
+});
+
+test('a listed person (Nicolas Maduro Moros, SDN entry 22790) submitted is not approved', async () => {
+  const applicant = await newApplicant('sanctions');
+  const r = await api('POST', '/loan-application/submit', { token: applicant.token, body: body('Nicolas Maduro Moros') });
+  assert.equal(r.status, 201, r.text);
+  const app = r.json.application;
+  assert.notEqual(app.final_status, 'APPROVED', JSON.stringify(app));
+  assert.notEqual(app.compliance_status, 'APPROVED', app.compliance_remarks);
+  assert.equal(app.screening.list, 'OFAC SDN');
+  assert.equal(app.screening.list_version, OFAC_VERSION);
+  assert.equal(Number(app.screening.entry_id), 22790);
+  assert.match(app.screening.matched_name, /MADURO MOROS/);
 });
 
 test('a list loaded while the service runs is used by the next decision, with its version', async () => {
@@ -65,4 +114,50 @@ test('a malformed list is refused and changes nothing', () => {
   const before = sql('SELECT count(*) FROM sanctions_lists')[0][0];
   assert.throws(() => loanctl(['sanctions', 'load', file, '--name', 'BAD LIST']));
   assert.equal(sql('SELECT count(*) FROM sanctions_lists')[0][0], before);
+});
+
+test('a restart does not replace an operator\'s list: sanctions ensure keeps it, loads only a newer one', async () => {
+  // The operator loads another list under the same name (here the invented sample).
+  const loaded = loanctl(['sanctions', 'load', SAMPLE_LIST]);
+  const m = loaded.match(/OFAC SDN version ([0-9a-f]{16})/);
+  assert.ok(m, loaded);
+  const sample = m[1];
+  try {
+    assert.deepEqual(activeOfac(), [[sample, '40']]);
+    // What every stack start runs with the default list.
+    const out = loanctl(['sanctions', 'ensure', DEFAULT_LIST]);
+    assert.match(out, new RegExp(`keeping the active OFAC SDN version ${sample} \\(undated\\)`));
+    assert.match(out, new RegExp(`^active sanctions list: OFAC SDN version ${sample} \\(undated\\), 40 entries$`, 'm'));
+    assert.deepEqual(activeOfac(), [[sample, '40']], 'the operator\'s list is still the active one');
+    const s = await healthSanctions(sample);
+    assert.deepEqual({ list: s.list, version: s.version, entries: s.entries }, { list: 'OFAC SDN', version: sample, entries: 40 });
+
+    // A dated list older than the default is replaced by it at the next start.
+    const dir = mkdtempSync(join(tmpdir(), 'sdn-'));
+    const older = join(dir, 'ofac_sdn_2023-01-15.csv');
+    writeFileSync(older, '90001,"OLDLIST, Person","individual","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n');
+    assert.match(loanctl(['sanctions', 'load', older]), /loaded OFAC SDN/);
+    assert.equal(sql("SELECT published::text FROM sanctions_lists WHERE name = 'OFAC SDN' AND active")[0][0], '2023-01-15');
+    const newer = loanctl(['sanctions', 'ensure', DEFAULT_LIST]);
+    assert.match(newer, /is newer than the active OFAC SDN version [0-9a-f]{16} \(published 2023-01-15\); loading it/);
+    assert.deepEqual(activeOfac().map((r) => r[0]), [OFAC_VERSION]);
+    // And a dated list older than the active one is not loaded by ensure.
+    const kept = loanctl(['sanctions', 'ensure', older]);
+    assert.match(kept, new RegExp(`keeping the active OFAC SDN version ${OFAC_VERSION} \\(published 2024-05-03\\)`));
+    assert.match(loanctl(['sanctions', 'ensure', DEFAULT_LIST]), /is already the active list/);
+  } finally {
+    // Later files screen against the shipped list, as the stack started them.
+    loanctl(['sanctions', 'load', DEFAULT_LIST]);
+  }
+  assert.deepEqual(activeOfac().map((r) => r[0]), [OFAC_VERSION]);
+  assert.equal((await healthSanctions(OFAC_VERSION)).version, OFAC_VERSION);
+});
+
+test('loanctl sanctions: help at every level, usage for an unknown command', () => {
+  for (const args of [['--help'], ['sanctions', '--help'], ['sanctions', 'ensure', '--help']]) {
+    assert.match(loanctl(args), /usage: loanctl/);
+  }
+  const quiet = (args) => execFileSync(`${ROOT}/loanctl`, args, { encoding: 'utf8', env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.throws(() => quiet(['sanctions', 'frobnicate']), (e) => e.status === 2 && /usage: loanctl sanctions/.test(e.stderr));
+  assert.throws(() => quiet(['frobnicate']), (e) => e.status === 2);
 });

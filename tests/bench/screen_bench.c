@@ -1,8 +1,8 @@
 /*
  * screen_bench.c - latency benchmark for screen_best() (sanctions name screening).
  *
- * Design: loads an OFAC SDN CSV (argv[1], else $OFAC_SDN, else the shared 2024-05-03 file
- * relative to the repository root), indexes every individual and entity with its a.k.a.
+ * Design: loads an OFAC SDN CSV, plain or gzip (argv[1], else $OFAC_SDN, else the 2024-05-03
+ * list shipped in data/sanctions/, relative to the repository root), indexes every individual and entity with its a.k.a.
  * names, then screens a fixed, reproducible set of SCREEN_QUERIES names built from the list
  * itself and from built-in ordinary names (a fixed-seed xorshift generator picks them):
  *   25% listed names (individuals rewritten "Given SURNAME"), 12.5% the same lower-cased
@@ -22,10 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include <time.h>
 
 #define SCREEN_QUERIES 2000
-#define DEFAULT_SDN    "../shared/data/ofac_sdn_2024-05-03.csv"
+#define DEFAULT_SDN    "data/sanctions/ofac_sdn_2024-05-03.csv.gz"
 
 enum qclass { Q_LISTED, Q_ACCENTED, Q_TYPO, Q_TYPO_ENT, Q_ORDINARY, Q_NCLASS };
 
@@ -89,24 +90,33 @@ static size_t rng_below(uint64_t *s, size_t n)
 /* Reads a whole file into a malloc'd buffer (caller frees). NULL on error. */
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long sz;
+    /* zlib reads a plain file as it is and decompresses a gzip one (the shipped .csv.gz). */
+    gzFile f = gzopen(path, "rb");
+    size_t cap = 1 << 20, n = 0;
+    char *buf;
+    int got = 0;
 
     if (!f)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)sz + 1);
-        if (buf && fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-            free(buf);
-            buf = NULL;
-        }
-        if (buf) {
-            buf[sz] = '\0';
-            *len = (size_t)sz;
+    buf = malloc(cap);
+    while (buf && (got = gzread(f, buf + n, (unsigned)(cap - n - 1))) > 0) {
+        n += (size_t)got;
+        if (n + 1 == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb)
+                free(buf);
+            buf = nb;
         }
     }
-    fclose(f);
+    if (buf && (got < 0 || gzeof(f) == 0)) {
+        free(buf);
+        buf = NULL;
+    }
+    gzclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        *len = n;
+    }
     return buf;
 }
 

@@ -133,12 +133,74 @@ static void test_production(void **state)
     expect_error(g, "EKYC_PROVIDER");
 }
 
+/* The variables the master and loanctl used to read with getenv: defaults, values, errors. */
+static void test_process_fields(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[256];
+    struct kv dflt[] = {{"JWT_SECRET", SECRET}, {"ADMIN_EMAIL", ""}, {NULL, NULL}};
+    assert_int_equal(config_parse(&c, lookup, dflt, err, sizeof(err)), 0);
+    assert_string_equal(c.admin_email, CONFIG_DEV_ADMIN_EMAIL);
+    assert_string_equal(c.admin_password, CONFIG_DEV_ADMIN_PASSWORD);
+    assert_true(c.login_workers >= 1);
+    assert_int_equal(c.login_nice, 10);
+    assert_string_equal(c.fcgi_auth_socket, "");
+    assert_string_equal(c.epoch_file, "");
+    assert_string_equal(c.sql_dir, "sql");
+    assert_string_equal(c.notify_sink, "var/log/notifications.jsonl");
+    assert_int_equal(c.notifier_delay_ms, 0);
+
+    struct kv set[] = {{"JWT_SECRET", SECRET},
+                       {"ADMIN_EMAIL", "root@bank.example"},
+                       {"ADMIN_PASSWORD", "a-long-admin-password"},
+                       {"LOGIN_WORKERS", "0"},
+                       {"LOGIN_NICE", "19"},
+                       {"FCGI_AUTH_SOCKET", "/run/lf-auth.sock"},
+                       {"EPOCH_FILE", "/run/lf.epoch"},
+                       {"LOANFLOW_SQL_DIR", "/opt/loanflow/sql"},
+                       {"NOTIFY_SINK", "/tmp/n.jsonl"},
+                       {"NOTIFIER_DELAY_MS", "100"},
+                       {NULL, NULL}};
+    assert_int_equal(config_parse(&c, lookup, set, err, sizeof(err)), 0);
+    assert_string_equal(c.admin_email, "root@bank.example");
+    assert_string_equal(c.admin_password, "a-long-admin-password");
+    assert_int_equal(c.login_workers, 0);
+    assert_int_equal(c.login_nice, 19);
+    assert_string_equal(c.fcgi_auth_socket, "/run/lf-auth.sock");
+    assert_string_equal(c.epoch_file, "/run/lf.epoch");
+    assert_string_equal(c.sql_dir, "/opt/loanflow/sql");
+    assert_string_equal(c.notify_sink, "/tmp/n.jsonl");
+    assert_int_equal(c.notifier_delay_ms, 100);
+
+    struct kv a[] = {{"JWT_SECRET", SECRET}, {"LOGIN_NICE", "20"}, {NULL, NULL}};
+    expect_error(a, "LOGIN_NICE");
+    struct kv b[] = {{"JWT_SECRET", SECRET}, {"LOGIN_WORKERS", "-1"}, {NULL, NULL}};
+    expect_error(b, "LOGIN_WORKERS");
+    struct kv d[] = {{"JWT_SECRET", SECRET}, {"NOTIFIER_DELAY_MS", "soon"}, {NULL, NULL}};
+    expect_error(d, "NOTIFIER_DELAY_MS");
+    struct kv e[] = {{"JWT_SECRET", SECRET}, {"ADMIN_EMAIL", "nobody"}, {NULL, NULL}};
+    expect_error(e, "ADMIN_EMAIL");
+    struct kv f[] = {{"JWT_SECRET", SECRET},
+                     {"FCGI_SOCKET", "/run/lf.sock"},
+                     {"FCGI_AUTH_SOCKET", "/run/lf.sock"},
+                     {NULL, NULL}};
+    expect_error(f, "FCGI_AUTH_SOCKET");
+    /* Production refuses the development admin password when ADMIN_PASSWORD is unset too. */
+    struct kv g[] = {{"APP_ENV", "production"},
+                     {"JWT_SECRET", SECRET},
+                     {"DATABASE_URL", "postgresql://lf:Xk29sd@db/loanflow"},
+                     {NULL, NULL}};
+    expect_error(g, "ADMIN_PASSWORD");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_invalid_values),
         cmocka_unit_test(test_production),
+        cmocka_unit_test(test_process_fields),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

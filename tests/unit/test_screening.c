@@ -5,8 +5,9 @@
  * and malformed input), the normaliser, Jaro-Winkler reference values and the name scorer.
  * A deterministic byte fuzzer then feeds random and mutated input to every entry point (run
  * it under -fsanitize=address,undefined to make it meaningful). The last group loads the real
- * OFAC SDN list from $OFAC_SDN (default ../shared/data/ofac_sdn_2024-05-03.csv, relative to
- * the repository root where the tests run) and checks that listed people are found when
+ * OFAC SDN list from $OFAC_SDN (default data/sanctions/ofac_sdn_2024-05-03.csv.gz, the copy
+ * shipped with the project, relative to the repository root where the tests run; plain or
+ * gzip) and checks that listed people are found when
  * reordered, lower-cased, accented or misspelt, and that ordinary names are not flagged; those
  * tests skip() cleanly when the file is absent. The development list
  * data/sanctions/sample_sdn.csv is checked the same way (also skipped if absent).
@@ -23,10 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "screening.h"
 
-#define DEFAULT_SDN "../shared/data/ofac_sdn_2024-05-03.csv"
+#define DEFAULT_SDN "data/sanctions/ofac_sdn_2024-05-03.csv.gz"
 #define SAMPLE_SDN  "data/sanctions/sample_sdn.csv"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -36,24 +38,33 @@
 /* Reads a whole file into a malloc'd, NUL-terminated buffer (caller frees); NULL if absent. */
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long sz;
+    /* zlib reads a plain file as it is and decompresses a gzip one (the shipped .csv.gz). */
+    gzFile f = gzopen(path, "rb");
+    size_t cap = 1 << 20, n = 0;
+    char *buf;
+    int got = 0;
 
     if (!f)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)sz + 1);
-        if (buf && fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-            free(buf);
-            buf = NULL;
-        }
-        if (buf) {
-            buf[sz] = '\0';
-            *len = (size_t)sz;
+    buf = malloc(cap);
+    while (buf && (got = gzread(f, buf + n, (unsigned)(cap - n - 1))) > 0) {
+        n += (size_t)got;
+        if (n + 1 == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb)
+                free(buf);
+            buf = nb;
         }
     }
-    fclose(f);
+    if (buf && (got < 0 || gzeof(f) == 0)) {
+        free(buf);
+        buf = NULL;
+    }
+    gzclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        *len = n;
+    }
     return buf;
 }
 
