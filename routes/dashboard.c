@@ -6,7 +6,7 @@
  *
  * Every text goes through cache_read (cache.h): the worker's memory while the host's epoch is
  * unchanged (a second at most), then Redis as "<version>|<json>", used only while
- * dashboard:version — bumped after every committed write (loans_changed) — still has that value,
+ * dashboard:version — bumped after every committed write (applications_changed) — still has that value,
  * so a dashboard is never older than the last write; one MGET reads both. Without Redis, or when
  * it answers something unexpected, the document is computed from PostgreSQL. Responses carry an
  * ETag and answer If-None-Match with 304.

@@ -25,7 +25,7 @@ static json_object *sanctions_json(void)
     return s;
 }
 
-int health_get(http_req *r)
+int handle_health_get(http_req *r)
 {
     int db = db_healthy();
     json_object *o = json_object_new_object();

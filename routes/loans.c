@@ -17,7 +17,6 @@
 #include "applications.h"
 #include "cache.h"
 #include "credit.h"
-#include "epoch.h"
 #include "js.h"
 #include "loan.h"
 #include "refdata.h"
@@ -314,53 +313,60 @@ int handle_loan_submit(http_req *r)
  * (applications_changed): one MGET answers a repeated poll, and a cached copy is used only while
  * its version is current.
  */
+/* What a status read's build found: the "<owner>|<doc>" text, or why there is none. */
+struct status_build {
+    arena *pool;
+    const char *id;
+    int db_error;     /* the read failed: failed is its result, NULL when unreachable */
+    PGresult *failed;
+};
+
+static const char *build_status(void *ctx)
+{
+    struct status_build *b = ctx;
+    PGresult *res = applications_doc(b->pool, b->id);
+    if (!db_ok(res)) {
+        b->db_error = 1;
+        b->failed = res;
+        return NULL;
+    }
+    if (PQntuples(res) == 0)
+        return NULL;
+    return arena_printf(b->pool, "%s|%s", PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0),
+                        PQgetvalue(res, 0, 1));
+}
+
+static int has_owner(const char *text)
+{
+    return strchr(text, '|') != NULL;
+}
+
 int handle_loan_status(http_req *r)
 {
     const char *id = http_route_param(r, 0);
-    char *vkey = arena_printf(r->pool, "appv:%s", id);
-    char *dkey = arena_printf(r->pool, "appdoc:%s", id);
-    /* This worker's memory first: valid while nothing on this host changed (the epoch), and for
-     * a second at most, which bounds how long a change made through another host goes unseen. */
-    unsigned long epoch = epoch_get();
-    const char *local = epoch_cache_get(dkey, 1);
-    if (local != NULL) {
-        const char *bar = strchr(local, '|');
-        if (bar != NULL)
-            return status_reply(r, arena_strndup(r->pool, local, (size_t)(bar - local)), bar + 1);
-    }
-    const char *keys[2] = {vkey, dkey};
-    char *vals[2] = {NULL, NULL};
-    int cached = strlen(id) <= 40 && cache_mget(r->pool, 2, keys, vals) == 0;
-    const char *version = cached && vals[0] ? vals[0] : "0";
-    if (cached && vals[1] != NULL) {
-        char *bar1 = strchr(vals[1], '|');
-        char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
-        if (bar2 && (size_t)(bar1 - vals[1]) == strlen(version) &&
-            !strncmp(vals[1], version, strlen(version))) {
-            epoch_cache_put(dkey, epoch, bar1 + 1);
-            *bar2 = '\0';
-            return status_reply(r, bar1 + 1, bar2 + 1);
-        }
-    }
-    PGresult *res = applications_doc(r->pool, id);
-    if (!db_ok(res))
-        return routes_db_error(r, res);
-    if (PQntuples(res) == 0)
-        return http_error(r, 404, "not_found", "No such application");
-    const char *owner = PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0);
-    if (cached) {
-        char *val = arena_printf(r->pool, "%s|%s|%s", version, owner, PQgetvalue(res, 0, 1));
-        cache_set(dkey, val, strlen(val), APPS_DOC_TTL);
-    }
-    epoch_cache_put(dkey, epoch, arena_printf(r->pool, "%s|%s", owner, PQgetvalue(res, 0, 1)));
-    return status_reply(r, owner, PQgetvalue(res, 0, 1));
+    /* Worker memory answers for a second at most, which bounds how long a change made through
+     * another host goes unseen; an id too long to be one is never sent to Redis. */
+    struct cache_read spec = {
+        .key = arena_printf(r->pool, "appdoc:%s", id),
+        .version_key = strlen(id) <= 40 ? arena_printf(r->pool, "appv:%s", id) : NULL,
+        .ttl = APPS_DOC_TTL,
+        .local_seconds = 1,
+        .valid = has_owner,
+    };
+    struct status_build b = {r->pool, id, 0, NULL};
+    const char *text = cache_read(r->pool, &spec, build_status, &b);
+    if (text == NULL)
+        return b.db_error ? routes_db_error(r, b.failed)
+                          : http_error(r, 404, "not_found", "No such application");
+    const char *bar = strchr(text, '|');
+    return status_reply(r, arena_strndup(r->pool, text, (size_t)(bar - text)), bar + 1);
 }
 
 int handle_loan_list(http_req *r)
 {
     char limit[16], offset[16], region[16];
-    if (http_query_valid(r) != 0)
-        return http_error(r, 400, "validation_failed", "The query string is not correctly encoded");
+    if (routes_query_encoded(r) != 0)
+        return r->status;
     if (routes_paging(r, 100, 1000, limit, offset) != 0)
         return r->status;
     const char *status = http_query(r, "status");

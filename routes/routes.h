@@ -15,13 +15,13 @@ const struct route *routes_table(void);
 const struct db_stmts *const *routes_statements(void);
 
 /* routes/health.c */
-int health_get(http_req *r);
+int handle_health_get(http_req *r);
 
 /* routes/testing.c: only with TEST_ROUTES=1 */
-int testing_echo(http_req *r);
-int testing_sleep(http_req *r);
-int testing_db(http_req *r);
-int testing_tx(http_req *r);
+int handle_test_echo(http_req *r);
+int handle_test_sleep(http_req *r);
+int handle_test_db(http_req *r);
+int handle_test_tx(http_req *r);
 
 /* routes/auth.c */
 int handle_auth_register(http_req *r);

@@ -10,14 +10,14 @@
 
 #include "probe.h"
 
-int testing_echo(http_req *r)
+int handle_test_echo(http_req *r)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "received", r->json ? json_object_get(r->json) : NULL);
     return http_send_json(r, 200, o);
 }
 
-int testing_sleep(http_req *r)
+int handle_test_sleep(http_req *r)
 {
     const char *ms_s = http_query(r, "ms");
     long ms = ms_s ? strtol(ms_s, NULL, 10) : 100;
@@ -45,12 +45,12 @@ static int send_now(http_req *r, int in_tx)
     return http_send_json(r, 200, o);
 }
 
-int testing_tx(http_req *r)
+int handle_test_tx(http_req *r)
 {
     return send_now(r, 1);
 }
 
-int testing_db(http_req *r)
+int handle_test_db(http_req *r)
 {
     return send_now(r, 0);
 }

@@ -53,19 +53,10 @@ int cache_mget(arena *a, int n, const char *const *keys, char **values);
  *
  * The text returned is borrowed: the arena's, or worker memory's copy, which stays valid until
  * the next epoch_cache_put in this process (so use it, or copy it, before the next cache_read).
- * A hit costs what the hand-written versions cost: no allocation from worker memory, one MGET
- * (arena copies of its two values) from Redis.
+ * A hit in worker memory costs no allocation and no round trip; one in Redis, one MGET (arena
+ * copies of its two values).
  *
- * For example, the status of one application ("<owner>|<doc>" per application):
- *
- *     static int has_bar(const char *t) { return strchr(t, '|') != NULL; }
- *     struct cache_read spec = {
- *         .key = arena_printf(r->pool, "appdoc:%s", id),
- *         .version_key = strlen(id) <= 40 ? arena_printf(r->pool, "appv:%s", id) : NULL,
- *         .ttl = LOANS_DOC_TTL, .local_seconds = 1, .valid = has_bar,
- *     };
- *     const char *t = cache_read(r->pool, &spec, build_status, &b);  // b: {r, id, found, failed}
- *     // NULL: b says 404 or the database error; else split t at its first '|'.
+ * The readers of routes/ (the dashboard, GET /data, an application's status) are the examples.
  */
 struct cache_read {
     const char *key;         /* Redis key of the value and the worker-memory key */

@@ -2,7 +2,7 @@
  * The host's data epoch: a counter in a small file that the master maps before forking its
  * workers and that loanctl maps too, bumped after every committed change to applications. A
  * worker may answer from its own memory while the epoch is unchanged, which costs no round trip
- * at all; Redis keeps the same fact for other hosts (see loans_changed).
+ * at all; Redis keeps the same fact for other hosts (see applications_changed).
  */
 #ifndef LOANFLOW_EPOCH_H
 #define LOANFLOW_EPOCH_H

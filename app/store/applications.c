@@ -23,6 +23,7 @@
 #include "js.h"
 #include "outbox.h"
 #include "providers.h"
+#include "stats.h"
 
 /* The decision columns, $2 to $17 in the order of decision_params (the INSERT binds the same
  * values as $20 to $35), and the DTI as $18. */
@@ -475,7 +476,7 @@ void applications_changed(const char *app_id)
         snprintf(key, sizeof(key), "appv:%s", app_id);
         cache_incr(key);
     }
-    cache_incr("dashboard:version");
+    cache_incr(STATS_VERSION_KEY);
 }
 
 /* ---- reads ------------------------------------------------------------------------------ */

@@ -11,7 +11,7 @@
 #include "db.h"
 
 /* The Redis version counter of every dashboard document, bumped after each committed write to
- * applications (loans_changed). */
+ * applications (applications_changed). */
 #define STATS_VERSION_KEY "dashboard:version"
 
 enum stats_sql {
