@@ -137,8 +137,8 @@ static void do_login(http_req *r, const char *email, const char *password, struc
     if (out->outcome != USERS_OK)
         return;
     const struct users_user *u = &out->login.user;
-    if (auth_issue_token(r, u->id, u->email, out->login.role, out->login.token_version,
-                         &out->token, &out->jti) != 0)
+    if (auth_issue_token(r, u->id, u->email, out->login.role, out->login.token_version, &out->token,
+                         &out->jti) != 0)
         out->outcome = USERS_DB_ERROR;
 }
 
@@ -250,9 +250,9 @@ static int render_login(http_req *r, int status, const char *error, const char *
     } else {
         randombytes_buf(rnd, sizeof(rnd));
         sodium_bin2hex(csrf, sizeof(csrf), rnd, sizeof(rnd));
-        char *cookie = arena_printf(r->pool, "%s=%s; HttpOnly; SameSite=Strict; Path=/%s",
-                                    AUTH_CSRF_COOKIE, csrf,
-                                    config_get()->cookie_secure ? "; Secure" : "");
+        char *cookie =
+            arena_printf(r->pool, "%s=%s; HttpOnly; SameSite=Strict; Path=/%s", AUTH_CSRF_COOKIE,
+                         csrf, config_get()->cookie_secure ? "; Secure" : "");
         http_add_header(r, "Set-Cookie", cookie);
     }
     json_object *ctx = json_object_new_object();
@@ -307,9 +307,9 @@ int handle_auth_session_create(http_req *r)
     }
     r->user.id = lr.login.user.id;
     const struct config *cfg = config_get();
-    char *cookie = arena_printf(r->pool, "%s=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%ld%s",
-                                AUTH_COOKIE, lr.token, cfg->jwt_ttl,
-                                cfg->cookie_secure ? "; Secure" : "");
+    char *cookie =
+        arena_printf(r->pool, "%s=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%ld%s",
+                     AUTH_COOKIE, lr.token, cfg->jwt_ttl, cfg->cookie_secure ? "; Secure" : "");
     http_add_header(r, "Set-Cookie", cookie);
     return http_redirect(r, safe_next(next));
 }
@@ -397,8 +397,8 @@ int handle_admin_users_update(http_req *r)
     struct users_update change = {rc_role > 0 ? role : NULL, rc_dis > 0 ? disabled : -1};
     struct users_user user;
     const PGresult *db_res;
-    switch (users_update(r->pool, &client, r->user.id, r->user.email, id, &change, &user,
-                         &db_res)) {
+    switch (
+        users_update(r->pool, &client, r->user.id, r->user.email, id, &change, &user, &db_res)) {
     case USERS_OK:
         break;
     case USERS_NOT_FOUND:

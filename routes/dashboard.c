@@ -6,10 +6,10 @@
  *
  * Every text goes through cache_read (cache.h): the worker's memory while the host's epoch is
  * unchanged (a second at most), then Redis as "<version>|<json>", used only while
- * dashboard:version — bumped after every committed write (applications_changed) — still has that value,
- * so a dashboard is never older than the last write; one MGET reads both. Without Redis, or when
- * it answers something unexpected, the document is computed from PostgreSQL. Responses carry an
- * ETag and answer If-None-Match with 304.
+ * dashboard:version — bumped after every committed write (applications_changed) — still has that
+ * value, so a dashboard is never older than the last write; one MGET reads both. Without Redis, or
+ * when it answers something unexpected, the document is computed from PostgreSQL. Responses carry
+ * an ETag and answer If-None-Match with 304.
  */
 #include "routes.h"
 #include "stats.h"
@@ -23,8 +23,15 @@
  * once (the epoch); this bounds how long a change made through another host goes unseen. */
 #define DASH_LOCAL_SECONDS 1
 
-enum dash_doc { DOC_OVERVIEW, DOC_REGION, DOC_COUNTRY, DOC_VERIFICATION, DOC_FINANCIAL,
-                DOC_TIMELINE, DOC_PAGE };
+enum dash_doc {
+    DOC_OVERVIEW,
+    DOC_REGION,
+    DOC_COUNTRY,
+    DOC_VERIFICATION,
+    DOC_FINANCIAL,
+    DOC_TIMELINE,
+    DOC_PAGE
+};
 
 struct dash_build {
     http_req *r;
@@ -41,19 +48,33 @@ static const char *build(void *ctx)
     arena *a = b->r->pool;
     json_object *o = NULL;
     switch (b->doc) {
-    case DOC_OVERVIEW: o = stats_overview(a, &b->failed); break;
-    case DOC_REGION: o = stats_by_region(a, &b->failed); break;
-    case DOC_COUNTRY: o = stats_by_country(a, &b->failed); break;
-    case DOC_VERIFICATION: o = stats_verification(a, &b->failed); break;
-    case DOC_FINANCIAL: o = stats_financial(a, &b->failed); break;
-    case DOC_TIMELINE: o = stats_timeline(a, b->days, &b->failed); break;
-    case DOC_PAGE: o = stats_page(a, b->days, &b->failed); break;
+    case DOC_OVERVIEW:
+        o = stats_overview(a, &b->failed);
+        break;
+    case DOC_REGION:
+        o = stats_by_region(a, &b->failed);
+        break;
+    case DOC_COUNTRY:
+        o = stats_by_country(a, &b->failed);
+        break;
+    case DOC_VERIFICATION:
+        o = stats_verification(a, &b->failed);
+        break;
+    case DOC_FINANCIAL:
+        o = stats_financial(a, &b->failed);
+        break;
+    case DOC_TIMELINE:
+        o = stats_timeline(a, b->days, &b->failed);
+        break;
+    case DOC_PAGE:
+        o = stats_page(a, b->days, &b->failed);
+        break;
     }
     if (o == NULL)
         return NULL;
-    const char *json = arena_strdup(a, json_object_to_json_string_ext(
-                                           o, JSON_C_TO_STRING_PLAIN |
-                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+    const char *json =
+        arena_strdup(a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return json;
 }

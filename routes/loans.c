@@ -317,7 +317,7 @@ int handle_loan_submit(http_req *r)
 struct status_build {
     arena *pool;
     const char *id;
-    int db_error;     /* the read failed: failed is its result, NULL when unreachable */
+    int db_error; /* the read failed: failed is its result, NULL when unreachable */
     PGresult *failed;
 };
 
@@ -384,7 +384,8 @@ int handle_loan_list(http_req *r)
             js_field_error(fields, "status", "must be PENDING, APPROVED or REJECTED");
     }
     if (reg != NULL && !loan_region_valid(reg, region))
-        js_field_error(fields, "region", "must be one of APAC, EMEA, AMERICAS, MEA, NA, SA, EU, ASIA");
+        js_field_error(fields, "region",
+                       "must be one of APAC, EMEA, AMERICAS, MEA, NA, SA, EU, ASIA");
     const char *code = NULL;
     if (ctry != NULL) {
         int down = 0;
@@ -401,7 +402,8 @@ int handle_loan_list(http_req *r)
     if (json_object_object_length(fields) > 0)
         return http_error_fields(r, 400, "validation_failed", "Invalid filter", fields);
     json_object_put(fields);
-    return send_list(r, applications_list(r->pool, status, reg ? region : NULL, code, limit, offset),
+    return send_list(r,
+                     applications_list(r->pool, status, reg ? region : NULL, code, limit, offset),
                      limit, offset);
 }
 
@@ -454,8 +456,8 @@ static struct review_actor actor(http_req *r)
 
 /* Approve and reject: an optional reason, the use case, the outcome. */
 static int decide(http_req *r,
-                  void (*use_case)(arena *, const struct review_actor *, const char *,
-                                   const char *, struct review_outcome *),
+                  void (*use_case)(arena *, const struct review_actor *, const char *, const char *,
+                                   struct review_outcome *),
                   const char *message)
 {
     const char *reason;
@@ -500,11 +502,11 @@ int handle_approval_logs(http_req *r)
         json_object_object_add(e, "id", json_object_new_int64(atoll(PQgetvalue(res, i, 0))));
         json_object_object_add(e, "application_id", json_object_new_string(PQgetvalue(res, i, 1)));
         json_object_object_add(e, "action", json_object_new_string(PQgetvalue(res, i, 2)));
-        json_object_object_add(e, "actor_id",
-                               PQgetisnull(res, i, 3)
-                                   ? NULL
-                                   : json_object_new_int64(atoll(PQgetvalue(res, i, 3))));
-        const char *keys[] = {"actor_email", "reason", "status_before", "status_after", "created_at"};
+        json_object_object_add(
+            e, "actor_id",
+            PQgetisnull(res, i, 3) ? NULL : json_object_new_int64(atoll(PQgetvalue(res, i, 3))));
+        const char *keys[] = {"actor_email", "reason", "status_before", "status_after",
+                              "created_at"};
         for (int k = 0; k < 5; k++)
             json_object_object_add(e, keys[k],
                                    PQgetisnull(res, i, 4 + k)

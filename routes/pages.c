@@ -20,8 +20,6 @@
 #include "validate.h"
 #include "template.h"
 
-
-
 /* The context every page shares: title, signed-in user, CSRF token, version. */
 static json_object *page_ctx(http_req *r, const char *title)
 {
@@ -99,22 +97,25 @@ static const char *render_body(void *arg)
     json_object *ctx = json_object_new_object();
     json_object *ov = get(data, "overview"), *fin = get(data, "financial");
     json_object *kpis = json_object_new_array();
-    json_object_array_add(kpis, kpi("total_applications", "Applications",
-                                    grouped(r, json_object_get_double(get(ov, "total_applications")), 0)));
+    json_object_array_add(
+        kpis, kpi("total_applications", "Applications",
+                  grouped(r, json_object_get_double(get(ov, "total_applications")), 0)));
     json_object_array_add(kpis, kpi("approved", "Approved",
                                     grouped(r, json_object_get_double(get(ov, "approved")), 0)));
     json_object_array_add(kpis, kpi("rejected", "Rejected",
                                     grouped(r, json_object_get_double(get(ov, "rejected")), 0)));
     json_object_array_add(kpis, kpi("pending", "Pending review",
                                     grouped(r, json_object_get_double(get(ov, "pending")), 0)));
-    json_object_array_add(kpis, kpi("approval_rate", "Approval rate",
-                                    arena_printf(r->pool, "%s%%", json_object_get_string(get(ov, "approval_rate")))));
+    json_object_array_add(
+        kpis, kpi("approval_rate", "Approval rate",
+                  arena_printf(r->pool, "%s%%", json_object_get_string(get(ov, "approval_rate")))));
     json_object_array_add(kpis, kpi("average_credit_score", "Avg credit score (approved)",
                                     json_object_get_string(get(fin, "average_credit_score"))));
     json_object_array_add(kpis, kpi("average_dti_ratio", "Avg DTI (approved)",
                                     json_object_get_string(get(fin, "average_dti_ratio"))));
-    json_object_array_add(kpis, kpi("total_loan_amount", "Approved amount",
-                                    grouped(r, json_object_get_double(get(fin, "total_loan_amount")), 2)));
+    json_object_array_add(
+        kpis, kpi("total_loan_amount", "Approved amount",
+                  grouped(r, json_object_get_double(get(fin, "total_loan_amount")), 2)));
     json_object_object_add(ctx, "kpis", kpis);
     json_object *sw = json_object_new_array();
     static const int choices[] = {7, 30, 90};
@@ -194,8 +195,8 @@ static const char *notice_text(const char *code)
 /* The approval history of one application, from applications_logs_for rows (newest first). */
 static json_object *history(const PGresult *logs, const char *id)
 {
-    static const char *const keys[] = {"application_id", "action", "actor", "reason", "before",
-                                       "after", "at"};
+    static const char *const keys[] = {"application_id", "action", "actor", "reason",
+                                       "before",         "after",  "at"};
     json_object *hist = json_object_new_array();
     for (int l = 0; l < PQntuples(logs); l++) {
         if (strcmp(PQgetvalue(logs, l, 0), id) != 0)
@@ -281,9 +282,9 @@ int handle_page_application(http_req *r)
     json_object_object_add(ctx, "history", history(logs, id));
     json_object *pending = NULL;
     json_object_object_get_ex(app, "final_status", &pending);
-    json_object_object_add(ctx, "is_pending",
-                           json_object_new_boolean(pending &&
-                                                   !strcmp(json_object_get_string(pending), "PENDING")));
+    json_object_object_add(
+        ctx, "is_pending",
+        json_object_new_boolean(pending && !strcmp(json_object_get_string(pending), "PENDING")));
     return render(r, 200, "application", ctx);
 }
 

@@ -127,4 +127,3 @@ int routes_paging(http_req *r, int def, int max, char *limit, char *offset)
     snprintf(offset, 16, "%ld", ov);
     return 0;
 }
-

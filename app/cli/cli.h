@@ -20,8 +20,8 @@ struct cli_command {
     const char *group; /* "user" */
     const char *name;  /* "add"; NULL when the group is itself the command (seed, notifier) */
     int (*run)(int argc, char **argv);
-    const char *args;  /* the arguments, for the help ("--email E --name N --role R") */
-    const char *help;  /* one line */
+    const char *args; /* the arguments, for the help ("--email E --name N --role R") */
+    const char *help; /* one line */
 };
 
 /* The value after option name in argv ("--count 5" -> "5"); NULL when absent. */

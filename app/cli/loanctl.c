@@ -93,8 +93,7 @@ int main(int argc, char **argv)
         if (strcmp(commands[i].group, group) != 0)
             continue;
         group_known = 1;
-        if (commands[i].name == NULL ||
-            (argc > 2 && !strcmp(commands[i].name, argv[2])))
+        if (commands[i].name == NULL || (argc > 2 && !strcmp(commands[i].name, argv[2])))
             found = &commands[i];
     }
     if (!group_known)

@@ -50,8 +50,10 @@ int cmd_market_load(int argc, char **argv)
     struct market_set set = {0};
     int problems = market_parse_csv(buf, len, &set, market_problem, (void *)file);
     if (problems == 0 && set.n == 0 && !allow_empty) {
-        market_problem(2, "row", "no data rows (--allow-empty loads the file and empties the "
-                                 "table)", (void *)file);
+        market_problem(2, "row",
+                       "no data rows (--allow-empty loads the file and empties the "
+                       "table)",
+                       (void *)file);
         problems = 1;
     }
     if (problems != 0) {

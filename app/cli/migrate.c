@@ -44,8 +44,10 @@ static int apply_one(PGconn *c, const char *dir, const char *name, int *applied)
         rc = -1;
     } else if (PQntuples(res) == 1) {
         if (strcmp(PQgetvalue(res, 0, 0), hex) != 0) {
-            fprintf(stderr, "loanctl: %s changed after it was applied; add a new migration "
-                            "instead of editing an applied one\n", name);
+            fprintf(stderr,
+                    "loanctl: %s changed after it was applied; add a new migration "
+                    "instead of editing an applied one\n",
+                    name);
             rc = -1;
         }
     } else {
@@ -55,9 +57,9 @@ static int apply_one(PGconn *c, const char *dir, const char *name, int *applied)
             rc = -1;
             PQclear(PQexec(c, "ROLLBACK"));
         } else {
-            PGresult *ins = PQexecParams(
-                c, "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)", 2, NULL, p,
-                NULL, NULL, 0);
+            PGresult *ins =
+                PQexecParams(c, "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)",
+                             2, NULL, p, NULL, NULL, 0);
             PGresult *cm = NULL;
             if (cli_raw_ok(c, ins, "recording migration"))
                 cm = PQexec(c, "COMMIT");

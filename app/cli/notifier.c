@@ -116,7 +116,8 @@ int cmd_notifier(int argc, char **argv)
                 strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
                 json_object_object_add(m, "time", json_object_new_string(ts));
                 json_object_object_add(m, "id", json_object_new_int64(id));
-                json_object_object_add(m, "application_id", json_object_new_string(PQgetvalue(res, i, 1)));
+                json_object_object_add(m, "application_id",
+                                       json_object_new_string(PQgetvalue(res, i, 1)));
                 json_object_object_add(m, "kind", json_object_new_string(PQgetvalue(res, i, 2)));
                 json_object_object_add(m, "to", json_object_new_string(PQgetvalue(res, i, 3)));
                 json_object_object_add(m, "subject", json_object_new_string(PQgetvalue(res, i, 4)));

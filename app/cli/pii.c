@@ -30,7 +30,8 @@ int cmd_pii_rotate_key(int argc, char **argv)
     if (cli_connect() != 0)
         return 1;
     if (config_get()->pii_key_previous[0] == '\0') {
-        fprintf(stderr, "loanctl: set PII_KEY to the new key and PII_KEY_PREVIOUS to the old one\n");
+        fprintf(stderr,
+                "loanctl: set PII_KEY to the new key and PII_KEY_PREVIOUS to the old one\n");
         return 2;
     }
     arena *a = arena_new(1 << 16);

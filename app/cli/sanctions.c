@@ -34,6 +34,7 @@ enum {
     CLI_SANCTIONS_SQL_COUNT
 };
 
+/* clang-format off */
 static const struct db_stmt sql[CLI_SANCTIONS_SQL_COUNT] = {
     [CLI_SANCTIONS_ACTIVE] = {"cli_sanctions_active",
      "SELECT id, name, version, sha256, coalesce(published::text, ''), entries, names "
@@ -49,6 +50,7 @@ static const struct db_stmt sql[CLI_SANCTIONS_SQL_COUNT] = {
      "SELECT name, version, entries, names, active, to_char(loaded_at, 'YYYY-MM-DD HH24:MI:SS'), "
      "coalesce(published::text, '-'), source FROM sanctions_lists ORDER BY id"},
 };
+/* clang-format on */
 const struct db_stmts sanctions_cli_statements = DB_STMTS("cli_sanctions", sql);
 
 /* A list file read and checked, before anything touches the database. */
@@ -89,8 +91,10 @@ static int list_file_read(int argc, char **argv, const char *cmd, struct list_fi
 {
     memset(lf, 0, sizeof(*lf));
     if (argc < 1 || argv[0][0] == '-') {
-        fprintf(stderr, "usage: loanctl sanctions %s FILE[.gz] [--alt ALT] [--name N] "
-                        "[--date YYYY-MM-DD]\n", cmd);
+        fprintf(stderr,
+                "usage: loanctl sanctions %s FILE[.gz] [--alt ALT] [--name N] "
+                "[--date YYYY-MM-DD]\n",
+                cmd);
         return 2;
     }
     lf->path = argv[0];
@@ -299,9 +303,8 @@ static int print_active(arena *a)
         return 1;
     }
     for (int i = 0; i < PQntuples(res); i++)
-        printf("active sanctions list: %s version %s (%s%s), %s entries\n",
-               PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-               PQgetvalue(res, i, 4)[0] ? "published " : "undated",
+        printf("active sanctions list: %s version %s (%s%s), %s entries\n", PQgetvalue(res, i, 1),
+               PQgetvalue(res, i, 2), PQgetvalue(res, i, 4)[0] ? "published " : "undated",
                PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
     if (PQntuples(res) == 0)
         printf("active sanctions list: none (applications are not screened)\n");
@@ -365,24 +368,24 @@ int cmd_sanctions_ensure(int argc, char **argv)
                 same_name = i;
         if (same_name < 0) {
             printf("sanctions ensure: keeping the active list(s); no %s list is active and %s is "
-                   "not loaded beside them\n", lf.name, lf.path);
+                   "not loaded beside them\n",
+                   lf.name, lf.path);
         } else {
             const char *ver = PQgetvalue(res, same_name, 2);
             const char *active_date = PQgetvalue(res, same_name, 4);
             if (!strcmp(PQgetvalue(res, same_name, 3), lf.sha256)) {
                 printf("sanctions ensure: %s version %s is already the active list\n", lf.name,
                        lf.version);
-            } else if (lf.published[0] && active_date[0] &&
-                       strcmp(lf.published, active_date) > 0) {
+            } else if (lf.published[0] && active_date[0] && strcmp(lf.published, active_date) > 0) {
                 printf("sanctions ensure: %s (published %s) is newer than the active %s version "
-                       "%s (published %s); loading it\n", lf.path, lf.published, lf.name, ver,
-                       active_date);
+                       "%s (published %s); loading it\n",
+                       lf.path, lf.published, lf.name, ver, active_date);
                 rc = load_list(a, &lf);
             } else {
                 printf("sanctions ensure: keeping the active %s version %s (%s%s); %s (%s) is "
-                       "not known to be newer\n", lf.name, ver,
-                       active_date[0] ? "published " : "undated", active_date, lf.path,
-                       file_date);
+                       "not known to be newer\n",
+                       lf.name, ver, active_date[0] ? "published " : "undated", active_date,
+                       lf.path, file_date);
             }
         }
     }

@@ -1,7 +1,7 @@
 /*
  * loanctl seed: sample applications for development and benchmarks, sent through the real
- * pipeline (review_evaluate, then applications_insert) so every stored row is one the service could have
- * decided, with its screening, risk grade and price. Names, countries, amounts and dates come
+ * pipeline (review_evaluate, then applications_insert) so every stored row is one the service could
+ * have decided, with its screening, risk grade and price. Names, countries, amounts and dates come
  * from a small deterministic generator (--seed S reproduces a data set); Indian applicants get
  * a synthetic identity registered with the sandbox eKYC and bureau providers first, whose
  * numbers come from the CSPRNG so two runs never share a PAN. Applications are inserted 200 to
@@ -48,31 +48,48 @@ struct seed_country {
 };
 
 static const struct seed_country seed_countries[] = {
-    {"United States", "AMERICAS", 18}, {"Canada", "NA", 5},        {"Brazil", "SA", 5},
-    {"Mexico", "AMERICAS", 4},         {"Argentina", "SA", 2},     {"United Kingdom", "EU", 8},
-    {"Germany", "EU", 7},              {"France", "EMEA", 5},      {"Spain", "EU", 3},
-    {"Italy", "EMEA", 3},              {"Netherlands", "EU", 2},   {"Sweden", "EU", 1},
-    {"India", "ASIA", 12},             {"Singapore", "APAC", 4},   {"Japan", "APAC", 4},
-    {"Australia", "APAC", 4},          {"Indonesia", "ASIA", 3},   {"Philippines", "APAC", 2},
-    {"Vietnam", "ASIA", 1},            {"United Arab Emirates", "MEA", 3},
-    {"Saudi Arabia", "MEA", 2},        {"South Africa", "MEA", 2}, {"Nigeria", "MEA", 2},
-    {"Kenya", "MEA", 1},               {"Egypt", "MEA", 1},        {"Iran", "MEA", 1},
+    {"United States", "AMERICAS", 18},
+    {"Canada", "NA", 5},
+    {"Brazil", "SA", 5},
+    {"Mexico", "AMERICAS", 4},
+    {"Argentina", "SA", 2},
+    {"United Kingdom", "EU", 8},
+    {"Germany", "EU", 7},
+    {"France", "EMEA", 5},
+    {"Spain", "EU", 3},
+    {"Italy", "EMEA", 3},
+    {"Netherlands", "EU", 2},
+    {"Sweden", "EU", 1},
+    {"India", "ASIA", 12},
+    {"Singapore", "APAC", 4},
+    {"Japan", "APAC", 4},
+    {"Australia", "APAC", 4},
+    {"Indonesia", "ASIA", 3},
+    {"Philippines", "APAC", 2},
+    {"Vietnam", "ASIA", 1},
+    {"United Arab Emirates", "MEA", 3},
+    {"Saudi Arabia", "MEA", 2},
+    {"South Africa", "MEA", 2},
+    {"Nigeria", "MEA", 2},
+    {"Kenya", "MEA", 1},
+    {"Egypt", "MEA", 1},
+    {"Iran", "MEA", 1},
 };
 
 static const char *first_names[] = {
-    "Olivia", "Liam",   "Emma",   "Noah",    "Ava",     "Mateo",  "Sofia",  "Arjun",  "Ananya",
-    "Hiroshi", "Yuki",  "Chen",   "Mei",     "Lucas",   "Amara",  "Kwame",  "Fatima", "Omar",
-    "Elena",  "Pierre", "Chloe",  "Hans",    "Greta",   "Isabel", "Diego",  "Camila", "Rahul",
-    "Priya",  "Aisha",  "Samuel", "Grace",   "Daniel",  "Nadia",  "Ivan",   "Leila",  "Tomas",
+    "Olivia",  "Liam",   "Emma",   "Noah",  "Ava",    "Mateo",  "Sofia", "Arjun",  "Ananya",
+    "Hiroshi", "Yuki",   "Chen",   "Mei",   "Lucas",  "Amara",  "Kwame", "Fatima", "Omar",
+    "Elena",   "Pierre", "Chloe",  "Hans",  "Greta",  "Isabel", "Diego", "Camila", "Rahul",
+    "Priya",   "Aisha",  "Samuel", "Grace", "Daniel", "Nadia",  "Ivan",  "Leila",  "Tomas",
 };
 static const char *last_names[] = {
-    "Anderson", "Okafor",  "Fernandes", "Nakamura", "Kowalski", "Lindqvist", "Moreau",
-    "Schneider", "Patel",  "Iyer",      "Tanaka",   "Wong",     "Haddad",    "Mensah",
-    "Rossi",    "Novak",   "Castillo",  "Herrera",  "Dubois",   "Kim",       "Nguyen",
-    "Oliveira", "Bianchi", "Jansen",    "Reddy",    "Sato",     "Walsh",     "Barros",
+    "Anderson",  "Okafor",  "Fernandes", "Nakamura", "Kowalski", "Lindqvist", "Moreau",
+    "Schneider", "Patel",   "Iyer",      "Tanaka",   "Wong",     "Haddad",    "Mensah",
+    "Rossi",     "Novak",   "Castillo",  "Herrera",  "Dubois",   "Kim",       "Nguyen",
+    "Oliveira",  "Bianchi", "Jansen",    "Reddy",    "Sato",     "Walsh",     "Barros",
 };
-static const char *purposes[] = {"Home Purchase", "Debt Consolidation", "Car", "Education",
-                                 "Home Improvement", "Business", "Medical"};
+static const char *purposes[] = {"Home Purchase",    "Debt Consolidation", "Car",    "Education",
+                                 "Home Improvement", "Business",           "Medical"};
 
 /* A synthetic Indian identity for a sample applicant, registered with the sandbox providers
  * the way a provider's test environment is set up: Aadhaar with its Verhoeff digit, a PAN of a
@@ -156,9 +173,9 @@ int cmd_seed(int argc, char **argv)
             in->name = arena_printf(a, "%s %s", first, last);
             in->email = arena_printf(a, "%s.%s.%02x%02x%02x%02x.%ld@example.com", first, last,
                                      tag[0], tag[1], tag[2], tag[3], done + nb);
-            in->phone = arena_printf(a, "+%d %03d %03d %04d", (int)between(1, 99),
-                                     (int)between(200, 999), (int)between(100, 999),
-                                     (int)between(0, 9999));
+            in->phone =
+                arena_printf(a, "+%d %03d %03d %04d", (int)between(1, 99), (int)between(200, 999),
+                             (int)between(100, 999), (int)between(0, 9999));
             in->country = sc->name;
             snprintf(in->region, sizeof(in->region), "%s", sc->region);
             in->income = between(24000, 260000) * 100;
@@ -196,8 +213,8 @@ int cmd_seed(int argc, char **argv)
                         rc < 0 ? "database unavailable" : "unknown country");
                 return 1;
             }
-            PGresult *row = applications_insert(a, 0, "loanctl seed", &ins[b], country, &facts, &res,
-                                         created[b], 0);
+            PGresult *row = applications_insert(a, 0, "loanctl seed", &ins[b], country, &facts,
+                                                &res, created[b], 0);
             if (!db_ok(row)) {
                 db_rollback();
                 fprintf(stderr, "loanctl: insert failed: %s",

@@ -18,13 +18,9 @@
 #include "cli.h"
 #include "config.h"
 
-enum {
-    CLI_USER_INSERT,
-    CLI_USER_INSERT_IF_ABSENT,
-    CLI_USER_LIST,
-    CLI_USER_SQL_COUNT
-};
+enum { CLI_USER_INSERT, CLI_USER_INSERT_IF_ABSENT, CLI_USER_LIST, CLI_USER_SQL_COUNT };
 
+/* clang-format off */
 #define AUDITED_INSERT(rows)                                                                    \
     "WITH ins AS (INSERT INTO users (name, email, password_hash, role) " rows " RETURNING id) " \
     "INSERT INTO audit_events (actor_email, action, target_type, target_id, client_addr, "      \
@@ -40,6 +36,7 @@ static const struct db_stmt sql[CLI_USER_SQL_COUNT] = {
      "SELECT id, email, name, role, disabled, "
      "coalesce(to_char(last_login_at, 'YYYY-MM-DD HH24:MI'), '-') FROM users ORDER BY id"},
 };
+/* clang-format on */
 const struct db_stmts user_cli_statements = DB_STMTS("cli_user", sql);
 
 /* Reads one line from stdin without echo when it is a terminal. Returns 0 or -1. */
@@ -66,8 +63,8 @@ static int read_password(char *out, size_t len)
 }
 
 /* Checks, hashes and inserts (if_absent: only when the email is unknown). Exit status. */
-static int insert_user(const char *email, const char *name, const char *role,
-                       const char *password, int if_absent)
+static int insert_user(const char *email, const char *name, const char *role, const char *password,
+                       int if_absent)
 {
     size_t pl = strlen(password);
     if (pl < 8 || pl > 128) {
@@ -157,8 +154,8 @@ int cmd_user_list(int argc, char **argv)
         printf("%-6s %-32s %-24s %-10s %-8s %s\n", "id", "email", "name", "role", "disabled",
                "last login");
         for (int i = 0; i < PQntuples(res); i++)
-            printf("%-6s %-32s %-24s %-10s %-8s %s\n", PQgetvalue(res, i, 0),
-                   PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+            printf("%-6s %-32s %-24s %-10s %-8s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                   PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
                    PQgetvalue(res, i, 4)[0] == 't' ? "yes" : "no", PQgetvalue(res, i, 5));
     }
     arena_free(a);

@@ -20,22 +20,23 @@
 #include "js.h"
 #include "validate.h"
 
-#define CENTS(units) ((int64_t)(units) * 100)
-#define MIN_INCOME CENTS(30000)
-#define MAX_LOAN CENTS(1000000)
-#define HIGH_VALUE CENTS(500000)
-#define MIN_SCORE 650
+#define CENTS(units) ((int64_t)(units)*100)
+#define MIN_INCOME   CENTS(30000)
+#define MAX_LOAN     CENTS(1000000)
+#define HIGH_VALUE   CENTS(500000)
+#define MIN_SCORE    650
 /* eKYC name scores (screen_name_score of the record's name against the application's): at or
  * above NAME_MATCH the names agree; from NAME_REVIEW an officer looks; below, they differ. */
-#define NAME_MATCH 0.90
+#define NAME_MATCH  0.90
 #define NAME_REVIEW 0.80
-#define MIN_AGE 18
+#define MIN_AGE     18
 
 static const char *const status_names[] = {"PENDING", "APPROVED", "REJECTED"};
 static const char *const flag_names[LOAN_FLAG_COUNT] = {
-    "documents_outstanding", "sanctions_review",   "pep",           "senior_relative",
-    "country_monitoring",    "high_value",         "manual_review", "screening_unavailable",
-    "ekyc_review",           "ekyc_unavailable",   "no_credit_history", "bureau_unavailable",
+    "documents_outstanding", "sanctions_review",      "pep",
+    "senior_relative",       "country_monitoring",    "high_value",
+    "manual_review",         "screening_unavailable", "ekyc_review",
+    "ekyc_unavailable",      "no_credit_history",     "bureau_unavailable",
     "risk_review",           "pricing_unavailable",
 };
 static const char *const ekyc_names[] = {"NOT_CHECKED", "VERIFIED", "NOT_FOUND",
@@ -50,8 +51,7 @@ const char *ekyc_status_name(enum ekyc_status s)
 
 const char *bureau_status_name(enum bureau_status s)
 {
-    return (unsigned)s < sizeof(bureau_names) / sizeof(bureau_names[0]) ? bureau_names[s]
-                                                                        : "ERROR";
+    return (unsigned)s < sizeof(bureau_names) / sizeof(bureau_names[0]) ? bureau_names[s] : "ERROR";
 }
 static const char *const required_docs[] = {"ID_Proof", "Income_Statement", "Address_Proof"};
 static const char *const regions[] = {"APAC", "EMEA", "AMERICAS", "MEA", "NA", "SA", "EU", "ASIA"};
@@ -204,7 +204,8 @@ static void parse_identity(json_object *body, struct loan_input *in, json_object
             initial_ok = val_pan(up, one) == VAL_PAN_OK;
         }
         if (rc == VAL_PAN_ERR_FORMAT) {
-            js_field_error(fields, "pan", "must be 5 letters, 4 digits and a letter, e.g. AAAPZ9999Z");
+            js_field_error(fields, "pan",
+                           "must be 5 letters, 4 digits and a letter, e.g. AAAPZ9999Z");
         } else if (up[3] != 'P') {
             js_field_error(fields, "pan", "4th character must be P: loans are made to individuals");
         } else if (!initial_ok) {
@@ -225,8 +226,7 @@ static void parse_identity(json_object *body, struct loan_input *in, json_object
             const char *acct = NULL, *ifsc = NULL, *holder = NULL;
             if (sub_string(ba, "bank_account", "account_number", 32, &acct, fields) > 0) {
                 if (!val_account_number(acct))
-                    js_field_error(fields, "bank_account.account_number",
-                                   "must be 9 to 18 digits");
+                    js_field_error(fields, "bank_account.account_number", "must be 9 to 18 digits");
                 else
                     snprintf(in->bank_account, sizeof(in->bank_account), "%s", acct);
             }
@@ -234,8 +234,7 @@ static void parse_identity(json_object *body, struct loan_input *in, json_object
                 char up[12] = "";
                 if (strlen(ifsc) == 11)
                     for (size_t i = 0; i <= 11; i++)
-                        up[i] = (ifsc[i] >= 'a' && ifsc[i] <= 'z') ? (char)(ifsc[i] - 32)
-                                                                   : ifsc[i];
+                        up[i] = (ifsc[i] >= 'a' && ifsc[i] <= 'z') ? (char)(ifsc[i] - 32) : ifsc[i];
                 if (!val_ifsc(up))
                     js_field_error(fields, "bank_account.ifsc",
                                    "must be 4 letters, a zero and 6 letters or digits, e.g. "
@@ -398,8 +397,10 @@ static void ekyc_rule(const struct ekyc_check *c, const char *what, const char *
         return;
     } else if (c->name_score < NAME_MATCH) {
         if (flag(out, FLAG_EKYC_REVIEW, cleared)) {
-            remark(s, "%s name on record is close to the applicant's but not equal (score %.2f); "
-                      "review", what, c->name_score);
+            remark(s,
+                   "%s name on record is close to the applicant's but not equal (score %.2f); "
+                   "review",
+                   what, c->name_score);
             *pending = 1;
         } else {
             remark(s, "%s name (score %.2f) accepted by the reviewing officer", what,
@@ -413,8 +414,10 @@ static void ekyc_rule(const struct ekyc_check *c, const char *what, const char *
             remark(s, "Date of birth differs from the %s record; review", what);
             *pending = 1;
         } else {
-            remark(s, "Date of birth difference on the %s record accepted by the reviewing "
-                      "officer", what);
+            remark(s,
+                   "Date of birth difference on the %s record accepted by the reviewing "
+                   "officer",
+                   what);
         }
     }
 }
@@ -462,11 +465,13 @@ void loan_kyc(const struct loan_input *in, const struct identity_facts *id, unsi
             for (int i = 0; i < 3; i++)
                 if (miss[i]) {
                     size_t used = strlen(missing_id);
-                    snprintf(missing_id + used, sizeof(missing_id) - used, "%s%s",
-                             used ? ", " : "", names[i]);
+                    snprintf(missing_id + used, sizeof(missing_id) - used, "%s%s", used ? ", " : "",
+                             names[i]);
                 }
-            remark(s, "PAN, Aadhaar and date of birth are required for applicants in India "
-                      "(missing: %s)", missing_id);
+            remark(s,
+                   "PAN, Aadhaar and date of birth are required for applicants in India "
+                   "(missing: %s)",
+                   missing_id);
             hard(out, "kyc_identity");
             rejected = 1;
         }
@@ -515,8 +520,8 @@ void loan_compliance(const struct loan_input *in, const struct compliance_facts 
         }
     } else if (f->sanctions_score >= p->sanctions_block) {
         remark(s, "Sanctions match: \"%s\" (%s %s entry %lld, score %.4f)",
-               f->sanctions_name ? f->sanctions_name : "?", f->sanctions_list,
-               f->sanctions_version, f->sanctions_entry, f->sanctions_score);
+               f->sanctions_name ? f->sanctions_name : "?", f->sanctions_list, f->sanctions_version,
+               f->sanctions_entry, f->sanctions_score);
         hard(out, "sanctions");
         rejected = 1;
     } else if (f->sanctions_score >= p->sanctions_review) {
@@ -533,8 +538,10 @@ void loan_compliance(const struct loan_input *in, const struct compliance_facts 
     if (in->political_connection || f->pep_name) {
         if (flag(out, FLAG_PEP, cleared)) {
             if (f->pep_name)
-                remark(s, "Politically exposed person: matches \"%s\" on the PEP list; enhanced "
-                          "due diligence required", f->pep_name);
+                remark(s,
+                       "Politically exposed person: matches \"%s\" on the PEP list; enhanced "
+                       "due diligence required",
+                       f->pep_name);
             else
                 remark(s, "Political connection declared; enhanced due diligence required");
             pending = 1;
@@ -609,8 +616,10 @@ static int bureau_rules(const struct loan_input *in, const struct compliance_fac
         return 0;
     case BUREAU_NO_HISTORY: {
         if (flag(out, FLAG_NO_CREDIT_HISTORY, cleared)) {
-            remark(s, "%s has no credit history for this PAN; the declared score %d needs an "
-                      "officer's review", b->bureau, in->credit_score);
+            remark(s,
+                   "%s has no credit history for this PAN; the declared score %d needs an "
+                   "officer's review",
+                   b->bureau, in->credit_score);
             *pending = 1;
         } else {
             remark(s, "No %s credit history; declared score %d accepted by the reviewing officer",
@@ -627,8 +636,9 @@ static int bureau_rules(const struct loan_input *in, const struct compliance_fac
             out->tier_applied = 1;
             out->tier_limit = low->max_loan;
             if (check_loan && in->loan_amount > low->max_loan) {
-                remark(s, "Loan amount %s exceeds %s, the limit without credit history (lowest "
-                          "tier, table version %d)",
+                remark(s,
+                       "Loan amount %s exceeds %s, the limit without credit history (lowest "
+                       "tier, table version %d)",
                        loan_money(in->loan_amount, a, sizeof(a)),
                        loan_money(low->max_loan, c, sizeof(c)), f->credit.tier_version);
                 out->reasons[out->nreasons++] =
@@ -711,13 +721,16 @@ static void risk_rules(const struct loan_input *in, const struct compliance_fact
     }
     if (r->grade == 'D') {
         if (flag(out, FLAG_RISK_REVIEW, cleared)) {
-            remark(s, "Risk grade D (probability of default %.4f, %d points, model version %d) "
-                      "needs an officer's review: %s",
+            remark(s,
+                   "Risk grade D (probability of default %.4f, %d points, model version %d) "
+                   "needs an officer's review: %s",
                    r->pd, r->points, cp->model->version, why[0] ? why : "no single adverse factor");
             *pending = 1;
         } else {
-            remark(s, "Risk grade D (probability of default %.4f) accepted by the reviewing "
-                      "officer", r->pd);
+            remark(s,
+                   "Risk grade D (probability of default %.4f) accepted by the reviewing "
+                   "officer",
+                   r->pd);
         }
     } else {
         remark(s, "Risk grade %c (probability of default %.4f, %d points, model version %d)",
@@ -829,8 +842,7 @@ void loan_decide(const struct loan_policy *p, unsigned cleared, struct loan_resu
         for (unsigned b = 0; b < LOAN_FLAG_COUNT; b++) {
             if (out->flags & (1u << b)) {
                 size_t used = strlen(list);
-                snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
-                         flag_names[b]);
+                snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", flag_names[b]);
             }
         }
         remark(s, "Waiting for review: %s", list);

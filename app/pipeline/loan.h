@@ -17,36 +17,37 @@
 enum loan_status { LOAN_PENDING = 0, LOAN_APPROVED = 1, LOAN_REJECTED = 2 };
 const char *loan_status_name(enum loan_status s);
 
-#define LOAN_MAX_DOCS 16
+#define LOAN_MAX_DOCS  16
 #define LOAN_MAX_CENTS 99999999999999LL /* NUMERIC(14,2): 999,999,999,999.99 */
 
 /* Review flags: why an application waits for an officer. An officer's approval clears them. */
 enum loan_flag {
-    FLAG_DOCUMENTS = 1u << 0,          /* documents_outstanding */
-    FLAG_SANCTIONS_REVIEW = 1u << 1,   /* sanctions_review */
-    FLAG_PEP = 1u << 2,                /* pep */
-    FLAG_SENIOR_RELATIVE = 1u << 3,    /* senior_relative */
-    FLAG_COUNTRY_MONITORING = 1u << 4, /* country_monitoring */
-    FLAG_HIGH_VALUE = 1u << 5,         /* high_value */
-    FLAG_MANUAL_REVIEW = 1u << 6,      /* manual_review (REVIEW_MODE=manual) */
+    FLAG_DOCUMENTS = 1u << 0,             /* documents_outstanding */
+    FLAG_SANCTIONS_REVIEW = 1u << 1,      /* sanctions_review */
+    FLAG_PEP = 1u << 2,                   /* pep */
+    FLAG_SENIOR_RELATIVE = 1u << 3,       /* senior_relative */
+    FLAG_COUNTRY_MONITORING = 1u << 4,    /* country_monitoring */
+    FLAG_HIGH_VALUE = 1u << 5,            /* high_value */
+    FLAG_MANUAL_REVIEW = 1u << 6,         /* manual_review (REVIEW_MODE=manual) */
     FLAG_SCREENING_UNAVAILABLE = 1u << 7, /* screening_unavailable: no list loaded */
-    FLAG_EKYC_REVIEW = 1u << 8,        /* ekyc_review: name or birth date close, not equal */
-    FLAG_EKYC_UNAVAILABLE = 1u << 9,   /* ekyc_unavailable: provider timed out, failed or absent */
-    FLAG_NO_CREDIT_HISTORY = 1u << 10, /* no_credit_history: the bureau has no file */
+    FLAG_EKYC_REVIEW = 1u << 8,           /* ekyc_review: name or birth date close, not equal */
+    FLAG_EKYC_UNAVAILABLE = 1u << 9,    /* ekyc_unavailable: provider timed out, failed or absent */
+    FLAG_NO_CREDIT_HISTORY = 1u << 10,  /* no_credit_history: the bureau has no file */
     FLAG_BUREAU_UNAVAILABLE = 1u << 11, /* bureau_unavailable: bureau timed out or failed */
-    FLAG_RISK_REVIEW = 1u << 12,       /* risk_review: risk grade D */
+    FLAG_RISK_REVIEW = 1u << 12,        /* risk_review: risk grade D */
     FLAG_PRICING_UNAVAILABLE = 1u << 13, /* pricing_unavailable: no base rate loaded */
 };
 #define LOAN_FLAG_COUNT 14
 /* Flags an officer's approval cannot clear: they wait for a provider or for data, and a
  * reprocess retries them. */
-#define LOAN_FLAGS_RETRY (FLAG_EKYC_UNAVAILABLE | FLAG_BUREAU_UNAVAILABLE | FLAG_PRICING_UNAVAILABLE)
+#define LOAN_FLAGS_RETRY                                                                           \
+    (FLAG_EKYC_UNAVAILABLE | FLAG_BUREAU_UNAVAILABLE | FLAG_PRICING_UNAVAILABLE)
 const char *loan_flag_name(unsigned flag_bit);
 
 struct loan_input {
     const char *name, *email, *phone, *city, *country, *loan_purpose; /* borrowed */
-    char region[16];  /* upper case */
-    int64_t income, debt, loan_amount; /* cents */
+    char region[16];                                                  /* upper case */
+    int64_t income, debt, loan_amount;                                /* cents */
     int credit_score;
     int documents_uploaded;
     const char *documents[LOAN_MAX_DOCS];
@@ -85,14 +86,14 @@ enum ekyc_status {
     EKYC_NOT_FOUND,
     EKYC_TIMEOUT,
     EKYC_ERROR,
-    EKYC_DISABLED,        /* no provider configured */
+    EKYC_DISABLED, /* no provider configured */
 };
 const char *ekyc_status_name(enum ekyc_status s);
 struct ekyc_check {
     enum ekyc_status status;
-    double name_score;    /* screen_name_score(record's name, application's), -1 unknown */
-    int dob_match;        /* 1 equal, 0 different, -1 not compared */
-    char reference[40];   /* the provider's reference for the check */
+    double name_score;  /* screen_name_score(record's name, application's), -1 unknown */
+    int dob_match;      /* 1 equal, 0 different, -1 not compared */
+    char reference[40]; /* the provider's reference for the check */
 };
 
 enum bureau_status {
@@ -106,29 +107,29 @@ enum bureau_status {
 const char *bureau_status_name(enum bureau_status s);
 struct bureau_report {
     enum bureau_status status;
-    char bureau[8];       /* CIBIL, CRIF */
-    int score;            /* 300-900 when status is BUREAU_OK */
+    char bureau[8]; /* CIBIL, CRIF */
+    int score;      /* 300-900 when status is BUREAU_OK */
     int active_loans, overdue_accounts, enquiries_6m;
     char reference[40];
 };
 
 struct bureau_tier {
     int min_score, max_score;
-    int64_t max_loan;     /* cents; 0: scores in this tier are rejected */
+    int64_t max_loan; /* cents; 0: scores in this tier are rejected */
     char label[32];
 };
 
 /* The identity and credit facts gathered from the providers, and the credit policy in force
  * (tier table, risk model, base rate), all borrowed. */
 struct identity_facts {
-    const char *country_code;  /* alpha-2 */
-    int has_age;               /* a date of birth was given */
-    int age;                   /* whole years from date_of_birth */
+    const char *country_code; /* alpha-2 */
+    int has_age;              /* a date of birth was given */
+    int age;                  /* whole years from date_of_birth */
     struct ekyc_check aadhaar, pan, bank;
     struct bureau_report bureau;
 };
 struct credit_policy {
-    int tier_version;          /* 0: no tier table */
+    int tier_version; /* 0: no tier table */
     const struct bureau_tier *tiers;
     int ntiers;
     const struct risk_model *model; /* NULL: no risk scoring */
@@ -140,12 +141,12 @@ struct credit_policy {
 
 /* What the caller found out about the applicant before compliance. Strings borrowed. */
 struct compliance_facts {
-    int screened;             /* a sanctions list was available and searched */
-    double sanctions_score;   /* best score, 0 when nothing came near */
+    int screened;           /* a sanctions list was available and searched */
+    double sanctions_score; /* best score, 0 when nothing came near */
     long long sanctions_entry;
     const char *sanctions_name, *sanctions_list, *sanctions_version;
-    const char *pep_name;     /* non-NULL: the name is on the PEP list */
-    const char *senior_name;  /* non-NULL: a senior employee's surname with same phone or city */
+    const char *pep_name;    /* non-NULL: the name is on the PEP list */
+    const char *senior_name; /* non-NULL: a senior employee's surname with same phone or city */
     enum country_risk country_risk;
     const char *country_name;
     struct identity_facts id;
@@ -154,7 +155,7 @@ struct compliance_facts {
 
 struct loan_policy {
     double sanctions_block, sanctions_review;
-    int manual_review;        /* REVIEW_MODE=manual: every new submission waits first */
+    int manual_review; /* REVIEW_MODE=manual: every new submission waits first */
 };
 
 struct stage {
@@ -164,18 +165,18 @@ struct stage {
 
 struct loan_result {
     struct stage kyc, compliance, eligibility, final;
-    unsigned flags;           /* review flags still standing (after clearance) */
-    unsigned hard_failures;   /* count of rules no officer can clear */
-    char hard_rules[512];     /* "credit_score, dti" … for a 409 */
+    unsigned flags;         /* review flags still standing (after clearance) */
+    unsigned hard_failures; /* count of rules no officer can clear */
+    char hard_rules[512];   /* "credit_score, dti" … for a 409 */
     int has_dti;
-    double dti;               /* debt / income, when income > 0 */
-    int64_t max_loan_amount;  /* min(3 x income, 1,000,000) in cents, 0 when not eligible */
+    double dti;              /* debt / income, when income > 0 */
+    int64_t max_loan_amount; /* min(3 x income, 1,000,000) in cents, 0 when not eligible */
     int eligible;
-    const char *reasons[8];   /* failed eligibility rules, static strings */
+    const char *reasons[8]; /* failed eligibility rules, static strings */
     int nreasons;
-    int effective_score;      /* the bureau's score when it has one, else the declared score */
-    int tier_applied;         /* a bureau tier decided the limit */
-    int64_t tier_limit;       /* cents, 0 when the tier rejects */
+    int effective_score; /* the bureau's score when it has one, else the declared score */
+    int tier_applied;    /* a bureau tier decided the limit */
+    int64_t tier_limit;  /* cents, 0 when the tier rejects */
     int has_risk;
     struct risk_result risk;
     int has_rate;

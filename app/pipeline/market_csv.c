@@ -473,4 +473,3 @@ void market_set_free(struct market_set *s)
     free(s->rows);
     memset(s, 0, sizeof(*s));
 }
-

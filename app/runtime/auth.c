@@ -19,9 +19,11 @@
 
 /* The one statement of the token layer: is the account still enabled, and which token version
  * is current (a role change or a disable bumps it and so cuts older tokens). */
+/* clang-format off */
 static const struct db_stmt state_sql = {"auth_user_state",
                                          "SELECT disabled, token_version FROM users "
                                          "WHERE id = $1::bigint"};
+/* clang-format on */
 const struct db_stmts auth_statements = {"auth", &state_sql, 1};
 
 #include "cache.h"
@@ -39,7 +41,7 @@ static char dummy_hash[AUTH_HASH_MAX];
  * disable) is unchanged, and for at most CACHE_SECONDS, which bounds how long a revocation made
  * through another host may go unseen. Revocations made on this host take effect at once.
  */
-#define CACHE_SLOTS 256
+#define CACHE_SLOTS   256
 #define CACHE_SECONDS 5
 
 struct cached_token {
@@ -89,7 +91,7 @@ enum role auth_role_from_name(const char *name)
     for (int i = 1; i < 4; i++)
         if (name && !strcmp(name, role_names[i]))
             return (enum role)i;
-    return (enum role)-1;
+    return (enum role) - 1;
 }
 
 int auth_role_valid(const char *name)
@@ -191,8 +193,8 @@ out:
     return rc;
 }
 
-int auth_issue_token(http_req *r, long long user_id, const char *email, enum role role,
-                     int version, const char **token, const char **jti)
+int auth_issue_token(http_req *r, long long user_id, const char *email, enum role role, int version,
+                     const char **token, const char **jti)
 {
     const struct config *cfg = config_get();
     unsigned char rnd[16];
@@ -234,7 +236,8 @@ static int deny(http_req *r, int status, const char *why)
     }
     if (r->route->flags & ROUTE_PAGE) {
         static const char page[] =
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta "
+            "name=\"viewport\" "
             "content=\"width=device-width, initial-scale=1\"><title>Not allowed · Loanflow</title>"
             "<link rel=\"stylesheet\" href=\"/static/css/app.css\"></head><body><main><section "
             "class=\"card narrow\"><h1>Not allowed</h1><p>Your role does not allow this page. "
@@ -314,8 +317,8 @@ int auth_authorize(http_req *r)
     crypto_generichash(digest, sizeof(digest), (const unsigned char *)tok, strlen(tok), NULL, 0);
     struct cached_token *ct = &token_cache[digest[0]];
     unsigned long epoch = current_epoch();
-    if (shared_epoch != NULL && !memcmp(ct->digest, digest, sizeof(digest)) &&
-        ct->epoch == epoch && now - ct->checked_at < CACHE_SECONDS && ct->exp > now) {
+    if (shared_epoch != NULL && !memcmp(ct->digest, digest, sizeof(digest)) && ct->epoch == epoch &&
+        now - ct->checked_at < CACHE_SECONDS && ct->exp > now) {
         r->user.id = ct->id;
         r->user.role = ct->role;
         r->user.email = ct->email;
@@ -327,8 +330,8 @@ int auth_authorize(http_req *r)
         goto authorised;
     }
     const char *why = NULL;
-    if (auth_verify_token(r->pool, tok, cfg->jwt_secret, cfg->jwt_issuer, (long long)now,
-                          &r->user, &why) != 0) {
+    if (auth_verify_token(r->pool, tok, cfg->jwt_secret, cfg->jwt_issuer, (long long)now, &r->user,
+                          &why) != 0) {
         memset(&r->user, 0, sizeof(r->user));
         return deny(r, 401, "The token is invalid or has expired");
     }

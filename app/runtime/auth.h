@@ -11,9 +11,9 @@
 #include "db.h"
 #include "http.h"
 
-#define AUTH_COOKIE "lf_session"
+#define AUTH_COOKIE      "lf_session"
 #define AUTH_CSRF_COOKIE "lf_csrf"
-#define AUTH_HASH_MAX 128 /* crypto_pwhash_STRBYTES */
+#define AUTH_HASH_MAX    128 /* crypto_pwhash_STRBYTES */
 
 /* Called by the master before it forks: maps the revocation epoch shared by every worker. */
 int auth_shared_init(void) __attribute__((warn_unused_result));
@@ -37,9 +37,8 @@ const char *auth_csrf_token(http_req *r);
 
 /* Issues a token carrying the user's token version. *token and *jti are arena strings.
  * Returns 0 or -1. */
-int auth_issue_token(http_req *r, long long user_id, const char *email, enum role role,
-                     int version, const char **token, const char **jti)
-    __attribute__((warn_unused_result));
+int auth_issue_token(http_req *r, long long user_id, const char *email, enum role role, int version,
+                     const char **token, const char **jti) __attribute__((warn_unused_result));
 
 /* Argon2id at INTERACTIVE limits. out must hold AUTH_HASH_MAX bytes. 0 or -1 (ENOMEM). */
 int auth_hash_password(const char *password, char out[AUTH_HASH_MAX])

@@ -203,7 +203,8 @@ int cache_text_is_object(const char *text)
     return text[0] == '{';
 }
 
-const char *cache_read(arena *a, const struct cache_read *spec, cache_build_fn build, void *build_ctx)
+const char *cache_read(arena *a, const struct cache_read *spec, cache_build_fn build,
+                       void *build_ctx)
 {
     unsigned long epoch = epoch_get(); /* read first: a change meanwhile invalidates */
     if (spec->local_seconds > 0) {

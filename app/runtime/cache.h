@@ -59,16 +59,17 @@ int cache_mget(arena *a, int n, const char *const *keys, char **values);
  * The readers of routes/ (the dashboard, GET /data, an application's status) are the examples.
  */
 struct cache_read {
-    const char *key;         /* Redis key of the value and the worker-memory key */
-    const char *version_key; /* Redis key of the version counter; NULL: no Redis */
-    int ttl;                 /* EX seconds of a value written to Redis */
-    int local_seconds;       /* how long worker memory may answer (0: not at all) */
+    const char *key;                /* Redis key of the value and the worker-memory key */
+    const char *version_key;        /* Redis key of the version counter; NULL: no Redis */
+    int ttl;                        /* EX seconds of a value written to Redis */
+    int local_seconds;              /* how long worker memory may answer (0: not at all) */
     int (*valid)(const char *text); /* optional check of a text read from Redis */
 };
 
 typedef const char *(*cache_build_fn)(void *ctx);
 
-const char *cache_read(arena *a, const struct cache_read *spec, cache_build_fn build, void *build_ctx);
+const char *cache_read(arena *a, const struct cache_read *spec, cache_build_fn build,
+                       void *build_ctx);
 
 /* A valid callback for JSON object texts: 1 when text starts with '{'. */
 int cache_text_is_object(const char *text);

@@ -21,7 +21,8 @@ const struct config *config_get(void)
     return &global_config;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -56,8 +57,8 @@ static int get_long(config_lookup_fn lookup, void *ud, const char *name, long de
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
-        return fail(err, errlen, "%s must be a whole number from %ld to %ld, got \"%s\"", name,
-                    min, max, v);
+        return fail(err, errlen, "%s must be a whole number from %ld to %ld, got \"%s\"", name, min,
+                    max, v);
     *out = n;
     return 0;
 }
@@ -110,8 +111,8 @@ static int hex_key_valid(const char *s)
 /* A password inside a libpq URI or conninfo that production must not accept. */
 static int database_url_has_default_password(const char *url)
 {
-    static const char *defaults[] = {":loanflow@", ":postgres@", ":password@", "password=loanflow",
-                                     "password=postgres", "password=password"};
+    static const char *defaults[] = {":loanflow@",        ":postgres@",        ":password@",
+                                     "password=loanflow", "password=postgres", "password=password"};
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
         if (strstr(url, defaults[i]) != NULL)
             return 1;
@@ -220,8 +221,8 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
     /* The development admin; an empty value means the default, as an unset one does. */
     if (get_str(lookup, ud, "ADMIN_EMAIL", "", c->admin_email, sizeof(c->admin_email), err,
                 errlen) ||
-        get_str(lookup, ud, "ADMIN_PASSWORD", "", c->admin_password, sizeof(c->admin_password),
-                err, errlen))
+        get_str(lookup, ud, "ADMIN_PASSWORD", "", c->admin_password, sizeof(c->admin_password), err,
+                errlen))
         return -1;
     if (c->admin_email[0] == '\0')
         memcpy(c->admin_email, CONFIG_DEV_ADMIN_EMAIL, sizeof(CONFIG_DEV_ADMIN_EMAIL));
@@ -255,8 +256,8 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
     if (c->pii_key_previous[0] != '\0' && !strcasecmp(c->pii_key, c->pii_key_previous))
         return fail(err, errlen, "PII_KEY_PREVIOUS must differ from PII_KEY");
 
-    if (get_str(lookup, ud, "EKYC_PROVIDER", "sandbox", c->ekyc_provider,
-                sizeof(c->ekyc_provider), err, errlen) ||
+    if (get_str(lookup, ud, "EKYC_PROVIDER", "sandbox", c->ekyc_provider, sizeof(c->ekyc_provider),
+                err, errlen) ||
         get_str(lookup, ud, "BUREAU_PROVIDER", "sandbox", c->bureau_provider,
                 sizeof(c->bureau_provider), err, errlen))
         return -1;
@@ -286,8 +287,7 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
         return fail(err, errlen, "FCGI_AUTH_SOCKET must differ from FCGI_SOCKET (%s)",
                     c->fcgi_socket);
 
-    if (get_str(lookup, ud, "EPOCH_FILE", "", c->epoch_file, sizeof(c->epoch_file), err,
-                errlen) ||
+    if (get_str(lookup, ud, "EPOCH_FILE", "", c->epoch_file, sizeof(c->epoch_file), err, errlen) ||
         get_str(lookup, ud, "LOANFLOW_SQL_DIR", "sql", c->sql_dir, sizeof(c->sql_dir), err,
                 errlen) ||
         get_str(lookup, ud, "NOTIFY_SINK", "var/log/notifications.jsonl", c->notify_sink,
@@ -306,23 +306,28 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
         if (c->test_routes)
             return fail(err, errlen, "TEST_ROUTES must not be enabled with APP_ENV=production");
         if (strstr(c->jwt_secret, "change-me") != NULL || strstr(c->jwt_secret, "dev-only") != NULL)
-            return fail(err, errlen, "JWT_SECRET is a development default; production needs a "
-                                     "secret of its own (e.g. `openssl rand -hex 32`)");
+            return fail(err, errlen,
+                        "JWT_SECRET is a development default; production needs a "
+                        "secret of its own (e.g. `openssl rand -hex 32`)");
         if (!strcmp(c->admin_password, CONFIG_DEV_ADMIN_PASSWORD))
             return fail(err, errlen, "ADMIN_PASSWORD is the development default; set another");
         if (c->database_url[0] == '\0' || database_url_has_default_password(c->database_url))
-            return fail(err, errlen, "DATABASE_URL must be set, with a password of its own, in "
-                                     "production");
+            return fail(err, errlen,
+                        "DATABASE_URL must be set, with a password of its own, in "
+                        "production");
         if (pii_missing)
-            return fail(err, errlen, "PII_KEY must be set in production (64 hex digits, e.g. "
-                                     "`openssl rand -hex 32`)");
+            return fail(err, errlen,
+                        "PII_KEY must be set in production (64 hex digits, e.g. "
+                        "`openssl rand -hex 32`)");
         if (strcasecmp(c->pii_key, CONFIG_DEV_PII_KEY) == 0 ||
             strcasecmp(c->pii_key_previous, CONFIG_DEV_PII_KEY) == 0)
-            return fail(err, errlen, "PII_KEY is the development default; production needs a key "
-                                     "of its own (`openssl rand -hex 32`)");
+            return fail(err, errlen,
+                        "PII_KEY is the development default; production needs a key "
+                        "of its own (`openssl rand -hex 32`)");
         if (!strcmp(c->ekyc_provider, "sandbox") || !strcmp(c->bureau_provider, "sandbox"))
-            return fail(err, errlen, "EKYC_PROVIDER and BUREAU_PROVIDER must not be the sandbox "
-                                     "in production (use a real provider, or none)");
+            return fail(err, errlen,
+                        "EKYC_PROVIDER and BUREAU_PROVIDER must not be the sandbox "
+                        "in production (use a real provider, or none)");
     }
     return 0;
 }

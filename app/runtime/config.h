@@ -13,40 +13,40 @@ enum review_mode { REVIEW_AUTO, REVIEW_MANUAL };
 
 struct config {
     enum app_env env;
-    char fcgi_socket[256];   /* FCGI_SOCKET */
-    int workers;             /* WORKERS, default 2 x online cores */
-    char database_url[512];  /* DATABASE_URL (libpq conninfo or URI) */
-    char redis_url[256];     /* REDIS_URL: unix:/path, redis://host:port, or "" for no cache */
-    char log_file[256];      /* LOG_FILE, "" for none */
-    int log_stderr;          /* LOG_STDERR */
-    int log_level;           /* LOG_LEVEL: debug|info|warn|error */
-    size_t max_body;         /* MAX_BODY_BYTES */
-    int test_routes;         /* TEST_ROUTES: expose the /__test routes (never in production) */
-    char jwt_secret[256];    /* JWT_SECRET, at least 32 bytes */
-    long jwt_ttl;            /* JWT_TTL seconds */
-    char jwt_issuer[64];     /* JWT_ISSUER */
-    int cookie_secure;       /* COOKIE_SECURE */
-    int hash_slots;          /* LOGIN_CONCURRENCY: workers allowed to run Argon2id at once */
+    char fcgi_socket[256];        /* FCGI_SOCKET */
+    int workers;                  /* WORKERS, default 2 x online cores */
+    char database_url[512];       /* DATABASE_URL (libpq conninfo or URI) */
+    char redis_url[256];          /* REDIS_URL: unix:/path, redis://host:port, or "" for no cache */
+    char log_file[256];           /* LOG_FILE, "" for none */
+    int log_stderr;               /* LOG_STDERR */
+    int log_level;                /* LOG_LEVEL: debug|info|warn|error */
+    size_t max_body;              /* MAX_BODY_BYTES */
+    int test_routes;              /* TEST_ROUTES: expose the /__test routes (never in production) */
+    char jwt_secret[256];         /* JWT_SECRET, at least 32 bytes */
+    long jwt_ttl;                 /* JWT_TTL seconds */
+    char jwt_issuer[64];          /* JWT_ISSUER */
+    int cookie_secure;            /* COOKIE_SECURE */
+    int hash_slots;               /* LOGIN_CONCURRENCY: workers allowed to run Argon2id at once */
     enum review_mode review_mode; /* REVIEW_MODE: auto|manual */
-    double sanctions_block;  /* SANCTIONS_BLOCK */
-    double sanctions_review; /* SANCTIONS_REVIEW */
-    int dashboard_ttl;       /* DASHBOARD_TTL seconds */
-    char admin_email[128];   /* ADMIN_EMAIL: the admin `loanctl user ensure-admin` creates */
-    char admin_password[128]; /* ADMIN_PASSWORD: its password; production refuses the default */
-    char template_dir[256];  /* TEMPLATE_DIR */
-    char compliance_email[128]; /* COMPLIANCE_EMAIL: where review alerts go */
-    char pii_key[65];        /* PII_KEY: 64 hex digits (32 bytes) protecting Aadhaar/PAN/account */
+    double sanctions_block;       /* SANCTIONS_BLOCK */
+    double sanctions_review;      /* SANCTIONS_REVIEW */
+    int dashboard_ttl;            /* DASHBOARD_TTL seconds */
+    char admin_email[128];        /* ADMIN_EMAIL: the admin `loanctl user ensure-admin` creates */
+    char admin_password[128];     /* ADMIN_PASSWORD: its password; production refuses the default */
+    char template_dir[256];       /* TEMPLATE_DIR */
+    char compliance_email[128];   /* COMPLIANCE_EMAIL: where review alerts go */
+    char pii_key[65]; /* PII_KEY: 64 hex digits (32 bytes) protecting Aadhaar/PAN/account */
     char pii_key_previous[65]; /* PII_KEY_PREVIOUS: the key being rotated away from, or "" */
-    char ekyc_provider[16];  /* EKYC_PROVIDER: sandbox | none */
-    char bureau_provider[16]; /* BUREAU_PROVIDER: sandbox | none */
-    int provider_timeout_ms; /* PROVIDER_TIMEOUT_MS: a provider call slower than this times out */
-    int login_workers;       /* LOGIN_WORKERS: workers of the login pool, default online cores */
-    int login_nice;          /* LOGIN_NICE: the login pool's nice value (0-19) */
+    char ekyc_provider[16];    /* EKYC_PROVIDER: sandbox | none */
+    char bureau_provider[16];  /* BUREAU_PROVIDER: sandbox | none */
+    int provider_timeout_ms;   /* PROVIDER_TIMEOUT_MS: a provider call slower than this times out */
+    int login_workers;         /* LOGIN_WORKERS: workers of the login pool, default online cores */
+    int login_nice;            /* LOGIN_NICE: the login pool's nice value (0-19) */
     char fcgi_auth_socket[256]; /* FCGI_AUTH_SOCKET: the login pool's socket, "" = no such pool */
-    char epoch_file[256];    /* EPOCH_FILE: the host's change counter, "" = no memory caches */
-    char sql_dir[256];       /* LOANFLOW_SQL_DIR: the migrations `loanctl migrate` applies */
-    char notify_sink[256];   /* NOTIFY_SINK: the file the notifier appends messages to */
-    int notifier_delay_ms;   /* NOTIFIER_DELAY_MS: pause after each delivery (tests), 0 = none */
+    char epoch_file[256];       /* EPOCH_FILE: the host's change counter, "" = no memory caches */
+    char sql_dir[256];          /* LOANFLOW_SQL_DIR: the migrations `loanctl migrate` applies */
+    char notify_sink[256];      /* NOTIFY_SINK: the file the notifier appends messages to */
+    int notifier_delay_ms;      /* NOTIFIER_DELAY_MS: pause after each delivery (tests), 0 = none */
 };
 
 /* Looks a variable up; NULL when unset. Lets tests feed a table instead of the environment. */

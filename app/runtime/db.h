@@ -27,7 +27,10 @@ struct db_stmts {
     const struct db_stmt *stmt;
     int count;
 };
-#define DB_STMTS(module, array) {(module), (array), (int)(sizeof(array) / sizeof((array)[0]))}
+#define DB_STMTS(module, array)                                                                    \
+    {                                                                                              \
+        (module), (array), (int)(sizeof(array) / sizeof((array)[0]))                               \
+    }
 
 /*
  * Remembers the conninfo and the NULL-terminated list of statement tables (both borrowed for the

@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 /* Parses buf[0..len) strictly. On success *out is a new reference the caller owns (NULL for
- * the literal null) and 0 is returned; on failure -1 and *why a static message ("invalid UTF-8", "unexpected end", …). */
+ * the literal null) and 0 is returned; on failure -1 and *why a static message ("invalid UTF-8",
+ * "unexpected end", …). */
 int js_parse(const char *buf, size_t len, json_object **out, const char **why);
 
 /*

@@ -44,8 +44,8 @@ void log_close(void)
 
 static void emit(json_object *o)
 {
-    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s =
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     size_t n = strlen(s);
     char line[4096];
     if (n > sizeof(line) - 1)
@@ -95,9 +95,9 @@ void log_request(const struct log_request *r)
 {
     json_object *o = json_object_new_object();
     add_time(o);
-    json_object_object_add(o, "level",
-                           json_object_new_string(r->status >= 500 ? "error" : "info"));
-    json_object_object_add(o, "request_id", json_object_new_string(r->request_id ? r->request_id : "-"));
+    json_object_object_add(o, "level", json_object_new_string(r->status >= 500 ? "error" : "info"));
+    json_object_object_add(o, "request_id",
+                           json_object_new_string(r->request_id ? r->request_id : "-"));
     json_object_object_add(o, "method", json_object_new_string(r->method ? r->method : "-"));
     json_object_object_add(o, "path", json_object_new_string(r->path ? r->path : "-"));
     json_object_object_add(o, "status", json_object_new_int(r->status));

@@ -25,10 +25,10 @@ struct log_request {
     const char *remote_addr;
     int status;
     long duration_us;
-    long auth_us; /* time spent verifying the token, -1 when the route is public */
+    long auth_us;     /* time spent verifying the token, -1 when the route is public */
     long identity_us; /* submit: validation, eKYC/bureau providers and scoring, -1 otherwise */
     size_t bytes;
-    long long user_id; /* 0 when anonymous */
+    long long user_id;        /* 0 when anonymous */
     const char *error_detail; /* server-side detail of a 5xx, or NULL */
 };
 void log_request(const struct log_request *r);

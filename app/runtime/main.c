@@ -30,16 +30,16 @@
 #include "routes.h"
 #include "worker.h"
 
-#define MAX_SLOTS 320
+#define MAX_SLOTS     320
 #define DRAIN_SECONDS 10
 
 struct slot {
     pid_t pid;
-    pid_t retiring;     /* old worker being replaced during a SIGHUP roll */
+    pid_t retiring; /* old worker being replaced during a SIGHUP roll */
     time_t started;
-    int pool;           /* 0 main, 1 auth */
-    int fast_deaths;    /* consecutive deaths within a second of starting */
-    time_t not_before;  /* restart back-off */
+    int pool;          /* 0 main, 1 auth */
+    int fast_deaths;   /* consecutive deaths within a second of starting */
+    time_t not_before; /* restart back-off */
 };
 
 static struct slot slots[MAX_SLOTS];
@@ -256,8 +256,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (log_open(cfg->log_file, cfg->log_stderr, (enum log_level)cfg->log_level) != 0) {
-        fprintf(stderr, "loanflow: cannot open LOG_FILE %s: %s\n", cfg->log_file,
-                strerror(errno));
+        fprintf(stderr, "loanflow: cannot open LOG_FILE %s: %s\n", cfg->log_file, strerror(errno));
         return 2;
     }
     /* The statement tables are checked here too, so a bad one stops the start instead of
@@ -301,9 +300,9 @@ int main(int argc, char **argv)
         slots[nslots++].pool = 1;
     for (int i = 0; i < nslots; i++)
         start_slot(&slots[i]);
-    log_msg(LOG_INFO, "loanflow %s started: %d workers on %s, %d login workers%s%s", LOANFLOW_VERSION,
-            cfg->workers, cfg->fcgi_socket, auth_workers, auth_workers ? " on " : "",
-            auth_workers ? auth_sock : "");
+    log_msg(LOG_INFO, "loanflow %s started: %d workers on %s, %d login workers%s%s",
+            LOANFLOW_VERSION, cfg->workers, cfg->fcgi_socket, auth_workers,
+            auth_workers ? " on " : "", auth_workers ? auth_sock : "");
 
     for (;;) {
         struct timespec ts = {1, 0};

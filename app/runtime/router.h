@@ -15,10 +15,10 @@ struct http_req;
 enum role { ROLE_PUBLIC = 0, ROLE_APPLICANT = 1, ROLE_OFFICER = 2, ROLE_ADMIN = 3 };
 
 enum route_flags {
-    ROUTE_JSON = 1u << 0,  /* a body, when present, must be application/json */
-    ROUTE_PAGE = 1u << 1,  /* HTML page: unauthenticated callers are sent to /login */
-    ROUTE_FORM = 1u << 2,  /* urlencoded form body with a CSRF token */
-    ROUTE_TEST = 1u << 3,  /* exists only with TEST_ROUTES=1 */
+    ROUTE_JSON = 1u << 0, /* a body, when present, must be application/json */
+    ROUTE_PAGE = 1u << 1, /* HTML page: unauthenticated callers are sent to /login */
+    ROUTE_FORM = 1u << 2, /* urlencoded form body with a CSRF token */
+    ROUTE_TEST = 1u << 3, /* exists only with TEST_ROUTES=1 */
 };
 
 #define ROUTE_MAX_PARAMS 4

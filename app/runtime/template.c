@@ -49,12 +49,23 @@ void template_escape(const char *s, size_t n, void (*put)(void *ud, const char *
     for (size_t i = 0; i < n; i++) {
         const char *rep = NULL;
         switch (s[i]) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            break;
         }
         if (rep) {
             put(ud, s + start, i - start);
@@ -108,13 +119,20 @@ static int truthy(json_object *v)
     if (v == NULL)
         return 0;
     switch (json_object_get_type(v)) {
-    case json_type_null: return 0;
-    case json_type_boolean: return json_object_get_boolean(v);
-    case json_type_int: return json_object_get_int64(v) != 0;
-    case json_type_double: return json_object_get_double(v) != 0;
-    case json_type_string: return json_object_get_string_len(v) > 0;
-    case json_type_array: return json_object_array_length(v) > 0;
-    case json_type_object: return 1;
+    case json_type_null:
+        return 0;
+    case json_type_boolean:
+        return json_object_get_boolean(v);
+    case json_type_int:
+        return json_object_get_int64(v) != 0;
+    case json_type_double:
+        return json_object_get_double(v) != 0;
+    case json_type_string:
+        return json_object_get_string_len(v) > 0;
+    case json_type_array:
+        return json_object_array_length(v) > 0;
+    case json_type_object:
+        return 1;
     }
     return 0;
 }
@@ -142,11 +160,14 @@ static void put_value(struct buf *b, json_object *v, int raw)
  * data can never close the script element or open a comment. */
 static void put_json(struct buf *b, json_object *v)
 {
-    const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s =
+        json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     size_t start = 0, n = strlen(s);
     for (size_t i = 0; i < n; i++) {
-        const char *rep = s[i] == '<' ? "\\u003c" : s[i] == '>' ? "\\u003e" : s[i] == '&' ? "\\u0026" : NULL;
+        const char *rep = s[i] == '<'   ? "\\u003c"
+                          : s[i] == '>' ? "\\u003e"
+                          : s[i] == '&' ? "\\u0026"
+                                        : NULL;
         if (rep) {
             buf_put(b, s + start, i - start);
             buf_put(b, rep, 6);
@@ -205,8 +226,7 @@ static const char *load(const char *name)
     return src; /* leaks one copy per use only when over 32 templates: never today */
 }
 
-static int render(struct buf *b, const char *p, const char *end, const struct scope *sc,
-                  int depth);
+static int render(struct buf *b, const char *p, const char *end, const struct scope *sc, int depth);
 
 /* Finds the matching {{/tag}} for a section opened just before p, skipping nested sections of
  * any kind. Sets *else_at to an {{else}} at this level when wanted. NULL when unbalanced. */
@@ -235,8 +255,7 @@ static const char *find_close(const char *p, const char *end, const char **else_
     return NULL;
 }
 
-static int render(struct buf *b, const char *p, const char *end, const struct scope *sc,
-                  int depth)
+static int render(struct buf *b, const char *p, const char *end, const struct scope *sc, int depth)
 {
     if (depth > 16)
         return -1;

@@ -25,6 +25,7 @@
 #include "providers.h"
 #include "stats.h"
 
+/* clang-format off */
 /* The decision columns, $2 to $17 in the order of decision_params (the INSERT binds the same
  * values as $20 to $35), and the DTI as $18. */
 #define DECISION_SET                                                                               \
@@ -159,6 +160,7 @@ static const struct db_stmt sql[APPS_SQL_COUNT] = {
      "coalesce(status_before, ''), status_after, iso_utc(created_at) FROM approval_logs "
      "WHERE application_id = ANY($1::text[]) ORDER BY created_at DESC, id DESC"},
 };
+/* clang-format on */
 const struct db_stmts applications_statements = DB_STMTS("applications", sql);
 #define SQL(id) (&sql[id])
 
@@ -245,18 +247,17 @@ static const char *verdict_json(arena *a, const struct compliance_facts *f,
     if (b->status != BUREAU_NOT_CHECKED) {
         int ok = b->status == BUREAU_OK;
         put_str(v, "bureau_name", b->status == BUREAU_DISABLED ? "" : b->bureau);
-        put_str(v, "bureau_status", bureau_status_name(b->status == BUREAU_DISABLED
-                                                           ? BUREAU_ERROR
-                                                           : b->status));
+        put_str(v, "bureau_status",
+                bureau_status_name(b->status == BUREAU_DISABLED ? BUREAU_ERROR : b->status));
         put_int(v, "bureau_score", ok, b->score);
         put_int(v, "bureau_active_loans", ok, b->active_loans);
         put_int(v, "bureau_overdue_accounts", ok, b->overdue_accounts);
         put_int(v, "bureau_enquiries_6m", ok, b->enquiries_6m);
         put_str(v, "bureau_reference", b->reference);
         put_int(v, "tier_version", res->tier_applied, f->credit.tier_version);
-        json_object_object_add(v, "tier_limit", res->tier_applied && res->tier_limit > 0
-                                                    ? js_new_money(res->tier_limit)
-                                                    : NULL);
+        json_object_object_add(
+            v, "tier_limit",
+            res->tier_applied && res->tier_limit > 0 ? js_new_money(res->tier_limit) : NULL);
     }
     if (res->has_risk) {
         const struct risk_result *r = &res->risk;
@@ -338,9 +339,8 @@ static void evidence(arena *a, const struct compliance_facts *f, const char **p)
 /* The decision's parameters, shared by the INSERT and the UPDATE: the standing PEP and
  * senior-relative facts, each stage's status and remarks, the review flags, the screening
  * evidence. */
-static void decision_params(arena *a, const struct loan_input *in,
-                            const struct compliance_facts *f, const struct loan_result *res,
-                            const char **p)
+static void decision_params(arena *a, const struct loan_input *in, const struct compliance_facts *f,
+                            const struct loan_result *res, const char **p)
 {
     p[0] = bool_s(in->political_connection || f->pep_name != NULL);
     p[1] = bool_s(in->senior_relative || f->senior_name != NULL);
@@ -369,9 +369,9 @@ static const char *docs_json(arena *a, const struct loan_input *in)
 }
 
 PGresult *applications_insert(arena *a, long long user_id, const char *actor_email,
-                       const struct loan_input *in, const struct country_info *c,
-                       const struct compliance_facts *f, const struct loan_result *res,
-                       const char *created_at, int notify_applicant)
+                              const struct loan_input *in, const struct country_info *c,
+                              const struct compliance_facts *f, const struct loan_result *res,
+                              const char *created_at, int notify_applicant)
 {
     char app_id[24];
     PGresult *row = NULL;
@@ -404,8 +404,22 @@ PGresult *applications_insert(arena *a, long long user_id, const char *actor_ema
             docs_json(a, in),
             bool_s(in->political_connection),
             bool_s(in->senior_relative),
-            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, /* $20..$35: the decision */
-            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+            NULL,
+            NULL,
+            NULL,
+            NULL,
+            NULL,
+            NULL,
+            NULL,
+            NULL, /* $20..$35: the decision */
+            NULL,
+            NULL,
+            NULL,
+            NULL,
+            NULL,
+            NULL,
+            NULL,
+            NULL,
             created_at,
             identity_seal_json(a, app_id, in),
             verdict,
@@ -422,8 +436,14 @@ PGresult *applications_insert(arena *a, long long user_id, const char *actor_ema
     }
     if (!db_ok(row))
         return row;
-    const char *lp[8] = {app_id, "submit", user_id > 0 ? arena_printf(a, "%lld", user_id) : NULL,
-                         actor_email, NULL, NULL, loan_status_name(res->final.status), created_at};
+    const char *lp[8] = {app_id,
+                         "submit",
+                         user_id > 0 ? arena_printf(a, "%lld", user_id) : NULL,
+                         actor_email,
+                         NULL,
+                         NULL,
+                         loan_status_name(res->final.status),
+                         created_at};
     PGresult *log = db_exec(a, SQL(APPS_LOG), 8, lp);
     if (!db_ok(log))
         return log;
@@ -433,9 +453,10 @@ PGresult *applications_insert(arena *a, long long user_id, const char *actor_ema
 }
 
 PGresult *applications_update(arena *a, const char *app_id, const char *action, long long actor_id,
-                       const char *actor_email, const char *reason, const char *status_before,
-                       const struct loan_input *in, const struct compliance_facts *f,
-                       const struct loan_result *res, int reviewed)
+                              const char *actor_email, const char *reason,
+                              const char *status_before, const struct loan_input *in,
+                              const struct compliance_facts *f, const struct loan_result *res,
+                              int reviewed)
 {
     const char *actor = actor_id > 0 ? arena_printf(a, "%lld", actor_id) : NULL;
     const char *p[22] = {app_id};
@@ -448,19 +469,26 @@ PGresult *applications_update(arena *a, const char *app_id, const char *action, 
     PGresult *row = db_exec(a, SQL(APPS_UPDATE), 22, p);
     if (!db_ok(row))
         return row;
-    if (applications_log_decision(a, app_id, action, actor_id, actor_email, reason, status_before, in,
-                             res) != 0)
+    if (applications_log_decision(a, app_id, action, actor_id, actor_email, reason, status_before,
+                                  in, res) != 0)
         return NULL;
     return row;
 }
 
 int applications_log_decision(arena *a, const char *app_id, const char *action, long long actor_id,
-                         const char *actor_email, const char *reason, const char *status_before,
-                         const struct loan_input *in, const struct loan_result *res)
+                              const char *actor_email, const char *reason,
+                              const char *status_before, const struct loan_input *in,
+                              const struct loan_result *res)
 {
     const char *actor = actor_id > 0 ? arena_printf(a, "%lld", actor_id) : NULL;
-    const char *lp[8] = {app_id, action, actor, actor_email, reason, status_before,
-                         loan_status_name(res->final.status), NULL};
+    const char *lp[8] = {app_id,
+                         action,
+                         actor,
+                         actor_email,
+                         reason,
+                         status_before,
+                         loan_status_name(res->final.status),
+                         NULL};
     if (!db_ok(db_exec(a, SQL(APPS_LOG), 8, lp)))
         return -1;
     return outbox_decision(a, app_id, in, res, status_before);
@@ -491,8 +519,7 @@ PGresult *applications_list(arena *a, const char *status, const char *region, co
     return res;
 }
 
-PGresult *applications_of_user(arena *a, long long user_id, const char *limit,
-                               const char *offset)
+PGresult *applications_of_user(arena *a, long long user_id, const char *limit, const char *offset)
 {
     const char *p[3] = {arena_printf(a, "%lld", user_id), limit, offset};
     return db_exec(a, SQL(APPS_OF_USER), 3, p);
@@ -510,8 +537,8 @@ PGresult *applications_lock(arena *a, const char *app_id)
     return db_exec(a, SQL(APPS_LOCK), 1, p);
 }
 
-PGresult *applications_reject(arena *a, const char *app_id, const char *remarks,
-                              long long actor_id, const char *reason)
+PGresult *applications_reject(arena *a, const char *app_id, const char *remarks, long long actor_id,
+                              const char *reason)
 {
     const char *p[4] = {app_id, remarks, arena_printf(a, "%lld", actor_id), reason};
     return db_exec(a, SQL(APPS_REJECT), 4, p);

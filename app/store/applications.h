@@ -15,6 +15,7 @@
 
 extern const struct db_stmts applications_statements;
 
+/* clang-format off */
 /* The columns every query that returns an application selects, in the order of enum
  * applications_col. */
 #define APPS_COLS                                                                                 \
@@ -40,6 +41,7 @@ enum applications_col {
     LC_SCR_ENTRY, LC_SCR_NAME, LC_SCR_SCORE, LC_CREATED, LC_UPDATED, LC_USER_ID,
     LC_DECL_PEP, LC_DECL_SENIOR, LC_DOC,
 };
+/* clang-format on */
 
 /* Rebuilds the input of a stored application (strings borrowed from res; documents parsed into
  * the arena). Returns 0, or -1 when the row is not readable. */
@@ -56,23 +58,24 @@ void applications_new_id(char buf[24]);
  * one-pending-per-email index), or NULL when the database is unreachable.
  */
 PGresult *applications_insert(arena *a, long long user_id, const char *actor_email,
-                       const struct loan_input *in, const struct country_info *c,
-                       const struct compliance_facts *f, const struct loan_result *res,
-                       const char *created_at, int notify);
+                              const struct loan_input *in, const struct country_info *c,
+                              const struct compliance_facts *f, const struct loan_result *res,
+                              const char *created_at, int notify);
 
 /* Writes a new decision (approve, reject, reprocess) with its log entry and notifications, in
  * the caller's transaction. reason may be NULL. Same return contract as applications_insert. */
 PGresult *applications_update(arena *a, const char *app_id, const char *action, long long actor_id,
-                       const char *actor_email, const char *reason, const char *status_before,
-                       const struct loan_input *in, const struct compliance_facts *f,
-                       const struct loan_result *res, int reviewed);
+                              const char *actor_email, const char *reason,
+                              const char *status_before, const struct loan_input *in,
+                              const struct compliance_facts *f, const struct loan_result *res,
+                              int reviewed);
 
 /* Writes the approval log entry of a decision and queues its notifications (caller's
  * transaction). 0 or -1. */
 int applications_log_decision(arena *a, const char *app_id, const char *action, long long actor_id,
-                         const char *actor_email, const char *reason, const char *status_before,
-                         const struct loan_input *in, const struct loan_result *res)
-    __attribute__((warn_unused_result));
+                              const char *actor_email, const char *reason,
+                              const char *status_before, const struct loan_input *in,
+                              const struct loan_result *res) __attribute__((warn_unused_result));
 
 /* Tells readers that an application (or, with NULL, some applications) changed: bumps the
  * application's cache version and the dashboard's. Call after the commit. */
@@ -90,8 +93,8 @@ PGresult *applications_doc(arena *a, const char *app_id);
 /* The row (APPS_COLS) locked FOR UPDATE in the caller's transaction; no row when there is none. */
 PGresult *applications_lock(arena *a, const char *app_id);
 /* Writes an officer's rejection (reason may be NULL); returns the row (APPS_COLS). */
-PGresult *applications_reject(arena *a, const char *app_id, const char *remarks,
-                              long long actor_id, const char *reason);
+PGresult *applications_reject(arena *a, const char *app_id, const char *remarks, long long actor_id,
+                              const char *reason);
 /* Approval-log entries (id, application_id, action, actor_id, actor_email, reason,
  * status_before, status_after, created_at), of one application or all (app_id NULL), newest
  * first. */

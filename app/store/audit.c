@@ -8,20 +8,18 @@
 #include <stdio.h>
 #include <string.h>
 
-enum {
-    AUDIT_INSERT,
-    AUDIT_SQL_COUNT
-};
+enum { AUDIT_INSERT, AUDIT_SQL_COUNT };
 
+/* clang-format off */
 static const struct db_stmt sql[AUDIT_SQL_COUNT] = {
     [AUDIT_INSERT] = {"audit_insert",
      "INSERT INTO audit_events (actor_id, actor_email, action, target_type, target_id, "
      "client_addr, user_agent, details) VALUES ($1::bigint, $2, $3, $4, $5, $6, left($7, 256), "
      "coalesce($8::jsonb, '{}'))"},
 };
+/* clang-format on */
 const struct db_stmts audit_statements = DB_STMTS("audit", sql);
 #define SQL(id) (&sql[id])
-
 
 int audit_event(arena *a, const struct audit_client *client, long long actor_id,
                 const char *actor_email, const char *action, const char *target_type,

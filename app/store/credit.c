@@ -24,6 +24,7 @@ enum {
     CREDIT_SQL_COUNT
 };
 
+/* clang-format off */
 static const struct db_stmt sql[CREDIT_SQL_COUNT] = {
     [CREDIT_VERSIONS] = {"credit_versions",
      "SELECT coalesce((SELECT version FROM bureau_tier_versions WHERE active), 0), "
@@ -41,9 +42,9 @@ static const struct db_stmt sql[CREDIT_SQL_COUNT] = {
      "SELECT grade, min_points, spread_bps FROM risk_grades WHERE version = $1::int "
      "ORDER BY min_points DESC"},
 };
+/* clang-format on */
 const struct db_stmts credit_statements = DB_STMTS("credit", sql);
 #define SQL(id) (&sql[id])
-
 
 #define MAX_TIERS 16
 
@@ -184,8 +185,8 @@ fill:
     /* A base rate outside -100 % .. 100 % is a units mistake in the file (basis points loaded as
      * percent), not a price: the loan waits for correct data instead. */
     if (rc == 0 && (br.bps < -10000 || br.bps > 10000)) {
-        log_msg(LOG_ERROR, "base rate %s = %d bps is out of range; pricing unavailable",
-                br.symbol, br.bps);
+        log_msg(LOG_ERROR, "base rate %s = %d bps is out of range; pricing unavailable", br.symbol,
+                br.bps);
         rc = 1;
     }
     if (rc == 0) {

@@ -29,6 +29,7 @@ enum {
     IDENTITY_SQL_COUNT
 };
 
+/* clang-format off */
 static const struct db_stmt sql[IDENTITY_SQL_COUNT] = {
     [IDENTITY_OF_ROW] = {"identity_of_row",
      "SELECT coalesce(to_char(date_of_birth, 'YYYY-MM-DD'), ''), aadhaar_enc, pan_enc, "
@@ -60,6 +61,7 @@ static const struct db_stmt sql[IDENTITY_SQL_COUNT] = {
      "final_status = 'PENDING' AND pan_bidx = ANY ($2::bytea[]))"},
 
 };
+/* clang-format on */
 const struct db_stmts identity_statements = DB_STMTS("identity", sql);
 #define SQL(id) (&sql[id])
 
@@ -77,8 +79,8 @@ static int keys_load(void)
     const struct config *cfg = config_get();
     if (pii_key_from_hex(cfg->pii_key, &keys.cur) != 0)
         return -1;
-    keys.have_prev = cfg->pii_key_previous[0] && pii_key_from_hex(cfg->pii_key_previous,
-                                                                   &keys.prev) == 0;
+    keys.have_prev =
+        cfg->pii_key_previous[0] && pii_key_from_hex(cfg->pii_key_previous, &keys.prev) == 0;
     keys.loaded = 1;
     return 0;
 }
@@ -101,7 +103,6 @@ const char *identity_key_id(void)
 {
     return keys_load() == 0 ? keys.cur.id : "";
 }
-
 
 /* Seals one number into j as <field>_enc (and <field>_bidx when indexed) plus its mask. */
 static void seal_field(json_object *j, const char *app_id, const char *field, const char *clear,
@@ -155,7 +156,6 @@ const char *identity_seal_json(arena *a, const char *app_id, const struct loan_i
     json_object_put(j);
     return text;
 }
-
 
 int identity_find_open(arena *a, const struct loan_input *in, const char **field)
 {
@@ -330,8 +330,10 @@ int identity_rotate(arena *a, int batch, struct identity_rotation *st)
                 db_rollback();
                 return -1;
             }
-            log_msg(LOG_WARN, "application %s: the same PAN or Aadhaar is on another open "
-                              "application; left under the previous key", app_id);
+            log_msg(LOG_WARN,
+                    "application %s: the same PAN or Aadhaar is on another open "
+                    "application; left under the previous key",
+                    app_id);
             st->conflicts++;
             continue;
         }
@@ -356,7 +358,7 @@ long identity_left(arena *a, const struct identity_rotation *st)
 }
 
 int identity_of_row(arena *a, const char *app_id, struct loan_input *in,
-                       struct identity_facts *stored, int open_numbers)
+                    struct identity_facts *stored, int open_numbers)
 {
     const char *p[1] = {app_id};
     PGresult *res = db_exec(a, SQL(IDENTITY_OF_ROW), 1, p);
@@ -376,9 +378,9 @@ int identity_of_row(arena *a, const char *app_id, struct loan_input *in,
         if (!PQgetisnull(res, 0, 3))
             memcpy(in->bank_account, sealed, sizeof(sealed));
     } else if (open_field(res, 1, app_id, "aadhaar", kid, in->aadhaar, sizeof(in->aadhaar)) < 0 ||
-        open_field(res, 2, app_id, "pan", kid, in->pan, sizeof(in->pan)) < 0 ||
-        open_field(res, 3, app_id, "bank_account", kid, in->bank_account,
-                   sizeof(in->bank_account)) < 0)
+               open_field(res, 2, app_id, "pan", kid, in->pan, sizeof(in->pan)) < 0 ||
+               open_field(res, 3, app_id, "bank_account", kid, in->bank_account,
+                          sizeof(in->bank_account)) < 0)
         return -2;
     snprintf(in->ifsc, sizeof(in->ifsc), "%s", PQgetvalue(res, 0, 4));
     in->holder_name = PQgetisnull(res, 0, 5) ? NULL : PQgetvalue(res, 0, 5);

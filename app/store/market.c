@@ -25,6 +25,7 @@
 #include "epoch.h"
 #include "log.h"
 
+/* clang-format off */
 const struct db_stmt market_sql[MARKET_SQL_COUNT] = {
     [MARKET_ROWS] = {"market_rows", "SELECT symbol, name, category, value::text, change::text, "
                     "round(change * 100 / nullif(value - change, 0), 2)::text, as_of::text, source "
@@ -44,9 +45,9 @@ const struct db_stmt market_sql[MARKET_SQL_COUNT] = {
                          "to_char(loaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') "
                          "FROM market_loads ORDER BY id DESC LIMIT 1"},
 };
+/* clang-format on */
 const struct db_stmts market_statements = DB_STMTS("market", market_sql);
 #define SQL(id) (&market_sql[id])
-
 
 /* ---- the load -------------------------------------------------------------------------------- */
 

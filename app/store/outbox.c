@@ -12,13 +12,9 @@
 
 #include "config.h"
 
-enum {
-    OUTBOX_QUEUE,
-    OUTBOX_CLAIM,
-    OUTBOX_MARK,
-    OUTBOX_SQL_COUNT
-};
+enum { OUTBOX_QUEUE, OUTBOX_CLAIM, OUTBOX_MARK, OUTBOX_SQL_COUNT };
 
+/* clang-format off */
 static const struct db_stmt sql[OUTBOX_SQL_COUNT] = {
     [OUTBOX_QUEUE] = {"outbox_queue",
      "INSERT INTO notifications (application_id, kind, recipient, subject, body) "
@@ -32,11 +28,12 @@ static const struct db_stmt sql[OUTBOX_SQL_COUNT] = {
      "UPDATE loan_applications SET email_sent = email_sent OR $2 = 'email', "
      "alert_sent = alert_sent OR $2 = 'alert' WHERE application_id = (SELECT application_id FROM n)"},
 };
+/* clang-format on */
 const struct db_stmts outbox_statements = DB_STMTS("outbox", sql);
 #define SQL(id) (&sql[id])
 
 int outbox_decision(arena *a, const char *app_id, const struct loan_input *in,
-                  const struct loan_result *res, const char *before)
+                    const struct loan_result *res, const char *before)
 {
     const struct config *cfg = config_get();
     enum loan_status fin = res->final.status;
@@ -45,18 +42,17 @@ int outbox_decision(arena *a, const char *app_id, const struct loan_input *in,
     if (final_now) {
         const char *subject = arena_printf(a, "Your loan application %s was %s", app_id,
                                            fin == LOAN_APPROVED ? "approved" : "not approved");
-        const char *body = arena_printf(a, "Dear %s,\n\nyour application %s has been %s.\n%s\n",
-                                        in->name, app_id, loan_status_name(fin),
-                                        res->final.remarks);
+        const char *body =
+            arena_printf(a, "Dear %s,\n\nyour application %s has been %s.\n%s\n", in->name, app_id,
+                         loan_status_name(fin), res->final.remarks);
         const char *p[5] = {app_id, "email", in->email, subject, body};
         if (!db_ok(db_exec(a, SQL(OUTBOX_QUEUE), 5, p)))
             return -1;
     }
     if (res->flags != 0 || res->compliance.status == LOAN_REJECTED) {
-        const char *subject =
-            arena_printf(a, "%s: %s", app_id,
-                         res->compliance.status == LOAN_REJECTED ? "compliance rejection"
-                                                                 : "review required");
+        const char *subject = arena_printf(
+            a, "%s: %s", app_id,
+            res->compliance.status == LOAN_REJECTED ? "compliance rejection" : "review required");
         const char *body = arena_printf(a, "Application %s (%s)\nCompliance: %s — %s\nFinal: %s\n",
                                         app_id, in->name, loan_status_name(res->compliance.status),
                                         res->compliance.remarks, res->final.remarks);

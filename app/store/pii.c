@@ -54,10 +54,9 @@ long pii_seal(const struct pii_key *k, const char *app_id, const char *field, co
     size_t adlen = associated(ad, sizeof(ad), app_id, field);
     randombytes_buf(out, PII_NONCE_BYTES);
     unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out + PII_NONCE_BYTES, &clen,
-                                               (const unsigned char *)clear, n,
-                                               (const unsigned char *)ad, adlen, NULL, out,
-                                               k->seal);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        out + PII_NONCE_BYTES, &clen, (const unsigned char *)clear, n, (const unsigned char *)ad,
+        adlen, NULL, out, k->seal);
     return (long)(PII_NONCE_BYTES + clen);
 }
 

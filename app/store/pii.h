@@ -12,10 +12,10 @@
 #include <stddef.h>
 
 #define PII_NONCE_BYTES 24
-#define PII_TAG_BYTES 16
+#define PII_TAG_BYTES   16
 #define PII_INDEX_BYTES 32
-#define PII_MAX_CLEAR 64
-#define PII_SEALED_MAX (PII_NONCE_BYTES + PII_MAX_CLEAR + PII_TAG_BYTES)
+#define PII_MAX_CLEAR   64
+#define PII_SEALED_MAX  (PII_NONCE_BYTES + PII_MAX_CLEAR + PII_TAG_BYTES)
 
 struct pii_key {
     unsigned char seal[32];  /* XChaCha20-Poly1305 key */

@@ -3,14 +3,13 @@
  */
 #include "probe.h"
 
-enum {
-    PROBE_NOW,
-    PROBE_SQL_COUNT
-};
+enum { PROBE_NOW, PROBE_SQL_COUNT };
 
+/* clang-format off */
 static const struct db_stmt sql[PROBE_SQL_COUNT] = {
     [PROBE_NOW] = {"probe_now", "SELECT now()::text"},
 };
+/* clang-format on */
 const struct db_stmts probe_statements = DB_STMTS("probe", sql);
 
 const char *probe_now(arena *a, int in_tx, const PGresult **failed)

@@ -26,6 +26,7 @@ enum {
     PROVIDERS_SQL_COUNT
 };
 
+/* clang-format off */
 static const struct db_stmt sql[PROVIDERS_SQL_COUNT] = {
     [SBX_VERSION] = {"sbx_version", "SELECT version FROM sandbox_version"},
     [SBX_IDENTITIES] = {"sbx_identities",
@@ -43,9 +44,9 @@ static const struct db_stmt sql[PROVIDERS_SQL_COUNT] = {
      "overdue_accounts, enquiries_6m, note, source) VALUES ($1, $2, nullif($3::int, 0), "
      "$4::int, $5::int, $6::int, 'synthetic sample applicant', 'seed') ON CONFLICT DO NOTHING"},
 };
+/* clang-format on */
 const struct db_stmts providers_statements = DB_STMTS("providers", sql);
 #define SQL(id) (&sql[id])
-
 
 struct sbx_identity {
     char key[66]; /* kind letter + hex digest */
@@ -120,7 +121,7 @@ static int sbx_refresh(void)
         ti[i].outcome = PQgetvalue(ids, (int)i, 4)[0] == 'v'   ? 'v'
                         : PQgetvalue(ids, (int)i, 4)[0] == 'n' ? 'n'
                         : PQgetvalue(ids, (int)i, 4)[0] == 't' ? 't'
-                                                                : 'e';
+                                                               : 'e';
     }
     for (size_t i = 0; i < nr; i++) {
         snprintf(tr[i].key, sizeof(tr[i].key), "%s", PQgetvalue(reps, (int)i, 0));
@@ -183,8 +184,8 @@ static void sbx_lookup(char kind, const char *number, const char *prefix, struct
     struct sbx_identity key;
     key.key[0] = kind;
     digest(number, key.key + 1);
-    const struct sbx_identity *hit = bsearch(&key, sbx.ids, sbx.nids, sizeof(*sbx.ids),
-                                             cmp_identity);
+    const struct sbx_identity *hit =
+        bsearch(&key, sbx.ids, sbx.nids, sizeof(*sbx.ids), cmp_identity);
     if (hit == NULL || hit->outcome == 'n') {
         out->status = EKYC_NOT_FOUND;
         return;
@@ -231,8 +232,8 @@ static void sbx_report(const char *pan, struct bureau_report *out)
     }
     struct sbx_report key;
     digest(pan, key.key);
-    const struct sbx_report *hit = bsearch(&key, sbx.reports, sbx.nreports,
-                                           sizeof(*sbx.reports), cmp_report);
+    const struct sbx_report *hit =
+        bsearch(&key, sbx.reports, sbx.nreports, sizeof(*sbx.reports), cmp_report);
     if (hit == NULL) {
         out->status = BUREAU_NO_HISTORY; /* a PAN the bureau has no file for */
         return;
@@ -344,8 +345,8 @@ void providers_gather(const struct loan_input *in, struct identity_facts *id)
     sodium_memzero(&rec, sizeof(rec));
 }
 
-int providers_sandbox_register(arena *a, const struct loan_input *in, int bureau_score,
-                               int overdue, int enquiries)
+int providers_sandbox_register(arena *a, const struct loan_input *in, int bureau_score, int overdue,
+                               int enquiries)
 {
     char h[65];
     const char *dob = in->date_of_birth[0] ? in->date_of_birth : NULL;

@@ -17,10 +17,10 @@ extern const struct db_stmts providers_statements;
 
 /* What a provider says about one identity number. */
 struct ekyc_record {
-    enum ekyc_status status;  /* EKYC_VERIFIED, EKYC_NOT_FOUND, EKYC_TIMEOUT, EKYC_ERROR */
-    char name[128];           /* the name on record when verified */
-    char date_of_birth[11];   /* YYYY-MM-DD on record, "" when the provider has none */
-    char reference[40];       /* the provider's reference for the call */
+    enum ekyc_status status; /* EKYC_VERIFIED, EKYC_NOT_FOUND, EKYC_TIMEOUT, EKYC_ERROR */
+    char name[128];          /* the name on record when verified */
+    char date_of_birth[11];  /* YYYY-MM-DD on record, "" when the provider has none */
+    char reference[40];      /* the provider's reference for the call */
 };
 
 struct ekyc_provider {
@@ -51,7 +51,7 @@ void providers_gather(const struct loan_input *in, struct identity_facts *id);
 
 /* Registers a synthetic identity with the sandbox (loanctl seed), in the caller's transaction.
  * 0 or -1. */
-int providers_sandbox_register(arena *a, const struct loan_input *in, int bureau_score,
-                               int overdue, int enquiries) __attribute__((warn_unused_result));
+int providers_sandbox_register(arena *a, const struct loan_input *in, int bureau_score, int overdue,
+                               int enquiries) __attribute__((warn_unused_result));
 
 #endif

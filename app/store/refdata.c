@@ -24,6 +24,7 @@ enum {
     REFDATA_SQL_COUNT
 };
 
+/* clang-format off */
 static const struct db_stmt sql[REFDATA_SQL_COUNT] = {
     [REF_COUNTRIES] = {"ref_countries",
      "SELECT c.alpha2, c.alpha3, c.name, c.region, coalesce(r.level, '') "
@@ -41,9 +42,9 @@ static const struct db_stmt sql[REFDATA_SQL_COUNT] = {
      "SELECT name FROM senior_employees WHERE surname = $1 AND ((phone_digits <> '' AND "
      "phone_digits = $2) OR (city <> '' AND city = lower($3))) ORDER BY id LIMIT 1"},
 };
+/* clang-format on */
 const struct db_stmts refdata_statements = DB_STMTS("refdata", sql);
 #define SQL(id) (&sql[id])
-
 
 struct alias {
     char *alias;
@@ -231,8 +232,8 @@ static int refresh_lists(void)
             si->list = NULL;
             continue;
         }
-        log_msg(LOG_INFO, "sanctions list %s version %s indexed: %zu names", si->name,
-                si->version, screen_list_count(si->list));
+        log_msg(LOG_INFO, "sanctions list %s version %s indexed: %zu names", si->name, si->version,
+                screen_list_count(si->list));
         ref.nlists++;
     }
     PGresult *pep = db_exec(a, SQL(REF_PEP), 0, NULL);

@@ -18,7 +18,7 @@ extern const struct db_stmts refdata_statements;
 struct country_info {
     char code[3];
     char alpha3[4];
-    const char *name;  /* owned by the refdata cache */
+    const char *name; /* owned by the refdata cache */
     const char *region;
     enum country_risk risk;
 };

@@ -23,13 +23,9 @@
 
 #define ALL_FLAGS 0xffffffffu
 
-enum {
-    REVIEW_IDEM_CLAIM,
-    REVIEW_IDEM_GET,
-    REVIEW_IDEM_STORE,
-    REVIEW_SQL_COUNT
-};
+enum { REVIEW_IDEM_CLAIM, REVIEW_IDEM_GET, REVIEW_IDEM_STORE, REVIEW_SQL_COUNT };
 
+/* clang-format off */
 static const struct db_stmt sql[REVIEW_SQL_COUNT] = {
     [REVIEW_IDEM_CLAIM] = {"review_idem_claim",
                            "INSERT INTO idempotency_keys (user_id, key, request_hash) "
@@ -41,6 +37,7 @@ static const struct db_stmt sql[REVIEW_SQL_COUNT] = {
                            "UPDATE idempotency_keys SET status = $3::int, response = $4 "
                            "WHERE user_id = $1::bigint AND key = $2"},
 };
+/* clang-format on */
 const struct db_stmts review_statements = DB_STMTS("review", sql);
 #define SQL(id) (&sql[id])
 
@@ -228,8 +225,7 @@ void review_submit(arena *a, const struct review_actor *who, const struct loan_i
     }
     if (key != NULL && idem_claim(a, p, out))
         return;
-    PGresult *row =
-        applications_insert(a, who->id, who->email, in, country, &facts, &res, NULL, 1);
+    PGresult *row = applications_insert(a, who->id, who->email, in, country, &facts, &res, NULL, 1);
     if (!db_ok(row)) {
         db_rollback();
         insert_failed(row, out);
@@ -343,10 +339,9 @@ static int row_input(arena *a, const PGresult *row, const char *app_id, struct l
 }
 
 /* The evaluation of a locked row; on failure rolls back and sets out. 0 or -1. */
-static int evaluate_row(arena *a, const char *app_id, const struct loan_input *in,
-                        unsigned cleared, const struct identity_facts *facts_in,
-                        struct compliance_facts *facts, struct loan_result *res,
-                        struct review_outcome *out)
+static int evaluate_row(arena *a, const char *app_id, const struct loan_input *in, unsigned cleared,
+                        const struct identity_facts *facts_in, struct compliance_facts *facts,
+                        struct loan_result *res, struct review_outcome *out)
 {
     const struct country_info *country;
     int rc = review_evaluate(a, in, cleared, facts_in, &country, facts, res, NULL);
@@ -388,13 +383,13 @@ void review_approve(arena *a, const struct review_actor *who, const char *app_id
         out->rules = arena_strdup(a, res.hard_rules);
         return;
     }
-    PGresult *up = applications_update(a, app_id, "approve", who->id, who->email, reason,
-                                       "PENDING", &in, &facts, &res, 1);
+    PGresult *up = applications_update(a, app_id, "approve", who->id, who->email, reason, "PENDING",
+                                       &in, &facts, &res, 1);
     finish(up, out);
 }
 
-void review_reject(arena *a, const struct review_actor *who, const char *app_id,
-                   const char *reason, struct review_outcome *out)
+void review_reject(arena *a, const struct review_actor *who, const char *app_id, const char *reason,
+                   struct review_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     PGresult *row = lock_pending(a, app_id, 0, out);
@@ -420,8 +415,8 @@ void review_reject(arena *a, const struct review_actor *who, const char *app_id,
     res.final.status = LOAN_REJECTED;
     snprintf(res.final.remarks, sizeof(res.final.remarks), "%s", remarks);
     res.compliance.status = LOAN_APPROVED; /* no compliance alert for an officer's rejection */
-    if (applications_log_decision(a, app_id, "reject", who->id, who->email, reason, "PENDING",
-                                  &in, &res) != 0) {
+    if (applications_log_decision(a, app_id, "reject", who->id, who->email, reason, "PENDING", &in,
+                                  &res) != 0) {
         db_rollback();
         out->code = REVIEW_DB_DOWN;
         return;

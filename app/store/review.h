@@ -22,20 +22,20 @@ struct review_actor {
 };
 
 enum review_code {
-    REVIEW_OK,            /* done: doc is the application as it now is */
-    REVIEW_DB_DOWN,       /* the database is unreachable (nothing written) */
-    REVIEW_FAULT,         /* a server fault: detail says what, failed holds a failed result */
-    REVIEW_NOT_FOUND,     /* no such application */
-    REVIEW_DECIDED,       /* the application is no longer pending: status says what it is */
+    REVIEW_OK,              /* done: doc is the application as it now is */
+    REVIEW_DB_DOWN,         /* the database is unreachable (nothing written) */
+    REVIEW_FAULT,           /* a server fault: detail says what, failed holds a failed result */
+    REVIEW_NOT_FOUND,       /* no such application */
+    REVIEW_DECIDED,         /* the application is no longer pending: status says what it is */
     REVIEW_OFFICER_DECIDED, /* reprocess: an officer has decided it */
-    REVIEW_CHANGED,       /* reprocess: the row changed while the providers were asked */
-    REVIEW_INCOMPLETE,    /* approve: flags (LOAN_FLAGS_RETRY bits) still wait for a provider */
-    REVIEW_HARD_RULES,    /* approve: rules no officer can clear fail (rules, "a, b") */
-    REVIEW_DUPLICATE,     /* another open application has the same field (email, pan, aadhaar;
-                             NULL: one of them, on a re-evaluation) */
-    REVIEW_IDEM_REUSED,   /* submit: the Idempotency-Key was used with another body */
-    REVIEW_IDEM_BUSY,     /* submit: a request with this key is in progress */
-    REVIEW_IDEM_REPLAY,   /* submit: answered before: replay_status and replay_body */
+    REVIEW_CHANGED,         /* reprocess: the row changed while the providers were asked */
+    REVIEW_INCOMPLETE,      /* approve: flags (LOAN_FLAGS_RETRY bits) still wait for a provider */
+    REVIEW_HARD_RULES,      /* approve: rules no officer can clear fail (rules, "a, b") */
+    REVIEW_DUPLICATE,       /* another open application has the same field (email, pan, aadhaar;
+                               NULL: one of them, on a re-evaluation) */
+    REVIEW_IDEM_REUSED,     /* submit: the Idempotency-Key was used with another body */
+    REVIEW_IDEM_BUSY,       /* submit: a request with this key is in progress */
+    REVIEW_IDEM_REPLAY,     /* submit: answered before: replay_status and replay_body */
 };
 
 struct review_outcome {
@@ -77,9 +77,9 @@ typedef const char *(*review_reply_fn)(arena *a, const char *doc);
 /*
  * Submits a validated application (country known) through the whole pipeline: a reused
  * Idempotency-Key is answered from its record before anything else (key NULL: none; the
- * record keeps a keyed hash of the request body), a PAN or Aadhaar already on an open application is refused
- * before any provider is asked, then the providers are asked with no transaction open, and the
- * row, its log entry, notifications and the key's record are written in one transaction.
+ * record keeps a keyed hash of the request body), a PAN or Aadhaar already on an open application
+ * is refused before any provider is asked, then the providers are asked with no transaction open,
+ * and the row, its log entry, notifications and the key's record are written in one transaction.
  */
 void review_submit(arena *a, const struct review_actor *who, const struct loan_input *in,
                    const char *key, const void *body, size_t body_len, review_reply_fn reply,
@@ -91,8 +91,8 @@ void review_approve(arena *a, const struct review_actor *who, const char *app_id
                     const char *reason, struct review_outcome *out);
 
 /* An officer's rejection of a pending application (reason may be NULL). */
-void review_reject(arena *a, const struct review_actor *who, const char *app_id,
-                   const char *reason, struct review_outcome *out);
+void review_reject(arena *a, const struct review_actor *who, const char *app_id, const char *reason,
+                   struct review_outcome *out);
 
 /* Evaluates an application no officer has decided again, asking the providers anew (with no
  * row locked while they answer). */

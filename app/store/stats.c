@@ -11,6 +11,7 @@
 
 #include "js.h"
 
+/* clang-format off */
 #define ALL "FROM loan_stats_all"
 #define CNT(cond) "coalesce(sum(n) FILTER (WHERE " cond "), 0)"
 
@@ -56,6 +57,7 @@ const struct db_stmt stats_sql[DASH_SQL_COUNT] = {
      "iso_utc(created_at) FROM loan_applications ORDER BY created_at DESC, id DESC LIMIT 10"},
     [DASH_COMPACT] = {"dash_compact", "SELECT loan_stats_compact()"},
 };
+/* clang-format on */
 const struct db_stmts stats_statements = DB_STMTS("stats", stats_sql);
 
 static json_object *num(const char *text)
@@ -230,8 +232,8 @@ static json_object *latest(arena *a, const PGresult **failed)
     PGresult *res = run(a, STATS_SQL(DASH_LATEST), 0, NULL, failed);
     if (res == NULL)
         return NULL;
-    static const char *keys[] = {"application_id", "name", "country", "final_status",
-                                 "loan_amount", "created_at"};
+    static const char *keys[] = {"application_id", "name",        "country",
+                                 "final_status",   "loan_amount", "created_at"};
     json_object *arr = json_object_new_array();
     for (int i = 0; i < PQntuples(res); i++) {
         json_object *e = json_object_new_object();
@@ -252,14 +254,30 @@ json_object *stats_page(arena *a, int days, const PGresult **failed)
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         json_object *v = NULL;
         switch (i) {
-        case 0: v = stats_overview(a, failed); break;
-        case 1: v = stats_by_region(a, failed); break;
-        case 2: v = stats_by_country(a, failed); break;
-        case 3: v = stats_verification(a, failed); break;
-        case 4: v = stats_financial(a, failed); break;
-        case 5: v = stats_timeline(a, days, failed); break;
-        case 6: v = funnel(a, failed); break;
-        default: v = latest(a, failed); break;
+        case 0:
+            v = stats_overview(a, failed);
+            break;
+        case 1:
+            v = stats_by_region(a, failed);
+            break;
+        case 2:
+            v = stats_by_country(a, failed);
+            break;
+        case 3:
+            v = stats_verification(a, failed);
+            break;
+        case 4:
+            v = stats_financial(a, failed);
+            break;
+        case 5:
+            v = stats_timeline(a, days, failed);
+            break;
+        case 6:
+            v = funnel(a, failed);
+            break;
+        default:
+            v = latest(a, failed);
+            break;
         }
         if (v == NULL) {
             json_object_put(o);

@@ -19,18 +19,11 @@
 #include "users.h"
 
 const struct db_stmts *const store_statements[] = {
-    &auth_statements,
-    &audit_statements,
-    &users_statements,
-    &refdata_statements,
-    &applications_statements,
-    &identity_statements,
-    &outbox_statements,
-    &review_statements,
-    &providers_statements,
-    &credit_statements,
-    &stats_statements,
-    &market_statements,
-    &probe_statements,
-    NULL,
+    &auth_statements,         &audit_statements,
+    &users_statements,        &refdata_statements,
+    &applications_statements, &identity_statements,
+    &outbox_statements,       &review_statements,
+    &providers_statements,    &credit_statements,
+    &stats_statements,        &market_statements,
+    &probe_statements,        NULL,
 };

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 
+/* clang-format off */
 /* The public view, in the order user_from_row reads. */
 #define USER_COLS                                                                                  \
     "id, name, email, role, disabled, "                                                            \
@@ -51,6 +52,7 @@ const struct db_stmt users_sql[AUTH_SQL_COUNT] = {
      "token_version = token_version + CASE WHEN $4::boolean THEN 1 ELSE 0 END "
      "WHERE id = $1::bigint RETURNING " USER_COLS ", token_version"},
 };
+/* clang-format on */
 const struct db_stmts users_statements = DB_STMTS("users", users_sql);
 
 /* Reads a row in USER_COLS order starting at column c. */
@@ -92,9 +94,9 @@ enum users_outcome users_create(arena *a, const struct audit_client *client, lon
     user_from_row(res, 0, 0, out);
     json_object *details = json_object_new_object();
     json_object_object_add(details, "role", json_object_new_string(role));
-    int arc = audit_event(a, client, actor_id > 0 ? actor_id : out->id,
-                          actor_id > 0 ? actor_email : email, action, "user", out->id_text,
-                          details);
+    int arc =
+        audit_event(a, client, actor_id > 0 ? actor_id : out->id,
+                    actor_id > 0 ? actor_email : email, action, "user", out->id_text, details);
     json_object_put(details);
     if (arc != 0 || db_commit() != 0) {
         db_rollback();
@@ -176,8 +178,8 @@ enum users_outcome users_login(arena *a, const struct audit_client *client, cons
         return USERS_DB_ERROR;
     PGresult *u = db_exec(a, USERS_SQL(AUTH_LOGIN_OK), 2, q);
     if (!db_ok(u) || PQntuples(u) != 1 ||
-        audit_event(a, client, user_id, PQgetvalue(res, 0, 2), "login_success", "user", id,
-                    NULL) != 0 ||
+        audit_event(a, client, user_id, PQgetvalue(res, 0, 2), "login_success", "user", id, NULL) !=
+            0 ||
         db_commit() != 0) {
         db_rollback();
         return USERS_DB_ERROR;

@@ -28,18 +28,18 @@ extern const struct db_stmts users_statements;
 #define USERS_SQL(id) (&users_sql[id])
 
 #define USERS_LOCK_AFTER_FAILURES 10 /* wrong passwords in a row that lock an account */
-#define USERS_LOCK_MINUTES 15
+#define USERS_LOCK_MINUTES        15
 
 enum users_outcome {
     USERS_OK,
-    USERS_EMAIL_TAKEN,  /* create: the email is registered already */
-    USERS_NOT_FOUND,    /* update: no such user */
-    USERS_BAD_LOGIN,    /* login: unknown email or wrong password (recorded, maybe locked now) */
-    USERS_LOCKED,       /* login: locked out; retry_after seconds left */
-    USERS_DISABLED,     /* login: right password, disabled account */
-    USERS_NO_MEMORY,    /* create: the password could not be hashed */
-    USERS_DB_ERROR,     /* the database failed: db_res is the failed result, NULL when it was
-                         * unreachable or a transaction command failed */
+    USERS_EMAIL_TAKEN, /* create: the email is registered already */
+    USERS_NOT_FOUND,   /* update: no such user */
+    USERS_BAD_LOGIN,   /* login: unknown email or wrong password (recorded, maybe locked now) */
+    USERS_LOCKED,      /* login: locked out; retry_after seconds left */
+    USERS_DISABLED,    /* login: right password, disabled account */
+    USERS_NO_MEMORY,   /* create: the password could not be hashed */
+    USERS_DB_ERROR,    /* the database failed: db_res is the failed result, NULL when it was
+                        * unreachable or a transaction command failed */
 };
 
 /* The public view of an account. Strings are borrowed from results in the caller's arena. */

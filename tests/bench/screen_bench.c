@@ -2,10 +2,10 @@
  * screen_bench.c - latency benchmark for screen_best() (sanctions name screening).
  *
  * Design: loads an OFAC SDN CSV, plain or gzip (argv[1], else $OFAC_SDN, else the 2024-05-03
- * list shipped in data/sanctions/, relative to the repository root), indexes every individual and entity with its a.k.a.
- * names, then screens a fixed, reproducible set of SCREEN_QUERIES names built from the list
- * itself and from built-in ordinary names (a fixed-seed xorshift generator picks them):
- *   25% listed names (individuals rewritten "Given SURNAME"), 12.5% the same lower-cased
+ * list shipped in data/sanctions/, relative to the repository root), indexes every individual and
+ * entity with its a.k.a. names, then screens a fixed, reproducible set of SCREEN_QUERIES names
+ * built from the list itself and from built-in ordinary names (a fixed-seed xorshift generator
+ * picks them): 25% listed names (individuals rewritten "Given SURNAME"), 12.5% the same lower-cased
  *   with one accent added, 12.5% listed individuals of 2-3 tokens and 12.5% listed entities
  *   with one typo (substitution, deletion, insertion or adjacent transposition in one word of
  *   >= 4 letters), 37.5% ordinary first + last name pairs.

@@ -20,11 +20,21 @@ static const struct bureau_tier tiers[] = {{750, 900, 50000000, "Prime"},
                                            {650, 749, 20000000, "Near prime"},
                                            {300, 649, 0, "Below cut-off"}};
 static const struct risk_model model = {
-    .version = 1, .intercept = -3.48, .pdo = 50, .base_points = 600, .base_odds_bad = 1.0 / 19,
-    .f = {{1.6, 0.2, 0, 0.8, "R01", "dti"}, {-0.011, 720, 300, 900, "R02", "score"},
-          {0.16, 1, 0, 5, "R03", "lti"}, {-0.4, 11, 9.5, 13.5, "R04", "income"},
-          {0.65, 0, 0, 5, "R05", "overdue"}, {0.12, 1, 0, 10, "R06", "enquiries"}},
-    .grades = {{'A', 640, 200}, {'B', 600, 350}, {'C', 560, 550}, {'D', 520, 800},
+    .version = 1,
+    .intercept = -3.48,
+    .pdo = 50,
+    .base_points = 600,
+    .base_odds_bad = 1.0 / 19,
+    .f = {{1.6, 0.2, 0, 0.8, "R01", "dti"},
+          {-0.011, 720, 300, 900, "R02", "score"},
+          {0.16, 1, 0, 5, "R03", "lti"},
+          {-0.4, 11, 9.5, 13.5, "R04", "income"},
+          {0.65, 0, 0, 5, "R05", "overdue"},
+          {0.12, 1, 0, 10, "R06", "enquiries"}},
+    .grades = {{'A', 640, 200},
+               {'B', 600, 350},
+               {'C', 560, 550},
+               {'D', 520, 800},
                {'E', -2147483647 - 1, 1200}},
     .ngrades = 5,
 };
@@ -89,8 +99,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct loan_input in;
             json_object *fields = json_object_new_object();
             if (loan_parse(body, &in, fields, full) == 0 && full) {
-                struct compliance_facts f = {.screened = 1, .sanctions_list = "L",
-                                             .sanctions_version = "v", .country_name = "X"};
+                struct compliance_facts f = {.screened = 1,
+                                             .sanctions_list = "L",
+                                             .sanctions_version = "v",
+                                             .country_name = "X"};
                 struct loan_policy p = {0.92, 0.85, 0};
                 struct loan_result r;
                 loan_evaluate(&in, &f, &p, 0, &r);

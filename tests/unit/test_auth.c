@@ -12,7 +12,7 @@
 #include "auth.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef"
-#define NOW 1800000000LL
+#define NOW    1800000000LL
 
 static char *make(jwt_alg_t alg, const char *key, const char *iss, long exp, int with_jti)
 {

@@ -76,10 +76,8 @@ int main(void)
 {
     log_open("", 0, LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_complete_tables_pass),
-        cmocka_unit_test(test_missing_slot_fails),
-        cmocka_unit_test(test_missing_text_fails),
-        cmocka_unit_test(test_name_used_twice_fails),
+        cmocka_unit_test(test_complete_tables_pass),  cmocka_unit_test(test_missing_slot_fails),
+        cmocka_unit_test(test_missing_text_fails),    cmocka_unit_test(test_name_used_twice_fails),
         cmocka_unit_test(test_store_registry_passes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -131,7 +131,8 @@ static void test_js_fields(void **state)
     const char *why, *s;
     int64_t n;
     int b;
-    const char *src = "{\"name\": \"Ann\", \"score\": 720, \"f\": 720.0, \"bad\": 7.5, \"t\": \"x\"}";
+    const char *src =
+        "{\"name\": \"Ann\", \"score\": 720, \"f\": 720.0, \"bad\": 7.5, \"t\": \"x\"}";
     assert_int_equal(js_parse(src, strlen(src), &body, &why), 0);
     assert_int_equal(js_string(body, "name", 10, &s, fields), 1);
     assert_string_equal(s, "Ann");

@@ -23,7 +23,7 @@
 #include "risk.h"
 #include "validate.h"
 
-#define UNITS(n) ((int64_t)(n) * 100)
+#define UNITS(n) ((int64_t)(n)*100)
 
 /* ---- the parser ------------------------------------------------------------------------- */
 
@@ -147,20 +147,20 @@ static void test_parse_aadhaar(void **state)
     snprintf(e1, sizeof(e1), ",\"aadhaar\":\"%s\"", one);
     snprintf(e2, sizeof(e2), ",\"aadhaar\":\"%s\"", eleven);
     const char *bad[] = {
-        ",\"aadhaar\":\"234567890125\"",     /* check digit */
-        ",\"aadhaar\":\"234567890123\"",     /* check digit */
-        e1,                                  /* starts with 1 */
-        ",\"aadhaar\":\"034567890124\"",     /* starts with 0 */
-        e2,                                  /* 11 digits */
-        ",\"aadhaar\":\"2345678901240\"",    /* 13 digits */
-        ",\"aadhaar\":\"2345-6789-0124\"",   /* dashes */
-        ",\"aadhaar\":\"2345 67890124\"",    /* one space but not the other */
-        ",\"aadhaar\":\"2345  6789 0124\"",  /* double space */
-        ",\"aadhaar\":\" 234567890124\"",    /* leading space */
-        ",\"aadhaar\":\"234567890124 \"",    /* trailing space */
-        ",\"aadhaar\":\"\"",                 /* empty */
-        ",\"aadhaar\":234567890124",         /* a number */
-        ",\"aadhaar\":[\"234567890124\"]",   /* an array */
+        ",\"aadhaar\":\"234567890125\"",    /* check digit */
+        ",\"aadhaar\":\"234567890123\"",    /* check digit */
+        e1,                                 /* starts with 1 */
+        ",\"aadhaar\":\"034567890124\"",    /* starts with 0 */
+        e2,                                 /* 11 digits */
+        ",\"aadhaar\":\"2345678901240\"",   /* 13 digits */
+        ",\"aadhaar\":\"2345-6789-0124\"",  /* dashes */
+        ",\"aadhaar\":\"2345 67890124\"",   /* one space but not the other */
+        ",\"aadhaar\":\"2345  6789 0124\"", /* double space */
+        ",\"aadhaar\":\" 234567890124\"",   /* leading space */
+        ",\"aadhaar\":\"234567890124 \"",   /* trailing space */
+        ",\"aadhaar\":\"\"",                /* empty */
+        ",\"aadhaar\":234567890124",        /* a number */
+        ",\"aadhaar\":[\"234567890124\"]",  /* an array */
         ",\"aadhaar\":true",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -187,9 +187,15 @@ static void test_parse_pan(void **state)
     parsed_free(&p);
 
     const char *format[] = {
-        ",\"pan\":\"ABCPS1234\"",   ",\"pan\":\"ABCPS1234KK\"", ",\"pan\":\"ABCP51234K\"",
-        ",\"pan\":\"ABCPS12345\"",  ",\"pan\":\"1BCPS1234K\"",  ",\"pan\":\"ABCPS 1234K\"",
-        ",\"pan\":\"ABCPS-1234K\"", ",\"pan\":\"\"",            ",\"pan\":1234",
+        ",\"pan\":\"ABCPS1234\"",
+        ",\"pan\":\"ABCPS1234KK\"",
+        ",\"pan\":\"ABCP51234K\"",
+        ",\"pan\":\"ABCPS12345\"",
+        ",\"pan\":\"1BCPS1234K\"",
+        ",\"pan\":\"ABCPS 1234K\"",
+        ",\"pan\":\"ABCPS-1234K\"",
+        ",\"pan\":\"\"",
+        ",\"pan\":1234",
     };
     for (size_t i = 0; i < sizeof(format) / sizeof(format[0]); i++)
         expect_error("Priya Sharma", format[i], "pan");
@@ -280,9 +286,9 @@ static void test_parse_bank_account(void **state)
     parsed_free(&p);
 
     char extra[256];
-    const char *accounts[] = {"\"12345678\"",    "\"1234567890123456789\"", "\"12345-67890\"",
-                              "\"1234 567890\"", "\"\"",                    "50100234567890",
-                              "\"A2345678901\""};
+    const char *accounts[] = {
+        "\"12345678\"", "\"1234567890123456789\"", "\"12345-67890\"", "\"1234 567890\"",
+        "\"\"",         "50100234567890",          "\"A2345678901\""};
     for (size_t i = 0; i < sizeof(accounts) / sizeof(accounts[0]); i++) {
         snprintf(extra, sizeof(extra),
                  ",\"bank_account\":{\"account_number\":%s,\"ifsc\":\"HDFC0001234\","
@@ -290,8 +296,13 @@ static void test_parse_bank_account(void **state)
                  accounts[i]);
         expect_error("Priya Sharma", extra, "bank_account.account_number");
     }
-    const char *ifscs[] = {"\"HDFC1001234\"", "\"HDFC000123\"", "\"HDFC00012345\"",
-                           "\"HD1C0001234\"", "\"HDFC-001234\"", "\"\"", "1234"};
+    const char *ifscs[] = {"\"HDFC1001234\"",
+                           "\"HDFC000123\"",
+                           "\"HDFC00012345\"",
+                           "\"HD1C0001234\"",
+                           "\"HDFC-001234\"",
+                           "\"\"",
+                           "1234"};
     for (size_t i = 0; i < sizeof(ifscs) / sizeof(ifscs[0]); i++) {
         snprintf(extra, sizeof(extra),
                  ",\"bank_account\":{\"account_number\":\"50100234567890\",\"ifsc\":%s,"
@@ -322,12 +333,18 @@ static void test_parse_date_of_birth(void **state)
         parsed_free(&p);
     }
     const char *bad[] = {
-        ",\"date_of_birth\":\"1990-02-30\"", ",\"date_of_birth\":\"1899-12-31\"",
-        ",\"date_of_birth\":\"12/04/1990\"", ",\"date_of_birth\":\"1990-4-12\"",
-        ",\"date_of_birth\":\"1990-04-12T00:00:00Z\"", ",\"date_of_birth\":\"1990-13-01\"",
-        ",\"date_of_birth\":\"1990-00-10\"", ",\"date_of_birth\":\"1990-04-00\"",
-        ",\"date_of_birth\":\"1990-04-31\"", ",\"date_of_birth\":\"2023-02-29\"",
-        ",\"date_of_birth\":\"1900-02-29\"", ",\"date_of_birth\":\"\"",
+        ",\"date_of_birth\":\"1990-02-30\"",
+        ",\"date_of_birth\":\"1899-12-31\"",
+        ",\"date_of_birth\":\"12/04/1990\"",
+        ",\"date_of_birth\":\"1990-4-12\"",
+        ",\"date_of_birth\":\"1990-04-12T00:00:00Z\"",
+        ",\"date_of_birth\":\"1990-13-01\"",
+        ",\"date_of_birth\":\"1990-00-10\"",
+        ",\"date_of_birth\":\"1990-04-00\"",
+        ",\"date_of_birth\":\"1990-04-31\"",
+        ",\"date_of_birth\":\"2023-02-29\"",
+        ",\"date_of_birth\":\"1900-02-29\"",
+        ",\"date_of_birth\":\"\"",
         ",\"date_of_birth\":19900412",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -676,8 +693,8 @@ static void test_kyc_remarks_quote_no_other_name(void **state)
 {
     (void)state;
     /* Names on record in docs/ekyc.md that an applicant must never learn. */
-    static const char *const others[] = {"Kavita", "Joshi", "Vikram", "Singh", "Rathore",
-                                         "Neha",   "Kapoor", "Arjun", "Mehta"};
+    static const char *const others[] = {"Kavita", "Joshi",  "Vikram", "Singh", "Rathore",
+                                         "Neha",   "Kapoor", "Arjun",  "Mehta"};
     const enum ekyc_status statuses[] = {EKYC_VERIFIED, EKYC_NOT_FOUND, EKYC_TIMEOUT, EKYC_ERROR,
                                          EKYC_DISABLED};
     const double scores[] = {1.0, 0.95, 0.88, 0.81, 0.5, 0.0, -1};
@@ -691,8 +708,7 @@ static void test_kyc_remarks_quote_no_other_name(void **state)
                     struct compliance_facts f = with_check(w, c);
                     struct loan_result r = eval(&in, &f, 0);
                     for (size_t o = 0; o < sizeof(others) / sizeof(others[0]); o++) {
-                        if (strstr(r.kyc.remarks, others[o]) ||
-                            strstr(r.final.remarks, others[o]))
+                        if (strstr(r.kyc.remarks, others[o]) || strstr(r.final.remarks, others[o]))
                             fail_msg("remarks quote %s: %s", others[o], r.kyc.remarks);
                     }
                     /* Nor the numbers themselves. */

@@ -28,8 +28,8 @@ static void base(struct loan_input *in)
         in->documents[in->ndocs++] = docs[i];
 }
 
-static const struct compliance_facts clean = {.screened = 1, .sanctions_list = "OFAC SDN",
-                                              .sanctions_version = "v1"};
+static const struct compliance_facts clean = {
+    .screened = 1, .sanctions_list = "OFAC SDN", .sanctions_version = "v1"};
 static const struct loan_policy policy = {0.92, 0.85, 0};
 
 static struct loan_result eval(const struct loan_input *in, const struct compliance_facts *f,
@@ -241,8 +241,8 @@ static void test_parse(void **state)
     assert_int_equal(js_parse(src, strlen(src), &body, &why), 0);
     struct loan_input in;
     assert_int_equal(loan_parse(body, &in, fields, 1), -1);
-    const char *bad[] = {"name", "income", "debt", "credit_score", "loan_amount", "region",
-                         "country", "documents", "documents_uploaded"};
+    const char *bad[] = {"name",   "income",  "debt",      "credit_score",      "loan_amount",
+                         "region", "country", "documents", "documents_uploaded"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (!json_object_object_get_ex(fields, bad[i], NULL))
             fail_msg("field %s not named in %s", bad[i], json_object_to_json_string(fields));
@@ -251,9 +251,10 @@ static void test_parse(void **state)
     json_object_put(body);
     json_object_put(fields);
 
-    src = "{\"name\":\"Ann Lee\",\"email\":\"a@b.co\",\"phone\":\"+15550100222\",\"region\":\"apac\","
-          "\"country\":\"SG\",\"income\":50000.5,\"debt\":0,\"credit_score\":700,"
-          "\"loan_amount\":1000.25,\"documents\":[\"ID_Proof\"]}";
+    src =
+        "{\"name\":\"Ann Lee\",\"email\":\"a@b.co\",\"phone\":\"+15550100222\",\"region\":\"apac\","
+        "\"country\":\"SG\",\"income\":50000.5,\"debt\":0,\"credit_score\":700,"
+        "\"loan_amount\":1000.25,\"documents\":[\"ID_Proof\"]}";
     fields = json_object_new_object();
     assert_int_equal(js_parse(src, strlen(src), &body, &why), 0);
     assert_int_equal(loan_parse(body, &in, fields, 1), 0);
@@ -277,10 +278,14 @@ static void test_money_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seed_example_approved), cmocka_unit_test(test_eligibility_boundaries),
-        cmocka_unit_test(test_every_failed_rule_named), cmocka_unit_test(test_high_value_boundary),
-        cmocka_unit_test(test_kyc),                   cmocka_unit_test(test_compliance),
-        cmocka_unit_test(test_manual_mode),           cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_seed_example_approved),
+        cmocka_unit_test(test_eligibility_boundaries),
+        cmocka_unit_test(test_every_failed_rule_named),
+        cmocka_unit_test(test_high_value_boundary),
+        cmocka_unit_test(test_kyc),
+        cmocka_unit_test(test_compliance),
+        cmocka_unit_test(test_manual_mode),
+        cmocka_unit_test(test_parse),
         cmocka_unit_test(test_money_format),
     };
     return cmocka_run_group_tests_name("loan", tests, NULL, NULL);

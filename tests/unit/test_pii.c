@@ -202,8 +202,7 @@ static void test_open_refuses(void **state)
         t[n] = 0;
         assert_int_equal(pii_open(&k, "1001", "aadhaar", t, n + 1, c, sizeof(c)), -1);
         /* Longer than any seal can be. */
-        assert_int_equal(pii_open(&k, "1001", "aadhaar", s, PII_SEALED_MAX + 1, c, sizeof(c)),
-                         -1);
+        assert_int_equal(pii_open(&k, "1001", "aadhaar", s, PII_SEALED_MAX + 1, c, sizeof(c)), -1);
     }
 }
 
@@ -277,8 +276,8 @@ static void test_bytea(void **state)
     assert_string_equal(c, pan);
 
     /* Malformed. */
-    const char *bad[] = {"x00", "00", "\\x0", "\\xzz", "\\x0g", "\\X00", "/x00", "\\x 00",
-                         "\\x00 ", "\\x0:", "\\", ""};
+    const char *bad[] = {"x00",  "00",     "\\x0",   "\\xzz", "\\x0g", "\\X00",
+                         "/x00", "\\x 00", "\\x00 ", "\\x0:", "\\",    ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (pii_bytea_parse(bad[i], back, sizeof(back)) != -1)
             fail_msg("accepted \"%s\"", bad[i]);

@@ -55,9 +55,9 @@ static void test_params(void **state)
     struct route_param ps[ROUTE_MAX_PARAMS];
     int n = 0;
     char allow[64];
-    assert_int_equal(match("GET", "/loan-application/status/LOAN-20241108-ABC12345", &rt, ps, &n,
-                           allow),
-                     ROUTE_FOUND);
+    assert_int_equal(
+        match("GET", "/loan-application/status/LOAN-20241108-ABC12345", &rt, ps, &n, allow),
+        ROUTE_FOUND);
     assert_int_equal(n, 1);
     assert_int_equal(ps[0].len, strlen("LOAN-20241108-ABC12345"));
     assert_memory_equal(ps[0].p, "LOAN-20241108-ABC12345", ps[0].len);
@@ -98,13 +98,11 @@ static void test_method_not_allowed(void **state)
     struct route_param ps[ROUTE_MAX_PARAMS];
     int n = 0;
     char allow[64];
-    assert_int_equal(match("DELETE", "/admin/users", &rt, ps, &n, allow),
-                     ROUTE_METHOD_NOT_ALLOWED);
+    assert_int_equal(match("DELETE", "/admin/users", &rt, ps, &n, allow), ROUTE_METHOD_NOT_ALLOWED);
     assert_string_equal(allow, "GET, HEAD, POST");
     assert_int_equal(match("POST", "/", &rt, ps, &n, allow), ROUTE_METHOD_NOT_ALLOWED);
     assert_string_equal(allow, "GET, HEAD");
-    assert_int_equal(match("GET", "/admin/users/7", &rt, ps, &n, allow),
-                     ROUTE_METHOD_NOT_ALLOWED);
+    assert_int_equal(match("GET", "/admin/users/7", &rt, ps, &n, allow), ROUTE_METHOD_NOT_ALLOWED);
     assert_string_equal(allow, "PATCH");
 }
 
@@ -124,8 +122,8 @@ static void test_head_is_get(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_literal),       cmocka_unit_test(test_params),
-        cmocka_unit_test(test_not_found),     cmocka_unit_test(test_method_not_allowed),
+        cmocka_unit_test(test_literal),     cmocka_unit_test(test_params),
+        cmocka_unit_test(test_not_found),   cmocka_unit_test(test_method_not_allowed),
         cmocka_unit_test(test_head_is_get),
     };
     return cmocka_run_group_tests_name("router", tests, NULL, NULL);

@@ -21,10 +21,12 @@ static void test_escape(void **state)
 {
     (void)state;
     arena *a = arena_new(4096);
-    assert_string_equal(render(a, "<p>{{name}}</p>", "{\"name\":\"<script>alert('x')&\\\"</script>\"}"),
-                        "<p>&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;</p>");
+    assert_string_equal(
+        render(a, "<p>{{name}}</p>", "{\"name\":\"<script>alert('x')&\\\"</script>\"}"),
+        "<p>&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;</p>");
     assert_string_equal(render(a, "{{raw html}}", "{\"html\":\"<b>x</b>\"}"), "<b>x</b>");
-    assert_string_equal(render(a, "{{n}} {{b}} {{missing}}.", "{\"n\":42,\"b\":true}"), "42 true .");
+    assert_string_equal(render(a, "{{n}} {{b}} {{missing}}.", "{\"n\":42,\"b\":true}"),
+                        "42 true .");
     assert_string_equal(render(a, "{{a.b.c}}", "{\"a\":{\"b\":{\"c\":\"deep\"}}}"), "deep");
     arena_free(a);
 }
@@ -45,9 +47,10 @@ static void test_sections(void **state)
 {
     (void)state;
     arena *a = arena_new(4096);
-    assert_string_equal(render(a, "{{#each xs}}[{{id}}:{{title}}]{{/each}}",
-                               "{\"title\":\"T\",\"xs\":[{\"id\":1},{\"id\":2,\"title\":\"own\"}]}"),
-                        "[1:T][2:own]");
+    assert_string_equal(
+        render(a, "{{#each xs}}[{{id}}:{{title}}]{{/each}}",
+               "{\"title\":\"T\",\"xs\":[{\"id\":1},{\"id\":2,\"title\":\"own\"}]}"),
+        "[1:T][2:own]");
     assert_string_equal(render(a, "{{#each xs}}{{.}},{{/each}}", "{\"xs\":[\"a\",\"<b>\"]}"),
                         "a,&lt;b&gt;,");
     assert_string_equal(render(a, "{{#if ok}}yes{{else}}no{{/if}}", "{\"ok\":true}"), "yes");
