@@ -95,8 +95,8 @@ node_modules/chart.js/dist/chart.umd.min.js: package-lock.json | $(DEPS_STAMP)
 	@touch $@
 
 # libFuzzer target on the submit body parser and the validators (clang).
-FUZZ_SRCS  := tests/fuzz/fuzz_submit.c app/runtime/js.c app/pipeline/loan.c app/pipeline/validate.c \
-              app/pipeline/screening.c app/pipeline/risk.c
+FUZZ_SRCS  := tests/fuzz/fuzz_submit.c app/runtime/js.c app/pipeline/loan.c app/pipeline/loan_input.c \
+              app/pipeline/validate.c app/pipeline/screening.c app/pipeline/risk.c
 $(BUILD)/fuzz_submit: $(FUZZ_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \

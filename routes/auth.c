@@ -336,7 +336,10 @@ int handle_admin_users_list(http_req *r)
     struct users_user *rows;
     int n;
     const PGresult *db_res;
-    if (users_list(r->pool, limit, offset, &rows, &n, &db_res) != USERS_OK)
+    enum users_outcome rc = users_list(r->pool, limit, offset, &rows, &n, &db_res);
+    if (rc == USERS_NO_MEMORY)
+        return http_fault(r, "out of memory for a list of users");
+    if (rc != USERS_OK)
         return routes_db_error(r, db_res);
     json_object *list = json_object_new_array();
     for (int i = 0; i < n; i++) {

@@ -1,6 +1,7 @@
 /*
  * GET /: the seed's health check. It answers from the worker's cached view of PostgreSQL and
- * Redis (re-checked at most once a second each), so a load balancer polling it costs no query.
+ * Redis (re-checked at most once a second each), so a load balancer polling it costs at most a
+ * round trip a second.
  * It also names the sanctions list applications are screened against (the active list loaded
  * last: name, version, entries, and how many lists are active), from the worker's in-memory
  * reference data, whose version check runs at most once a second like the others; null when

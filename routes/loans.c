@@ -359,6 +359,8 @@ int handle_loan_status(http_req *r)
         return b.db_error ? routes_db_error(r, b.failed)
                           : http_error(r, 404, "not_found", "No such application");
     const char *bar = strchr(text, '|');
+    if (bar == NULL)
+        return http_fault(r, "cached status of %s has no owner", id);
     return status_reply(r, arena_strndup(r->pool, text, (size_t)(bar - text)), bar + 1);
 }
 

@@ -9,7 +9,11 @@ chown loanflow /run/loanflow
 ./loanctl user ensure-admin
 # The sanctions list: the shipped OFAC SDN list (or SANCTIONS_FILE) when no list is active or it
 # is newer than the active one; an operator's list is kept.
-./loanctl sanctions ensure "${SANCTIONS_FILE:-$(ls data/sanctions/ofac_sdn_*.csv.gz | tail -1)}"
+if [ -n "${SANCTIONS_FILE:-}" ]; then
+  ./loanctl sanctions ensure "$SANCTIONS_FILE" --beside
+else
+  ./loanctl sanctions ensure "$(ls data/sanctions/ofac_sdn_*.csv.gz | tail -1)"
+fi
 # Market data (GET /data, and the base rates pricing uses) from MARKET_FILE.
 ./loanctl market load "${MARKET_FILE:-data/market/sample.csv}"
 su -s /bin/sh loanflow -c 'exec ./loanflow' &

@@ -136,11 +136,14 @@ load_reference_data() {
   # `loanctl sanctions ensure` loads it only when no list is active or it is newer than the
   # active one, so a list an operator loaded is never replaced by a restart; it ends by naming
   # the active list(s), which the start-up output repeats.
-  local list="${SANCTIONS_FILE:-}"
+  # A SANCTIONS_FILE of another name than the active lists' joins them (--beside): the
+  # operator asked for it, and one more list never screens less.
+  local list="${SANCTIONS_FILE:-}" beside=()
+  [ -z "$list" ] || beside=(--beside)
   [ -n "$list" ] || list=$(ls "$ROOT"/data/sanctions/ofac_sdn_*.csv.gz 2>/dev/null | tail -1 || true)
   [ -n "$list" ] || die "no sanctions list: data/sanctions/ofac_sdn_*.csv.gz is missing and SANCTIONS_FILE is unset"
   local out
-  if ! out=$("$ROOT/loanctl" sanctions ensure "$list" 2>&1); then
+  if ! out=$("$ROOT/loanctl" sanctions ensure "$list" "${beside[@]}" 2>&1); then
     printf '%s\n' "$out" >>"$LOG/migrate.log"
     tail -5 "$LOG/migrate.log" >&2; die "loading the sanctions list $list failed"
   fi

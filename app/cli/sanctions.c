@@ -366,9 +366,16 @@ int cmd_sanctions_ensure(int argc, char **argv)
         for (int i = 0; i < PQntuples(res); i++)
             if (!strcmp(PQgetvalue(res, i, 1), lf.name))
                 same_name = i;
-        if (same_name < 0) {
+        if (same_name < 0 && cli_flag(argc, argv, "--beside")) {
+            /* An operator named this list: screening against one more list never lowers what
+             * is screened, so it joins the active ones. */
+            printf("sanctions ensure: no %s list is active; loading %s (%s) beside the active "
+                   "list(s)\n",
+                   lf.name, lf.path, file_date);
+            rc = load_list(a, &lf);
+        } else if (same_name < 0) {
             printf("sanctions ensure: keeping the active list(s); no %s list is active and %s is "
-                   "not loaded beside them\n",
+                   "not loaded beside them (--beside would)\n",
                    lf.name, lf.path);
         } else {
             const char *ver = PQgetvalue(res, same_name, 2);

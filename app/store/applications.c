@@ -496,15 +496,17 @@ int applications_log_decision(arena *a, const char *app_id, const char *action, 
 
 void applications_changed(const char *app_id)
 {
-    epoch_bump();
     /* After the commit, never before: a reader that fetched the old row could otherwise cache
-     * it under the new version. A failure leaves the cached copies to their TTL. */
+     * it under the new version. The versions first, then the host's epoch, so a worker that
+     * sees the new epoch also finds the new versions (cache.h). A failure leaves the cached
+     * copies to their TTL. */
     if (app_id != NULL) {
         char key[64];
         snprintf(key, sizeof(key), "appv:%s", app_id);
         cache_incr(key);
     }
     cache_incr(STATS_VERSION_KEY);
+    epoch_bump();
 }
 
 /* ---- reads ------------------------------------------------------------------------------ */

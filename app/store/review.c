@@ -381,6 +381,8 @@ void review_approve(arena *a, const struct review_actor *who, const char *app_id
         db_rollback();
         out->code = REVIEW_HARD_RULES;
         out->rules = arena_strdup(a, res.hard_rules);
+        if (out->rules == NULL)
+            out->rules = "";
         return;
     }
     PGresult *up = applications_update(a, app_id, "approve", who->id, who->email, reason, "PENDING",

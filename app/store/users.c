@@ -204,6 +204,8 @@ enum users_outcome users_list(arena *a, const char *limit, const char *offset,
     }
     *n = PQntuples(res);
     *rows = arena_alloc(a, sizeof(**rows) * (size_t)(*n > 0 ? *n : 1));
+    if (*rows == NULL)
+        return USERS_NO_MEMORY;
     for (int i = 0; i < *n; i++) {
         user_from_row(res, i, 0, &(*rows)[i]);
         (*rows)[i].failed_logins = atoi(PQgetvalue(res, i, 7));

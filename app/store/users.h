@@ -37,7 +37,7 @@ enum users_outcome {
     USERS_BAD_LOGIN,   /* login: unknown email or wrong password (recorded, maybe locked now) */
     USERS_LOCKED,      /* login: locked out; retry_after seconds left */
     USERS_DISABLED,    /* login: right password, disabled account */
-    USERS_NO_MEMORY,   /* create: the password could not be hashed */
+    USERS_NO_MEMORY,   /* create: the password could not be hashed; list: no room for rows */
     USERS_DB_ERROR,    /* the database failed: db_res is the failed result, NULL when it was
                         * unreachable or a transaction command failed */
 };

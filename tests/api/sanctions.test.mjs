@@ -153,6 +153,28 @@ test('a restart does not replace an operator\'s list: sanctions ensure keeps it,
   assert.equal((await healthSanctions(OFAC_VERSION)).version, OFAC_VERSION);
 });
 
+test('a SANCTIONS_FILE of another name joins the active lists only with --beside', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sdn-'));
+  const other = join(dir, 'house_list_2024-06-01.csv');
+  writeFileSync(other, '95001,"QUILLFEATHER, Ottoline","individual","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n');
+  try {
+    // The default start (no SANCTIONS_FILE) does not add a list of another name.
+    const plain = loanctl(['sanctions', 'ensure', other, '--name', 'HOUSE LIST']);
+    assert.match(plain, /keeping the active list\(s\); no HOUSE LIST list is active/);
+    assert.equal(sql("SELECT count(*) FROM sanctions_lists WHERE name = 'HOUSE LIST' AND active")[0][0], '0');
+    // An operator's SANCTIONS_FILE (the stack passes --beside) joins the OFAC list.
+    const beside = loanctl(['sanctions', 'ensure', other, '--name', 'HOUSE LIST', '--beside']);
+    assert.match(beside, /no HOUSE LIST list is active; loading .* beside the active list\(s\)/);
+    assert.equal(sql("SELECT count(*) FROM sanctions_lists WHERE name = 'HOUSE LIST' AND active")[0][0], '1');
+    assert.deepEqual(activeOfac().map((r) => r[0]), [OFAC_VERSION], 'the OFAC list stays active');
+    // A second start changes nothing.
+    assert.match(loanctl(['sanctions', 'ensure', other, '--name', 'HOUSE LIST', '--beside']), /is already the active list/);
+  } finally {
+    sql("UPDATE sanctions_lists SET active = false WHERE name = 'HOUSE LIST'");
+  }
+  assert.equal(sql("SELECT count(*) FROM sanctions_lists WHERE name = 'HOUSE LIST' AND active")[0][0], '0');
+});
+
 test('loanctl sanctions: help at every level, usage for an unknown command', () => {
   for (const args of [['--help'], ['sanctions', '--help'], ['sanctions', 'ensure', '--help']]) {
     assert.match(loanctl(args), /usage: loanctl/);
