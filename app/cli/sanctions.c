@@ -311,54 +311,67 @@ static int print_active(arena *a)
     return 0;
 }
 
-int cmd_sanctions_load(int argc, char **argv)
+/* The start of load and ensure: the file read, the database connected, the active lists
+ * looked up. 0 with *a and *res set (end_command releases them), else the exit status. */
+static int begin_command(int argc, char **argv, const char *cmd, struct list_file *lf, arena **a,
+                         PGresult **res)
 {
-    struct list_file lf;
-    int rc = list_file_read(argc, argv, "load", &lf);
+    int rc = list_file_read(argc, argv, cmd, lf);
     if (rc != 0)
         return rc;
     if (cli_connect() != 0) {
-        list_file_free(&lf);
+        list_file_free(lf);
         return 1;
     }
-    arena *a = arena_new(4096);
-    PGresult *res = db_exec(a, &sql[CLI_SANCTIONS_ACTIVE], 0, NULL);
-    if (!db_ok(res)) {
-        cli_db_error(res, "checking loaded lists");
-        rc = 1;
-    } else {
-        int same = 0;
-        for (int i = 0; i < PQntuples(res); i++)
-            same |= !strcmp(PQgetvalue(res, i, 1), lf.name) &&
-                    !strcmp(PQgetvalue(res, i, 3), lf.sha256);
-        if (same)
-            printf("%s version %s is already the active list\n", lf.name, lf.version);
-        else
-            rc = load_list(a, &lf);
+    *a = arena_new(4096);
+    *res = db_exec(*a, &sql[CLI_SANCTIONS_ACTIVE], 0, NULL);
+    if (!db_ok(*res)) {
+        cli_db_error(*res, "checking loaded lists");
+        arena_free(*a);
+        list_file_free(lf);
+        cli_disconnect();
+        return 1;
     }
+    return 0;
+}
+
+static int end_command(arena *a, struct list_file *lf, int rc)
+{
     arena_free(a);
-    list_file_free(&lf);
+    list_file_free(lf);
     cli_disconnect();
     return rc;
+}
+
+int cmd_sanctions_load(int argc, char **argv)
+{
+    struct list_file lf;
+    arena *a;
+    PGresult *res;
+    int rc = begin_command(argc, argv, "load", &lf, &a, &res);
+    if (rc != 0)
+        return rc;
+    int same = 0;
+    for (int i = 0; i < PQntuples(res); i++)
+        same |=
+            !strcmp(PQgetvalue(res, i, 1), lf.name) && !strcmp(PQgetvalue(res, i, 3), lf.sha256);
+    if (same)
+        printf("%s version %s is already the active list\n", lf.name, lf.version);
+    else
+        rc = load_list(a, &lf);
+    return end_command(a, &lf, rc);
 }
 
 int cmd_sanctions_ensure(int argc, char **argv)
 {
     struct list_file lf;
-    int rc = list_file_read(argc, argv, "ensure", &lf);
+    arena *a;
+    PGresult *res;
+    int rc = begin_command(argc, argv, "ensure", &lf, &a, &res);
     if (rc != 0)
         return rc;
-    if (cli_connect() != 0) {
-        list_file_free(&lf);
-        return 1;
-    }
-    arena *a = arena_new(4096);
-    PGresult *res = db_exec(a, &sql[CLI_SANCTIONS_ACTIVE], 0, NULL);
     const char *file_date = lf.published[0] ? lf.published : "undated";
-    if (!db_ok(res)) {
-        cli_db_error(res, "checking loaded lists");
-        rc = 1;
-    } else if (PQntuples(res) == 0) {
+    if (PQntuples(res) == 0) {
         printf("sanctions ensure: no list is active; loading %s (%s)\n", lf.path, file_date);
         rc = load_list(a, &lf);
     } else {
@@ -398,10 +411,7 @@ int cmd_sanctions_ensure(int argc, char **argv)
     }
     if (rc == 0)
         rc = print_active(a);
-    arena_free(a);
-    list_file_free(&lf);
-    cli_disconnect();
-    return rc;
+    return end_command(a, &lf, rc);
 }
 
 int cmd_sanctions_list(int argc, char **argv)

@@ -404,27 +404,11 @@ PGresult *applications_insert(arena *a, long long user_id, const char *actor_ema
             docs_json(a, in),
             bool_s(in->political_connection),
             bool_s(in->senior_relative),
-            NULL,
-            NULL,
-            NULL,
-            NULL,
-            NULL,
-            NULL,
-            NULL,
-            NULL, /* $20..$35: the decision */
-            NULL,
-            NULL,
-            NULL,
-            NULL,
-            NULL,
-            NULL,
-            NULL,
-            NULL,
-            created_at,
-            identity_seal_json(a, app_id, in),
-            verdict,
         };
-        memcpy(p + 19, decision, sizeof(decision));
+        memcpy(p + 19, decision, sizeof(decision)); /* $20..$35 */
+        p[35] = created_at;
+        p[36] = identity_seal_json(a, app_id, in);
+        p[37] = verdict;
         if (p[36] == NULL)
             return NULL;
         if (attempt > 0 && db_simple("ROLLBACK TO SAVEPOINT loan_insert") != 0)
