@@ -54,6 +54,66 @@ describe('issue 11 item 5: header injection through the redirect to /login', () 
   });
 });
 
+describe('issue 11 item 4: docker-compose defaults (no default secret, production, loopback)', () => {
+  const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+  const lines = compose.split('\n').filter((l) => !/^\s*#/.test(l));
+  const text = lines.join('\n');
+  const secrets = ['JWT_SECRET', 'PII_KEY', 'ADMIN_PASSWORD', 'DB_PASSWORD', 'DB_OWNER_PASSWORD', 'DB_SUPERUSER_PASSWORD'];
+
+  test('every secret is required (${VAR:?message naming it}) and has no default anywhere', () => {
+    for (const name of secrets) {
+      const uses = [...text.matchAll(new RegExp(`\\$\\{${name}(?![A-Z0-9_])(:?[-?+=])?([^}]*)\\}`, 'g'))];
+      assert.ok(uses.length > 0, `${name} is used`);
+      for (const [all, op, msg] of uses) {
+        assert.equal(op, ':?', `${all}: ${name} must be required, not defaulted`);
+        assert.match(msg, new RegExp(`^${name} must be set`), `${all}: the message names ${name}`);
+      }
+    }
+    // No literal secret: any key named like a secret takes its value from a required variable.
+    for (const l of lines) {
+      const m = l.match(/^\s*([A-Z_]*(SECRET|PASSWORD|PII_KEY)[A-Z_]*):\s*(.*)$/);
+      if (!m || m[1] === 'PII_KEY_PREVIOUS') continue;
+      assert.match(m[3], /^\$\{[A-Z_]+:\?[^}]+\}$/, `${m[1]} has a value of its own: ${l.trim()}`);
+    }
+    assert.doesNotMatch(text, /dev-only|change-me|admin12345/);
+    // The database URLs carry only the required passwords.
+    for (const m of text.matchAll(/postgresql:\/\/[^:]+:([^@]+)@/g))
+      assert.match(m[1], /^\$\{DB_(OWNER_)?PASSWORD:\?[^}]+\}$/, m[0]);
+  });
+
+  test('APP_ENV defaults to production; COOKIE_SECURE is not forced to 0', () => {
+    assert.match(text, /^\s*APP_ENV: \$\{APP_ENV:-production\}\s*$/m);
+    const cookie = text.match(/^\s*COOKIE_SECURE:(.*)$/m);
+    if (cookie) assert.match(cookie[1].trim(), /^(\$\{COOKIE_SECURE(:-)?\}|)$/, 'COOKIE_SECURE is passed only when set');
+    // Production refuses the sandbox providers: the defaults must let production start.
+    assert.doesNotMatch(text, /PROVIDER:\s*\$\{[A-Z_]+:-sandbox\}/);
+  });
+
+  test('port 5003 is published on the loopback interface only', () => {
+    const ports = [...text.matchAll(/^\s*-\s*"?([0-9.:${}A-Z_-]+)"?\s*$/gm)].map((m) => m[1]).filter((p) => /\d+:\d+$/.test(p));
+    assert.ok(ports.length >= 1, 'a published port');
+    for (const p of ports) assert.match(p, /^127\.0\.0\.1:/, `published on loopback: ${p}`);
+  });
+
+  test('the application connects as a non-superuser serving role; migrations as the owner', () => {
+    assert.match(text, /^\s*POSTGRES_USER: postgres\s*$/m);
+    assert.match(text, /^\s*DATABASE_URL: postgresql:\/\/loanflow:/m);
+    assert.match(text, /^\s*MIGRATE_DATABASE_URL: postgresql:\/\/loanflow_owner:/m);
+    assert.match(text, /scripts\/db-init\.sh:\/docker-entrypoint-initdb\.d\//);
+    const init = readFileSync(join(ROOT, 'scripts/db-init.sh'), 'utf8');
+    assert.match(init, /CREATE ROLE loanflow LOGIN NOSUPERUSER/);
+    assert.match(init, /CREATE ROLE loanflow_owner LOGIN NOSUPERUSER/);
+  });
+
+  test('Redis in compose persists nothing', () => {
+    const cmd = text.match(/^\s*command: \[("redis-server".*)\]\s*$/m);
+    assert.ok(cmd, 'redis command');
+    assert.match(cmd[1], /"--save", ""/);
+    assert.match(cmd[1], /"--appendonly", "no"/);
+    assert.doesNotMatch(text, /redisdata/);
+  });
+});
+
 describe('issue 11 (low): the serving role cannot tamper with the append-only tables', () => {
   test('the serving role is not a superuser and owns nothing', () => {
     assert.deepEqual(sqlServing("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"), [[servingRole, 'f']]);
