@@ -25,6 +25,7 @@ COPY --from=build /src/sql ./sql
 COPY --from=build /src/nginx ./nginx
 COPY --from=build /src/data ./data
 COPY scripts/container-start.sh ./container-start.sh
+COPY scripts/nginx-render.sh ./nginx-render.sh
 ENV FCGI_SOCKET=/run/loanflow/loanflow.sock \
     FCGI_AUTH_SOCKET=/run/loanflow/loanflow-auth.sock \
     TEMPLATE_DIR=/srv/loanflow/templates \

@@ -199,7 +199,8 @@ if [ "$have" -lt "$BENCH_APPLICATIONS" ]; then
   ./loanctl seed --count "$((BENCH_APPLICATIONS - have))" >&2
 fi
 psql -X -qAt "$DATABASE_URL" -c "SELECT loan_stats_compact()" >/dev/null
-psql -X -qAt "$DATABASE_URL" -c "VACUUM ANALYZE loan_applications" >/dev/null 2>&1 || true
+# VACUUM is the owner's (the serving role owns no table).
+psql -X -qAt "$(scripts/stack.sh owner-url)" -c "VACUUM ANALYZE loan_applications" >/dev/null 2>&1 || true
 redis-cli -s "$RUN/redis.sock" INCR dashboard:version >/dev/null
 AUTH=(-H "Authorization: Bearer $TOKEN")
 DASH_KEYS=()

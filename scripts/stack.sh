@@ -12,6 +12,20 @@
 #
 # PostgreSQL refuses to run as root: when started by root the cluster runs as the `postgres`
 # user, in a folder that user can reach (the checkout may sit in a home it cannot traverse).
+# It listens on a Unix socket only, in a folder only its own user can enter (0700; root, which
+# runs the workers here, passes by privilege; nginx never needs it). pg_hba.conf, rewritten at
+# every start: the `postgres` superuser by peer authentication (this script, as the cluster's
+# OS user), the two application roles by scram-sha-256 with passwords generated into
+# $STACK_DIR/secrets like JWT_SECRET; nothing else gets in.
+#
+# Two roles (sql/011_roles.sql): loanflow_owner owns the database and the schema and runs
+# `loanctl migrate` (MIGRATE_DATABASE_URL, given to that one command only, never in stack.env);
+# loanflow, the serving role in DATABASE_URL, owns nothing and may only SELECT and INSERT on
+# the append-only tables, so neither the workers nor loanctl can rewrite or unguard the audit
+# trail. `stack.sh owner-url` prints the owner's URL for an operator (and the test suite).
+#
+# Redis is a pure cache: no RDB snapshot, no append-only file (--save "" --appendonly no), so
+# cached application documents never reach the disk; a restart starts it empty.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -60,15 +74,36 @@ pg_data_dir() {
 }
 
 pg_sock_dir() {
-  # The socket folder must be writable by the server's user and reachable by ours.
+  # The socket folder: the server's user only (0700). Our processes reach it as that user, or
+  # as root.
   local d="$PGSOCK"
   if is_root && ! runuser -u postgres -- test -x "$STACK_DIR" 2>/dev/null; then
     d="$(dirname "$(pg_data_dir)")/sock"
   fi
   mkdir -p "$d"
-  is_root && chown postgres:postgres "$d"
-  chmod 775 "$d"
+  if is_root; then chown postgres:postgres "$d"; fi
+  chmod 700 "$d"
   echo "$d"
+}
+
+pg_os_user() { if is_root; then echo postgres; else id -un; fi; }
+
+# The database roles' generated passwords (hex: safe in a URL and in SQL quotes).
+pg_password() { secret_file "pg_$1_password" 24; }
+owner_url() {
+  echo "postgresql:///loanflow?host=$(pg_sock_dir)&user=loanflow_owner&password=$(pg_password owner)"
+}
+
+write_pg_auth() {  # write_pg_auth DATA_DIR
+  local data=$1
+  {
+    echo "# Written by scripts/stack.sh at every start. Unix socket only (listen_addresses='')."
+    echo "local  all       postgres                  peer map=stack"
+    echo "local  loanflow  loanflow_owner,loanflow   scram-sha-256"
+  } > "$data/pg_hba.conf"
+  printf 'stack  %s  postgres\n' "$(pg_os_user)" > "$data/pg_ident.conf"
+  chmod 600 "$data/pg_hba.conf" "$data/pg_ident.conf"
+  if is_root; then chown postgres:postgres "$data/pg_hba.conf" "$data/pg_ident.conf"; fi
 }
 
 secret_file() {
@@ -88,25 +123,37 @@ start_postgres() {
   if [ ! -s "$data/PG_VERSION" ]; then
     say "initdb $data"
     is_root && chown postgres:postgres "$data"
-    as_pg "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$LOG/initdb.log" 2>&1 \
+    as_pg "$PG_BIN/initdb" -D "$data" -U postgres --auth-local=peer --auth-host=reject -E UTF8 \
+      --locale=C.UTF-8 >"$LOG/initdb.log" 2>&1 \
       || { cat "$LOG/initdb.log" >&2; die "initdb failed"; }
   fi
   local extra=()
   if [ "$APP_ENV" = test ]; then
     extra=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
   fi
-  touch "$LOG/postgres.log"; is_root && chown postgres:postgres "$LOG/postgres.log"
+  write_pg_auth "$data"
+  touch "$LOG/postgres.log"; if is_root; then chown postgres:postgres "$LOG/postgres.log"; fi
   as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$LOG/postgres.log" -w -t 60 \
     -o "-k $sock -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB ${extra[*]}" start >/dev/null \
     || { tail -20 "$LOG/postgres.log" >&2; die "PostgreSQL did not start"; }
-  # The application's role and database, once.
-  local psql=("$PG_BIN/psql" -h "$sock" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1)
-  if [ "$("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname='loanflow'")" != 1 ]; then
-    "${psql[@]}" -c "CREATE ROLE loanflow LOGIN" >/dev/null
+  # The owner and serving roles (their passwords set at every start, from the secrets) and the
+  # database, owned by the owner. A database of an older stack, owned by loanflow, is handed to
+  # the owner (REASSIGN OWNED also moves the database itself), so the serving role owns nothing.
+  local psql=(as_pg "$PG_BIN/psql" -X -h "$sock" -U postgres -qAt -v ON_ERROR_STOP=1)
+  local r
+  for r in loanflow_owner loanflow; do
+    if [ "$("${psql[@]}" -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname='$r'")" != 1 ]; then
+      "${psql[@]}" -d postgres -c "CREATE ROLE $r LOGIN" >/dev/null
+    fi
+  done
+  # The passwords go on standard input, not on a command line.
+  printf "ALTER ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '%s';\n" \
+    loanflow_owner "$(pg_password owner)" loanflow "$(pg_password app)" \
+    | "${psql[@]}" -d postgres >/dev/null
+  if [ "$("${psql[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname='loanflow'")" != 1 ]; then
+    "${psql[@]}" -d postgres -c "CREATE DATABASE loanflow OWNER loanflow_owner" >/dev/null
   fi
-  if [ "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname='loanflow'")" != 1 ]; then
-    "${psql[@]}" -c "CREATE DATABASE loanflow OWNER loanflow" >/dev/null
-  fi
+  "${psql[@]}" -d loanflow -c "REASSIGN OWNED BY loanflow TO loanflow_owner" >/dev/null
 }
 
 stop_postgres() {
@@ -118,14 +165,22 @@ stop_postgres() {
   fi
 }
 
-start_redis() {
-  mkdir -p "$STACK_DIR/redis"
-  local save=(--save "")
-  [ "$APP_ENV" = test ] || save=(--save 60 1)
-  setsid redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 \
-    --dir "$STACK_DIR/redis" "${save[@]}" --appendonly no --daemonize no \
+# redis-server's arguments, one a line (`stack.sh redis-args` prints them). A pure cache in every
+# APP_ENV: it holds application documents (personal data), so nothing is persisted.
+redis_args() {
+  printf '%s\n' --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 \
+    --dir "$STACK_DIR/redis" --save "" --appendonly no --daemonize no \
     --pidfile "$RUN/redis.pid" --logfile "$LOG/redis.log" --maxmemory 256mb \
-    --maxmemory-policy volatile-lru </dev/null >>"$LOG/redis.log" 2>&1 &
+    --maxmemory-policy volatile-lru
+}
+
+start_redis() {
+  # A snapshot an older stack wrote is removed.
+  mkdir -p "$STACK_DIR/redis"
+  rm -f "$STACK_DIR/redis/dump.rdb"
+  local args=()
+  mapfile -t args < <(redis_args)
+  setsid redis-server "${args[@]}" </dev/null >>"$LOG/redis.log" 2>&1 &
   echo $! > "$RUN/redis.pid"
   for _ in $(seq 1 50); do [ -S "$RUN/redis.sock" ] && return 0; sleep 0.1; done
   die "Redis did not start (see $LOG/redis.log)"
@@ -175,7 +230,7 @@ write_env() {
   local old_umask; old_umask=$(umask); umask 077
   {
     printf "%s='%s'\n" APP_ENV "$APP_ENV"
-    printf "%s='%s'\n" DATABASE_URL "postgresql:///loanflow?host=$sock&user=loanflow"
+    printf "%s='%s'\n" DATABASE_URL "postgresql:///loanflow?host=$sock&user=loanflow&password=$(pg_password app)"
     printf "%s='%s'\n" REDIS_URL "unix:$RUN/redis.sock"
     printf "%s='%s'\n" FCGI_SOCKET "$RUN/loanflow.sock"
     printf "%s='%s'\n" FCGI_AUTH_SOCKET "$RUN/loanflow-auth.sock"
@@ -222,20 +277,17 @@ start_loanflow() {
 
 render_nginx() {
   mkdir -p "$NGINX_DIR/tmp"
-  local user_directive="" workers=1 keepalive=2
+  local user_directive="" keepalive=2
   local app_workers="${WORKERS:-$(( 2 * $(nproc) ))}"
   # keepalive x nginx workers must stay below the number of app workers (libfcgi holds a kept
   # connection for its whole life).
   keepalive=$(( app_workers / 2 )); (( keepalive >= 1 )) || keepalive=1
   if is_root; then user_directive="user root root;"; fi
-  local max_body="${MAX_BODY_BYTES:-65536}"
-  for f in nginx.conf security.conf fastcgi.conf; do
-    sed -e "s|@USER_DIRECTIVE@|$user_directive|g" -e "s|@NGINX_WORKERS@|$workers|g" \
-        -e "s|@RUN@|$RUN|g" -e "s|@LOG@|$LOG|g" -e "s|@NGINX_DIR@|$NGINX_DIR|g" \
-        -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$PORT|g" -e "s|@BENCH_PORT@|$BENCH_PORT|g" \
-        -e "s|@LISTEN@|$LISTEN|g" -e "s|@MAX_BODY@|$max_body|g" -e "s|@KEEPALIVE@|$keepalive|g" \
-        "$ROOT/nginx/$f.in" > "$NGINX_DIR/$f"
-  done
+  # Strict-Transport-Security and the benchmark server follow APP_ENV and COOKIE_SECURE.
+  USER_DIRECTIVE="$user_directive" NGINX_WORKERS=1 RUN="$RUN" LOG="$LOG" NGINX_DIR="$NGINX_DIR" \
+    ROOT="$ROOT" PORT="$PORT" BENCH_PORT="$BENCH_PORT" LISTEN="$LISTEN" \
+    MAX_BODY="${MAX_BODY_BYTES:-65536}" KEEPALIVE="$keepalive" APP_ENV="$APP_ENV" \
+    COOKIE_SECURE="${COOKIE_SECURE:-}" "$ROOT/scripts/nginx-render.sh" "$ROOT/nginx" "$NGINX_DIR"
   nginx -t -q -e "$LOG/nginx-error.log" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" \
     || die "nginx configuration invalid"
 }
@@ -284,7 +336,9 @@ do_start() {
   start_redis
   write_env
   load_env
-  "$ROOT/loanctl" migrate >"$LOG/migrate.log" 2>&1 || { cat "$LOG/migrate.log" >&2; die "migrations failed"; }
+  # Migrations as the owner; its URL reaches this one command only.
+  MIGRATE_DATABASE_URL="$(owner_url)" "$ROOT/loanctl" migrate >"$LOG/migrate.log" 2>&1 \
+    || { cat "$LOG/migrate.log" >&2; die "migrations failed"; }
   "$ROOT/loanctl" user ensure-admin >/dev/null
   load_reference_data
   start_loanflow "$foreground"
@@ -336,6 +390,8 @@ case "$cmd" in
   app-start)   load_env; start_loanflow 0 ;;
   notifier-kill)  kill -9 "$(cat "$RUN/notifier.pid")" ;;
   notifier-start) load_env; start_notifier ;;
+  owner-url)   owner_url ;;
+  redis-args)  redis_args ;;
   *)
-    echo "usage: stack.sh run|start|stop|status|pg-stop|pg-start|redis-stop|redis-start|reload|workers" >&2; exit 2 ;;
+    echo "usage: stack.sh run|start|stop|status|pg-stop|pg-start|redis-stop|redis-start|reload|workers|owner-url|redis-args" >&2; exit 2 ;;
 esac

@@ -66,6 +66,10 @@ if ! scripts/stack.sh start > "$OUT/stack.txt" 2>&1; then
   exit 1
 fi
 set -a; . "$TMP/stack.env"; set +a
+# The tests' sql() helper sets rows up as the schema's owner (tests/api/lib.mjs); the serving
+# role is DATABASE_URL, as the workers and loanctl use it.
+TEST_OWNER_DATABASE_URL=$(scripts/stack.sh owner-url)
+export TEST_OWNER_DATABASE_URL
 export BASE_URL="http://127.0.0.1:$PORT" ROOT
 export ADMIN_EMAIL="${ADMIN_EMAIL:-admin@example.com}" ADMIN_PASSWORD="${ADMIN_PASSWORD:-admin12345}"
 

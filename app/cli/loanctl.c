@@ -19,7 +19,8 @@
 #include "cli.h"
 
 static const struct cli_command commands[] = {
-    {"migrate", NULL, cmd_migrate, "", "apply pending migrations from sql/ (LOANFLOW_SQL_DIR)"},
+    {"migrate", NULL, cmd_migrate, "",
+     "apply pending sql/ migrations as MIGRATE_DATABASE_URL; grant DATABASE_URL's role"},
     {"user", "add", cmd_user_add, "--email E --name N --role R",
      "create a user; password on stdin"},
     {"user", "list", cmd_user_list, "", "list users"},

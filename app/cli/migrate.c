@@ -6,6 +6,13 @@
  * advisory lock keeps two migrators from racing. This is the one command on a raw libpq
  * connection: it runs before the tables exist, so the statements of the db_* layer could not be
  * prepared yet.
+ *
+ * Roles (sql/011_roles.sql): migrations run as the schema's owner, MIGRATE_DATABASE_URL (else
+ * DATABASE_URL: one role, as before); the server and every other command use DATABASE_URL, the
+ * serving role, which owns nothing. After every run, migrate calls loanflow_grant_serving() with
+ * the user DATABASE_URL names, so the serving role holds exactly its privileges (row access,
+ * only SELECT and INSERT on the append-only tables) whatever the migrations added; the call is
+ * idempotent. The serving role's password is never needed here: only its name.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +23,58 @@
 
 #include "cli.h"
 #include "config.h"
+
+/* The user a libpq conninfo or URI names (PGUSER when it names none), malloc'd; NULL if none. */
+static char *conninfo_user(const char *conninfo)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+    if (opts == NULL) {
+        fprintf(stderr, "loanctl: DATABASE_URL cannot be parsed: %s\n",
+                err ? err : "out of memory");
+        PQfreemem(err);
+        return NULL;
+    }
+    char *user = NULL;
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+        if (!strcmp(o->keyword, "user") && o->val != NULL && o->val[0] != '\0')
+            user = strdup(o->val);
+    PQconninfoFree(opts);
+    if (user == NULL && getenv("PGUSER") != NULL && getenv("PGUSER")[0] != '\0')
+        user = strdup(getenv("PGUSER"));
+    return user;
+}
+
+/* Grants the serving role (DATABASE_URL's user) its privileges; 0, or -1 after printing why. */
+static int grant_serving(PGconn *c)
+{
+    const struct config *cfg = config_get();
+    if (cfg->migrate_database_url[0] == '\0')
+        return 0; /* one role: the owner serves */
+    char *user = conninfo_user(cfg->database_url);
+    if (user == NULL) {
+        fprintf(stderr, "loanctl: with MIGRATE_DATABASE_URL set, DATABASE_URL must name the "
+                        "serving role (user=...)\n");
+        return -1;
+    }
+    int rc = 0;
+    PGresult *res = PQexec(c, "SELECT to_regprocedure('loanflow_grant_serving(text)') IS NOT NULL");
+    if (!cli_raw_ok(c, res, "looking up loanflow_grant_serving")) {
+        rc = -1;
+    } else if (!strcmp(PQgetvalue(res, 0, 0), "t")) {
+        const char *p[1] = {user};
+        PGresult *g =
+            PQexecParams(c, "SELECT loanflow_grant_serving($1)", 1, NULL, p, NULL, NULL, 0);
+        if (!cli_raw_ok(c, g, "granting the serving role its privileges"))
+            rc = -1;
+        else
+            printf("serving role %s: privileges granted\n", user);
+        PQclear(g);
+    }
+    PQclear(res);
+    free(user);
+    return rc;
+}
 
 static int name_cmp(const void *a, const void *b)
 {
@@ -85,9 +144,20 @@ int cmd_migrate(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    PGconn *c = cli_connect_raw();
-    if (c == NULL)
+    if (cli_config() != 0)
         return 1;
+    const char *url = config_get()->migrate_database_url[0] != '\0'
+                          ? config_get()->migrate_database_url
+                          : config_get()->database_url;
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "loanctl: cannot connect to PostgreSQL as the schema's owner: %s",
+                PQerrorMessage(c));
+        fprintf(stderr, "loanctl: start the stack (make start) or set MIGRATE_DATABASE_URL "
+                        "(or DATABASE_URL)\n");
+        PQfinish(c);
+        return 1;
+    }
     const char *dir = config_get()->sql_dir;
     PQclear(PQexec(c, "SET client_min_messages = warning"));
     PGresult *res = PQexec(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -131,6 +201,8 @@ int cmd_migrate(int argc, char **argv)
         free(names[i]);
     if (rc == 0)
         printf("migrations: %d applied, %d already current\n", applied, n - applied);
+    if (rc == 0 && grant_serving(c) != 0)
+        rc = 1;
     PQfinish(c);
     return rc;
 }

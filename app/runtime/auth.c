@@ -226,7 +226,7 @@ int auth_issue_token(http_req *r, long long user_id, const char *email, enum rol
 static int deny(http_req *r, int status, const char *why)
 {
     if (r->route->flags & ROUTE_PAGE && status == 401) {
-        const char *next = r->path ? r->path : "/";
+        const char *next = http_url_encode(r->pool, r->path ? r->path : "/");
         char *loc = arena_printf(r->pool, "/login?next=%s", next[0] == '/' ? next : "/");
         return http_redirect(r, loc);
     }

@@ -152,6 +152,8 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
 
     if (get_str(lookup, ud, "DATABASE_URL", "", c->database_url, sizeof(c->database_url), err,
                 errlen) ||
+        get_str(lookup, ud, "MIGRATE_DATABASE_URL", "", c->migrate_database_url,
+                sizeof(c->migrate_database_url), err, errlen) ||
         get_str(lookup, ud, "REDIS_URL", "", c->redis_url, sizeof(c->redis_url), err, errlen) ||
         get_str(lookup, ud, "LOG_FILE", "", c->log_file, sizeof(c->log_file), err, errlen))
         return -1;
@@ -315,6 +317,10 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
             return fail(err, errlen,
                         "DATABASE_URL must be set, with a password of its own, in "
                         "production");
+        if (c->migrate_database_url[0] != '\0' &&
+            database_url_has_default_password(c->migrate_database_url))
+            return fail(err, errlen,
+                        "MIGRATE_DATABASE_URL must have a password of its own in production");
         if (pii_missing)
             return fail(err, errlen,
                         "PII_KEY must be set in production (64 hex digits, e.g. "

@@ -47,6 +47,10 @@ struct config {
     char sql_dir[256];          /* LOANFLOW_SQL_DIR: the migrations `loanctl migrate` applies */
     char notify_sink[256];      /* NOTIFY_SINK: the file the notifier appends messages to */
     int notifier_delay_ms;      /* NOTIFIER_DELAY_MS: pause after each delivery (tests), 0 = none */
+
+    /* MIGRATE_DATABASE_URL: the schema owner's conninfo, for `loanctl migrate` only; "" = use
+     * DATABASE_URL (one role). */
+    char migrate_database_url[512];
 };
 
 /* Looks a variable up; NULL when unset. Lets tests feed a table instead of the environment. */

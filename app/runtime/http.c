@@ -2,6 +2,12 @@
  * Request accessors and response writers over libfcgi. A response is assembled in the arena and
  * written with one FCGX_PutStr, so a handler that fails half-way never leaves a partial response:
  * http_send refuses a second response for the same request (and logs it as a fault).
+ *
+ * Headers are added in one place, http_add_header, which refuses any control byte in a value
+ * (and anything but token characters in a name): whatever a handler puts there, often decoded
+ * from the request (a path in Location), can never end a header line and start another
+ * (response splitting). Values that carry request text are percent-encoded first
+ * (http_url_encode), so a refusal is a bug caught, not a user's request lost.
  */
 #include "http.h"
 
@@ -156,15 +162,67 @@ const char *http_cookie(http_req *r, const char *name)
     return NULL;
 }
 
-void http_add_header(http_req *r, const char *name, const char *value)
+int http_header_value_ok(const char *value)
 {
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* RFC 9110 token characters. */
+static int header_name_ok(const char *name)
+{
+    if (name[0] == '\0')
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", *p) != NULL))
+            return 0;
+    return 1;
+}
+
+int http_add_header(http_req *r, const char *name, const char *value)
+{
+    if (name == NULL || value == NULL || !header_name_ok(name) || !http_header_value_ok(value)) {
+        log_msg(LOG_ERROR, "request %s: header %s refused: a control byte or a bad name",
+                r->request_id ? r->request_id : "-",
+                name != NULL && header_name_ok(name) ? name : "(invalid name)");
+        r->error_detail = "a response header with a control byte was refused";
+        return -1;
+    }
     struct http_header *h = arena_alloc(r->pool, sizeof(*h));
     if (h == NULL)
-        return;
+        return -1;
     h->name = arena_strdup(r->pool, name);
     h->value = arena_strdup(r->pool, value);
+    if (h->name == NULL || h->value == NULL)
+        return -1;
     h->next = r->headers;
     r->headers = h;
+    return 0;
+}
+
+const char *http_url_encode(arena *a, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t len = strlen(s);
+    char *out = arena_alloc(a, 3 * len + 1);
+    if (out == NULL)
+        return "";
+    char *o = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~' || *p == '/') {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
 }
 
 const char *http_reason(int status)
@@ -312,6 +370,7 @@ int http_fault(http_req *r, const char *fmt, ...)
 
 int http_redirect(http_req *r, const char *location)
 {
-    http_add_header(r, "Location", location);
+    if (http_add_header(r, "Location", location) != 0)
+        http_add_header(r, "Location", "/");
     return http_send(r, 303, "text/plain; charset=utf-8", "", 0);
 }

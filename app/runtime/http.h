@@ -84,8 +84,18 @@ long http_url_decode(const char *in, size_t len, char *out, int plus_space);
  * number of pairs, or -1 on a malformed escape. */
 int http_parse_urlencoded(arena *a, const char *s, struct http_kv **out);
 
-/* Adds a response header (both strings copied into the arena). */
-void http_add_header(http_req *r, const char *name, const char *value);
+/*
+ * Adds a response header (both strings copied into the arena). The one place headers are added,
+ * so the one place that keeps a response from being split: a name that is not an HTTP token, or
+ * a value holding a control byte (CR, LF, NUL, any byte below 0x20 or 0x7f), is refused and
+ * logged, and the header is not added. Returns 0, or -1 when refused (or out of memory).
+ */
+int http_add_header(http_req *r, const char *name, const char *value);
+/* 1 when value may be sent as a header value (no control byte), else 0. */
+int http_header_value_ok(const char *value);
+/* Percent-encodes s for a query parameter or a path: every byte but A-Z a-z 0-9 - . _ ~ and /
+ * becomes %XX. Arena string; "" when out of memory. */
+const char *http_url_encode(arena *a, const char *s);
 /* Sends status, headers and body. Returns status. */
 int http_send(http_req *r, int status, const char *content_type, const char *body, size_t len);
 /* Sends a JSON document; takes ownership of o. Returns status. */
@@ -100,7 +110,8 @@ int http_error_fields(http_req *r, int status, const char *code, const char *mes
 int http_error(http_req *r, int status, const char *code, const char *message);
 /* A genuine server fault: logs detail with the request id, sends a 500 without internals. */
 int http_fault(http_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* 303 redirect for pages and forms. */
+/* 303 redirect for pages and forms. A location http_add_header refuses (a control byte) is
+ * logged and replaced by "/": the response is never split. */
 int http_redirect(http_req *r, const char *location);
 
 const char *http_reason(int status);

@@ -107,7 +107,7 @@ async function sessionLogin(email, password, next = '/dashboard') {
 
 // Runs SQL that must fail; returns psql's error output (stderr captured, not printed).
 function sqlError(query, ...params) {
-  const args = ['-X', '-qAt', '-v', 'ON_ERROR_STOP=1', process.env.DATABASE_URL];
+  const args = ['-X', '-qAt', '-v', 'ON_ERROR_STOP=1', process.env.TEST_OWNER_DATABASE_URL || process.env.DATABASE_URL]; // the triggers, as the owner
   params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
   try {
     execFileSync('psql', args, { input: query, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });

@@ -47,12 +47,22 @@ export function assertError(res, status, code) {
   return res.json.error;
 }
 
-// Runs SQL against the stack's database; returns rows as arrays of strings.
-export function sql(query, ...params) {
-  const args = ['-X', '-qAt', '-F', '\t', '-v', 'ON_ERROR_STOP=1', process.env.DATABASE_URL];
+function psql(url, query, params) {
+  const args = ['-X', '-qAt', '-F', '\t', '-v', 'ON_ERROR_STOP=1', url];
   params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
-  const out = execFileSync('psql', args, { input: query, encoding: 'utf8' });
+  const out = execFileSync('psql', args, { input: query, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
   return out.split('\n').filter((l) => l.length).map((l) => l.split('\t'));
+}
+
+// Runs SQL against the stack's database as the schema's owner (TEST_OWNER_DATABASE_URL, set by
+// scripts/test.sh; the tests set rows up with it); returns rows as arrays of strings.
+export function sql(query, ...params) {
+  return psql(process.env.TEST_OWNER_DATABASE_URL || process.env.DATABASE_URL, query, params);
+}
+
+// The same as the serving role (DATABASE_URL): what the workers and loanctl may do.
+export function sqlServing(query, ...params) {
+  return psql(process.env.DATABASE_URL, query, params);
 }
 
 // Controls the stack for fault tests: pg-stop, pg-start, redis-stop, redis-start, reload, workers.

@@ -1,4 +1,5 @@
-/* Query-string and form decoding, and the strict JSON and money helpers. */
+/* Query-string and form decoding, response headers (no control byte ever reaches one), and the
+ * strict JSON and money helpers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,6 +45,58 @@ static void test_urlencoded(void **state)
     assert_int_equal(n, 2);
     assert_string_equal(kv[0].value, "/dashboard?days=7");
     assert_int_equal(http_parse_urlencoded(a, "a=%G0", &kv), -1);
+    arena_free(a);
+}
+
+/* Issue 11, item 5: GET /applications/x%0d%0aSet-Cookie:%20evil=1 must not split the response. */
+static void test_header_injection_refused(void **state)
+{
+    (void)state;
+    arena *a = arena_new(4096);
+    http_req r = {.pool = a};
+    assert_int_equal(http_add_header(&r, "Location", "/x\r\nSet-Cookie: evil=1"), -1);
+    assert_int_equal(http_add_header(&r, "Location", "/x\nSet-Cookie: evil=1"), -1);
+    assert_int_equal(http_add_header(&r, "X-A", "tab\there"), -1);
+    assert_int_equal(http_add_header(&r, "X-A", "del\x7f"), -1);
+    assert_int_equal(http_add_header(&r, "X-A\r\nSet-Cookie", "evil=1"), -1);
+    assert_int_equal(http_add_header(&r, "X A", "v"), -1);
+    assert_int_equal(http_add_header(&r, "", "v"), -1);
+    assert_null(r.headers);
+    assert_int_equal(http_add_header(&r, "Cache-Control", "no-store"), 0);
+    assert_non_null(r.headers);
+    assert_string_equal(r.headers->name, "Cache-Control");
+    assert_string_equal(r.headers->value, "no-store");
+    assert_int_equal(http_add_header(&r, "X-Utf8", "caf\xc3\xa9"), 0);
+    assert_true(http_header_value_ok("Bearer realm=\"loanflow\""));
+    assert_false(http_header_value_ok("a\rb"));
+
+    /* A redirect to a location with a control byte goes to "/" instead, never split. */
+    http_req r2 = {.pool = a, .method = "GET"};
+    assert_int_equal(http_redirect(&r2, "/login?next=/x\r\nSet-Cookie: evil=1"), 303);
+    assert_non_null(r2.headers);
+    assert_string_equal(r2.headers->name, "Location");
+    assert_string_equal(r2.headers->value, "/");
+    assert_null(r2.headers->next);
+    arena_free(a);
+}
+
+static void test_url_encode(void **state)
+{
+    (void)state;
+    arena *a = arena_new(4096);
+    assert_string_equal(http_url_encode(a, "/applications/LOAN-20260101-ABCDEF12"),
+                        "/applications/LOAN-20260101-ABCDEF12");
+    assert_string_equal(http_url_encode(a, "/applications/x\r\nSet-Cookie: evil=1"),
+                        "/applications/x%0D%0ASet-Cookie%3A%20evil%3D1");
+    assert_string_equal(http_url_encode(a, "/a?b=c&d#e%"), "/a%3Fb%3Dc%26d%23e%25");
+    assert_string_equal(http_url_encode(a, "caf\xc3\xa9~._-"), "caf%C3%A9~._-");
+    assert_string_equal(http_url_encode(a, ""), "");
+    /* It round-trips through the decoder the login page reads next= with. */
+    const char *in = "/applications/x\r\nSet-Cookie: evil=1+2";
+    const char *enc = http_url_encode(a, in);
+    char out[128];
+    assert_int_equal(http_url_decode(enc, strlen(enc), out, 1), (long)strlen(in));
+    assert_string_equal(out, in);
     arena_free(a);
 }
 
@@ -153,7 +206,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_decode), cmocka_unit_test(test_urlencoded),
         cmocka_unit_test(test_js_parse),   cmocka_unit_test(test_money),
-        cmocka_unit_test(test_js_fields),
+        cmocka_unit_test(test_js_fields),  cmocka_unit_test(test_header_injection_refused),
+        cmocka_unit_test(test_url_encode),
     };
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }
