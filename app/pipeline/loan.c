@@ -68,6 +68,19 @@ static int flag(struct loan_result *out, unsigned bit, unsigned cleared)
     return 1;
 }
 
+/* Verified, and the name on record is not someone else's. */
+static int check_confirmed(const struct ekyc_check *c)
+{
+    return c->status == EKYC_VERIFIED && (c->name_score < 0 || c->name_score >= NAME_REVIEW);
+}
+
+int loan_identity_confirmed(const struct identity_facts *id)
+{
+    if (!check_confirmed(&id->pan))
+        return 0;
+    return id->aadhaar.status == EKYC_NOT_CHECKED || check_confirmed(&id->aadhaar);
+}
+
 /* One eKYC answer into the KYC stage. what: "Aadhaar", "PAN", "Bank account"; rule: the hard
  * rule's suffix. *rejected / *pending are raised as the answer calls for. */
 static void ekyc_rule(const struct ekyc_check *c, const char *what, const char *rule,
@@ -541,6 +554,15 @@ void loan_decide(const struct loan_policy *p, unsigned cleared, struct loan_resu
     for (int i = 0; i < 3; i++) {
         rejected |= stages[i]->status == LOAN_REJECTED;
         pending |= stages[i]->status == LOAN_PENDING;
+    }
+    if (p->identity_hold && cleared == 0) {
+        out->flags |= FLAG_IDENTITY_ATTEMPTS;
+        s->status = LOAN_PENDING;
+        remark(s,
+               "Waiting for an officer's review: this account's identity checks failed %d "
+               "or more times today",
+               LOAN_IDENTITY_ATTEMPTS);
+        return;
     }
     if (p->manual_review && cleared == 0) {
         out->flags |= FLAG_MANUAL_REVIEW;
