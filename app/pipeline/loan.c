@@ -555,15 +555,6 @@ void loan_decide(const struct loan_policy *p, unsigned cleared, struct loan_resu
         rejected |= stages[i]->status == LOAN_REJECTED;
         pending |= stages[i]->status == LOAN_PENDING;
     }
-    if (p->identity_hold && cleared == 0) {
-        out->flags |= FLAG_IDENTITY_ATTEMPTS;
-        s->status = LOAN_PENDING;
-        remark(s,
-               "Waiting for an officer's review: this account's identity checks failed %d "
-               "or more times today",
-               LOAN_IDENTITY_ATTEMPTS);
-        return;
-    }
     if (p->manual_review && cleared == 0) {
         out->flags |= FLAG_MANUAL_REVIEW;
         s->status = LOAN_PENDING;
@@ -600,4 +591,13 @@ void loan_evaluate(const struct loan_input *in, const struct compliance_facts *f
     loan_compliance(in, f, p, cleared, out);
     loan_eligibility(in, f, cleared, 1, out);
     loan_decide(p, cleared, out);
+    if (f->identity_hold && cleared == 0) {
+        out->flags |= FLAG_IDENTITY_ATTEMPTS;
+        out->final.status = LOAN_PENDING;
+        out->final.remarks[0] = '\0';
+        remark(&out->final,
+               "Waiting for an officer's review: this account's identity checks failed %d or "
+               "more times today",
+               LOAN_IDENTITY_ATTEMPTS);
+    }
 }

@@ -153,13 +153,14 @@ struct compliance_facts {
     const char *country_name;
     struct identity_facts id;
     struct credit_policy credit;
+    int identity_hold; /* the submitting account failed identity checks LOAN_IDENTITY_ATTEMPTS
+                          times today: the submission waits for an officer whatever the stages
+                          say (unless cleared) */
 };
 
 struct loan_policy {
     double sanctions_block, sanctions_review;
     int manual_review; /* REVIEW_MODE=manual: every new submission waits first */
-    int identity_hold; /* the submitting account failed identity checks too often today: the
-                          submission waits for an officer whatever the stages say */
 };
 
 struct stage {

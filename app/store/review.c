@@ -122,7 +122,8 @@ static int evaluate(arena *a, const struct loan_input *in, unsigned cleared,
     f->id.age = review_age(in);
     f->id.has_age = f->id.age >= 0;
     struct loan_policy p = {cfg->sanctions_block, cfg->sanctions_review,
-                            cfg->review_mode == REVIEW_MANUAL, hold};
+                            cfg->review_mode == REVIEW_MANUAL};
+    f->identity_hold = hold;
     loan_evaluate(in, f, &p, cleared, out);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (identity_us != NULL)

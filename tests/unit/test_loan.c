@@ -236,14 +236,14 @@ static void test_identity_hold(void **state)
     struct loan_input in;
     base(&in);
     in.credit_score = 400; /* a hard rule fails too: still waits, never tells */
-    struct loan_policy held = policy;
+    struct compliance_facts held = clean;
     held.identity_hold = 1;
     struct loan_result r;
-    loan_evaluate(&in, &clean, &held, 0, &r);
+    loan_evaluate(&in, &held, &policy, 0, &r);
     assert_int_equal(r.final.status, LOAN_PENDING);
     assert_true(r.flags & FLAG_IDENTITY_ATTEMPTS);
     assert_string_equal(loan_flag_name(FLAG_IDENTITY_ATTEMPTS), "identity_attempts");
-    loan_evaluate(&in, &clean, &held, 0xffffffffu, &r);
+    loan_evaluate(&in, &held, &policy, 0xffffffffu, &r);
     assert_int_equal(r.final.status, LOAN_REJECTED);
 }
 
