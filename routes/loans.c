@@ -100,10 +100,11 @@ static long us_since(const struct timespec *t0)
 
 /*
  * Responses that carry applications are assembled from the doc texts the database keeps
- * (loan_doc() in sql/003), which are complete JSON values: only the envelope is written here,
+ * (loan_doc() for officers, loan_applicant_doc() for applicants, sql/010), which are complete
+ * JSON values: only the envelope is written here,
  * and its one free-text member, the message, is escaped by json-c.
  */
-static int send_doc(http_req *r, int status, const char *message, const char *doc)
+static int send_doc_len(http_req *r, int status, const char *message, const char *doc, size_t dl)
 {
     const char *msg = "";
     if (message != NULL) {
@@ -111,7 +112,7 @@ static int send_doc(http_req *r, int status, const char *message, const char *do
         msg = arena_printf(r->pool, "\"message\":%s,", json_object_to_json_string(m));
         json_object_put(m);
     }
-    size_t ml = strlen(msg), dl = strlen(doc);
+    size_t ml = strlen(msg);
     char *body = arena_alloc(r->pool, ml + dl + 20);
     if (body == NULL)
         return http_fault(r, "out of memory for a response");
@@ -125,6 +126,11 @@ static int send_doc(http_req *r, int status, const char *message, const char *do
     o += dl;
     body[o++] = '}';
     return http_send(r, status, "application/json", body, o);
+}
+
+static int send_doc(http_req *r, int status, const char *message, const char *doc)
+{
+    return send_doc_len(r, status, message, doc, strlen(doc));
 }
 
 /* Sends doc rows as a list (with paging when given); a failed read answers its error. */
@@ -155,12 +161,16 @@ static int send_list(http_req *r, PGresult *res, const char *limit, const char *
     return http_send(r, 200, "application/json", body, o);
 }
 
-/* Applicants see only their own applications; others' ids answer 404 like unknown ones. */
-static int status_reply(http_req *r, const char *owner, const char *doc)
+/* Applicants see only their own applications (others' ids answer 404 like unknown ones), and
+ * of those only the applicant's document; officers the officers'. */
+static int status_reply(http_req *r, const char *owner, const char *applicant_doc,
+                        size_t applicant_len, const char *officer_doc)
 {
-    if (r->user.role < ROLE_OFFICER && (owner[0] == '\0' || atoll(owner) != r->user.id))
+    if (r->user.role >= ROLE_OFFICER)
+        return send_doc(r, 200, NULL, officer_doc);
+    if (owner[0] == '\0' || atoll(owner) != r->user.id)
         return http_error(r, 404, "not_found", "No such application");
-    return send_doc(r, 200, NULL, doc);
+    return send_doc_len(r, 200, NULL, applicant_doc, applicant_len);
 }
 
 /* The 409 of an approval that rules no officer can clear refuse, naming them. */
@@ -239,6 +249,16 @@ static int reply_outcome(http_req *r, const struct review_outcome *out, const ch
                           "This Idempotency-Key was used with a different request body");
     case REVIEW_IDEM_BUSY:
         return http_error(r, 409, "conflict", "A request with this Idempotency-Key is in progress");
+    case REVIEW_OWN_APPLICATION:
+        return http_error(r, 403, "segregation_of_duties",
+                          "You submitted this application; another officer must decide or "
+                          "reprocess it");
+    case REVIEW_SAME_APPROVER:
+        return http_error(r, 403, "segregation_of_duties",
+                          "You gave this application its first approval; a second, different "
+                          "officer must approve it");
+    case REVIEW_FIRST_APPROVAL:
+        return send_doc(r, 202, "First approval recorded; a second officer must approve", out->doc);
     case REVIEW_IDEM_REPLAY:
         http_add_header(r, "Idempotent-Replayed", "true");
         return http_send(r, out->replay_status, "application/json", out->replay_body,
@@ -271,8 +291,20 @@ int handle_loan_submit(http_req *r)
     WIPED struct loan_input in;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* An applicant files for themselves, under the account's email: a body without an email
+     * takes it, one with another email is refused (an officer files for a customer, whose email
+     * the body carries; the officer is recorded as the submitter). */
+    int officer = r->user.role >= ROLE_OFFICER;
+    const char *account_email = r->user.email ? r->user.email : "";
+    if (!officer && !json_object_object_get_ex(r->json, "email", NULL))
+        json_object_object_add(r->json, "email", json_object_new_string(account_email));
     json_object *fields = json_object_new_object();
     loan_parse(r->json, &in, fields, 1);
+    if (!officer && in.email != NULL && !json_object_object_get_ex(fields, "email", NULL) &&
+        strcasecmp(in.email, account_email) != 0)
+        js_field_error(fields, "email", "must be the email of your account");
+    if (!officer)
+        in.email = account_email;
     /* What the bench attributes to identity checking: parsing and validating the body (the
      * identity validators run here), then the providers, the credit policy and the scorecard
      * inside the use case, measured there. An upper bound: it includes the older rules too. */
@@ -297,7 +329,7 @@ int handle_loan_submit(http_req *r)
         return validation_failed(r, fields);
     json_object_put(fields);
 
-    struct review_actor who = {r->user.id, r->user.email};
+    struct review_actor who = {r->user.id, r->user.email, officer};
     struct review_outcome out;
     review_submit(r->pool, &who, &in, key, r->body, r->body_len, submit_reply, &out);
     if (out.identity_us >= 0)
@@ -308,12 +340,14 @@ int handle_loan_submit(http_req *r)
 }
 
 /*
- * Status is what applicants poll, so the document is cached in Redis as "<version>|<owner>|<doc>"
- * beside a per-application version that every writer bumps after its commit
- * (applications_changed): one MGET answers a repeated poll, and a cached copy is used only while
- * its version is current.
+ * Status is what applicants poll, so the documents are cached in Redis as
+ * "<version>|<owner>|<n>|<applicant doc of n bytes><officers' doc>" beside a per-application
+ * version that every writer bumps after its commit (applications_changed): one MGET answers a
+ * repeated poll, and a cached copy is used only while its version is current. Both documents
+ * come from the one row the database keeps them in, so neither is ever derived from the other
+ * and the reader's role only picks one.
  */
-/* What a status read's build found: the "<owner>|<doc>" text, or why there is none. */
+/* What a status read's build found: the "<owner>|<n>|<docs>" text, or why there is none. */
 struct status_build {
     arena *pool;
     const char *id;
@@ -332,13 +366,33 @@ static const char *build_status(void *ctx)
     }
     if (PQntuples(res) == 0)
         return NULL;
-    return arena_printf(b->pool, "%s|%s", PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0),
-                        PQgetvalue(res, 0, 1));
+    return arena_printf(b->pool, "%s|%d|%s%s", PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0),
+                        PQgetlength(res, 0, 2), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 1));
 }
 
-static int has_owner(const char *text)
+/* Splits a cached status text; 0, or -1 when it is not one. */
+static int split_status(const char *text, const char **owner_end, const char **applicant,
+                        size_t *applicant_len, const char **officer)
 {
-    return strchr(text, '|') != NULL;
+    const char *bar = strchr(text, '|');
+    if (bar == NULL)
+        return -1;
+    char *end;
+    unsigned long n = strtoul(bar + 1, &end, 10);
+    if (end == bar + 1 || *end != '|' || strlen(end + 1) < n)
+        return -1;
+    *owner_end = bar;
+    *applicant = end + 1;
+    *applicant_len = n;
+    *officer = end + 1 + n;
+    return 0;
+}
+
+static int has_docs(const char *text)
+{
+    const char *o, *ap, *of;
+    size_t n;
+    return split_status(text, &o, &ap, &n, &of) == 0 && of[0] == '{';
 }
 
 int handle_loan_status(http_req *r)
@@ -351,17 +405,19 @@ int handle_loan_status(http_req *r)
         .version_key = strlen(id) <= 40 ? arena_printf(r->pool, "appv:%s", id) : NULL,
         .ttl = APPS_DOC_TTL,
         .local_seconds = 1,
-        .valid = has_owner,
+        .valid = has_docs,
     };
     struct status_build b = {r->pool, id, 0, NULL};
     const char *text = cache_read(r->pool, &spec, build_status, &b);
     if (text == NULL)
         return b.db_error ? routes_db_error(r, b.failed)
                           : http_error(r, 404, "not_found", "No such application");
-    const char *bar = strchr(text, '|');
-    if (bar == NULL)
-        return http_fault(r, "cached status of %s has no owner", id);
-    return status_reply(r, arena_strndup(r->pool, text, (size_t)(bar - text)), bar + 1);
+    const char *bar, *applicant, *officer;
+    size_t applicant_len;
+    if (split_status(text, &bar, &applicant, &applicant_len, &officer) != 0)
+        return http_fault(r, "cached status of %s is malformed", id);
+    return status_reply(r, arena_strndup(r->pool, text, (size_t)(bar - text)), applicant,
+                        applicant_len, officer);
 }
 
 int handle_loan_list(http_req *r)
@@ -423,7 +479,9 @@ int handle_loan_mine(http_req *r)
     char limit[16], offset[16];
     if (routes_paging(r, 100, 1000, limit, offset) != 0)
         return r->status;
-    return send_list(r, applications_of_user(r->pool, r->user.id, limit, offset), NULL, NULL);
+    return send_list(
+        r, applications_of_user(r->pool, r->user.id, r->user.role >= ROLE_OFFICER, limit, offset),
+        NULL, NULL);
 }
 
 /* Optional {"reason"} of review actions, at most 500 characters. 1 ok (reason may stay NULL). */
@@ -452,7 +510,7 @@ static int read_reason(http_req *r, const char **reason)
 
 static struct review_actor actor(http_req *r)
 {
-    struct review_actor who = {r->user.id, r->user.email};
+    struct review_actor who = {r->user.id, r->user.email, r->user.role >= ROLE_OFFICER};
     return who;
 }
 

@@ -179,6 +179,12 @@ static const char *notice_text(const char *code)
         const char *code, *text;
     } t[] = {
         {"approved", "The application was approved."},
+        {"first_approval", "First approval recorded; a second officer must approve the "
+                           "application."},
+        {"segregation_of_duties", "You submitted that application: another officer must decide "
+                                  "it."},
+        {"second_officer", "You gave that application its first approval: a second, different "
+                           "officer must approve it."},
         {"rejected", "The application was rejected."},
         {"conflict", "That application has already been decided."},
         {"hard_rules_failed", "That application fails a rule no officer can clear (see its "
@@ -245,6 +251,9 @@ int handle_page_reviews(http_req *r)
                 json_object_array_add(reasons, json_object_new_string(PQgetvalue(res, i, c)));
         json_object_object_add(a, "reasons", reasons);
         json_object_object_add(a, "created_at", json_object_new_string(PQgetvalue(res, i, 9)));
+        if (PQgetvalue(res, i, 11)[0])
+            json_object_object_add(a, "first_approval",
+                                   json_object_new_string(PQgetvalue(res, i, 11)));
         json_object_object_add(a, "history", history(logs, id));
         json_object_array_add(list, a);
     }
@@ -296,6 +305,10 @@ static const char *refusal(enum review_code code)
         return "not_found";
     case REVIEW_HARD_RULES:
         return "hard_rules_failed";
+    case REVIEW_OWN_APPLICATION:
+        return "segregation_of_duties";
+    case REVIEW_SAME_APPROVER:
+        return "second_officer";
     default:
         return "conflict";
     }
@@ -309,7 +322,7 @@ static int review_form(http_req *r, int approve)
         reason = NULL;
     if (reason != NULL && (strlen(reason) > 4 * 500 || val_utf8_chars(reason) > 500))
         return http_redirect(r, "/reviews?error=validation_failed");
-    struct review_actor who = {r->user.id, r->user.email};
+    struct review_actor who = {r->user.id, r->user.email, 1};
     struct review_outcome out;
     if (approve)
         review_approve(r->pool, &who, http_route_param(r, 0), reason, &out);
@@ -317,9 +330,17 @@ static int review_form(http_req *r, int approve)
         review_reject(r->pool, &who, http_route_param(r, 0), reason, &out);
     if (out.code == REVIEW_OK)
         return http_redirect(r, approve ? "/reviews?done=approved" : "/reviews?done=rejected");
+    if (out.code == REVIEW_FIRST_APPROVAL)
+        return http_redirect(r, "/reviews?done=first_approval");
     if (out.code == REVIEW_DB_DOWN || out.code == REVIEW_FAULT) {
-        if (out.code == REVIEW_FAULT)
-            r->error_detail = out.failed ? PQresultErrorMessage(out.failed) : out.detail;
+        /* The SQLSTATE and the constraint only: a server's message can quote the row (DETAIL). */
+        if (out.code == REVIEW_FAULT && out.failed != NULL) {
+            const char *constraint = PQresultErrorField(out.failed, PG_DIAG_CONSTRAINT_NAME);
+            r->error_detail = arena_printf(r->pool, "statement failed: SQLSTATE %s, constraint %s",
+                                           db_sqlstate(out.failed), constraint ? constraint : "-");
+        } else if (out.code == REVIEW_FAULT) {
+            r->error_detail = out.detail;
+        }
         return http_error(r, out.code == REVIEW_DB_DOWN ? 503 : 500, "review_failed",
                           "The decision could not be recorded; try again");
     }

@@ -68,6 +68,19 @@ static int flag(struct loan_result *out, unsigned bit, unsigned cleared)
     return 1;
 }
 
+/* Verified, and the name on record is not someone else's. */
+static int check_confirmed(const struct ekyc_check *c)
+{
+    return c->status == EKYC_VERIFIED && (c->name_score < 0 || c->name_score >= NAME_REVIEW);
+}
+
+int loan_identity_confirmed(const struct identity_facts *id)
+{
+    if (!check_confirmed(&id->pan))
+        return 0;
+    return id->aadhaar.status == EKYC_NOT_CHECKED || check_confirmed(&id->aadhaar);
+}
+
 /* One eKYC answer into the KYC stage. what: "Aadhaar", "PAN", "Bank account"; rule: the hard
  * rule's suffix. *rejected / *pending are raised as the answer calls for. */
 static void ekyc_rule(const struct ekyc_check *c, const char *what, const char *rule,
@@ -578,4 +591,13 @@ void loan_evaluate(const struct loan_input *in, const struct compliance_facts *f
     loan_compliance(in, f, p, cleared, out);
     loan_eligibility(in, f, cleared, 1, out);
     loan_decide(p, cleared, out);
+    if (f->identity_hold && cleared == 0) {
+        out->flags |= FLAG_IDENTITY_ATTEMPTS;
+        out->final.status = LOAN_PENDING;
+        out->final.remarks[0] = '\0';
+        remark(&out->final,
+               "Waiting for an officer's review: this account's identity checks failed %d or "
+               "more times today",
+               LOAN_IDENTITY_ATTEMPTS);
+    }
 }

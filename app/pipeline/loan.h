@@ -36,8 +36,10 @@ enum loan_flag {
     FLAG_BUREAU_UNAVAILABLE = 1u << 11, /* bureau_unavailable: bureau timed out or failed */
     FLAG_RISK_REVIEW = 1u << 12,        /* risk_review: risk grade D */
     FLAG_PRICING_UNAVAILABLE = 1u << 13, /* pricing_unavailable: no base rate loaded */
+    FLAG_IDENTITY_ATTEMPTS = 1u << 14,   /* identity_attempts: the account's identity checks
+                                            failed too often today; an officer looks first */
 };
-#define LOAN_FLAG_COUNT 14
+#define LOAN_FLAG_COUNT 15
 /* Flags an officer's approval cannot clear: they wait for a provider or for data, and a
  * reprocess retries them. */
 #define LOAN_FLAGS_RETRY                                                                           \
@@ -151,6 +153,9 @@ struct compliance_facts {
     const char *country_name;
     struct identity_facts id;
     struct credit_policy credit;
+    int identity_hold; /* the submitting account failed identity checks LOAN_IDENTITY_ATTEMPTS
+                          times today: the submission waits for an officer whatever the stages
+                          say (unless cleared) */
 };
 
 struct loan_policy {
@@ -182,6 +187,18 @@ struct loan_result {
     int has_rate;
     int rate_bps, spread_bps; /* annual rate offered = base rate + the grade's spread */
 };
+
+/* Failed identity attempts (eKYC mismatches and numbers not found) of one account in a day
+ * after which its further Indian submissions wait for an officer. */
+#define LOAN_IDENTITY_ATTEMPTS 3
+
+/*
+ * 1 when the eKYC answers make the PAN the applicant's own: the PAN's check verified it and the
+ * name on record is not another person's (at least the review threshold, or no name to compare),
+ * and the Aadhaar check, when one was made, did the same. Only then is the credit bureau asked
+ * about the PAN: a stranger's PAN must not fetch that stranger's credit report.
+ */
+int loan_identity_confirmed(const struct identity_facts *id);
 
 /* KYC from the input and the eKYC answers (country already validated by the caller). */
 void loan_kyc(const struct loan_input *in, const struct identity_facts *id, unsigned cleared,

@@ -19,7 +19,7 @@ static const char *const flag_names[LOAN_FLAG_COUNT] = {
     "senior_relative",       "country_monitoring",    "high_value",
     "manual_review",         "screening_unavailable", "ekyc_review",
     "ekyc_unavailable",      "no_credit_history",     "bureau_unavailable",
-    "risk_review",           "pricing_unavailable",
+    "risk_review",           "pricing_unavailable",   "identity_attempts",
 };
 static const char *const ekyc_names[] = {"NOT_CHECKED", "VERIFIED", "NOT_FOUND",
                                          "TIMEOUT",     "ERROR",    "DISABLED"};

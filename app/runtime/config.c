@@ -219,6 +219,10 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
     if (get_long(lookup, ud, "DASHBOARD_TTL", 30, 1, 86400, &n, err, errlen))
         return -1;
     c->dashboard_ttl = (int)n;
+    /* Loans above this amount need two different officers' approvals (maker-checker). */
+    if (get_long(lookup, ud, "FOUR_EYES_AMOUNT", 500000, 0, 999999999999L, &n, err, errlen))
+        return -1;
+    c->four_eyes_cents = (long long)n * 100;
 
     /* The development admin; an empty value means the default, as an unset one does. */
     if (get_str(lookup, ud, "ADMIN_EMAIL", "", c->admin_email, sizeof(c->admin_email), err,

@@ -31,10 +31,11 @@ struct config {
     double sanctions_block;       /* SANCTIONS_BLOCK */
     double sanctions_review;      /* SANCTIONS_REVIEW */
     int dashboard_ttl;            /* DASHBOARD_TTL seconds */
-    char admin_email[128];        /* ADMIN_EMAIL: the admin `loanctl user ensure-admin` creates */
-    char admin_password[128];     /* ADMIN_PASSWORD: its password; production refuses the default */
-    char template_dir[256];       /* TEMPLATE_DIR */
-    char compliance_email[128];   /* COMPLIANCE_EMAIL: where review alerts go */
+    long long four_eyes_cents; /* FOUR_EYES_AMOUNT (whole units) in cents: above it, two officers */
+    char admin_email[128];     /* ADMIN_EMAIL: the admin `loanctl user ensure-admin` creates */
+    char admin_password[128];  /* ADMIN_PASSWORD: its password; production refuses the default */
+    char template_dir[256];    /* TEMPLATE_DIR */
+    char compliance_email[128]; /* COMPLIANCE_EMAIL: where review alerts go */
     char pii_key[65]; /* PII_KEY: 64 hex digits (32 bytes) protecting Aadhaar/PAN/account */
     char pii_key_previous[65]; /* PII_KEY_PREVIOUS: the key being rotated away from, or "" */
     char ekyc_provider[16];    /* EKYC_PROVIDER: sandbox | none */

@@ -3,9 +3,9 @@
  * time, the screening evidence, the review flags and what the providers, the tiers, the model
  * and the market data said, so that what an officer sees is what the decision was made from.
  * Each write carries its approval-log entry and queues its notifications (outbox.c) in the
- * caller's transaction; the reads return the doc texts the database keeps (loan_doc() in
- * sql/003), which the handlers send as they are. After a commit, applications_changed tells
- * the caches.
+ * caller's transaction; the reads return the doc texts the database keeps (loan_doc() and, for
+ * applicants, loan_applicant_doc() in sql/010), which the handlers send as they are. After a
+ * commit, applications_changed tells the caches.
  */
 #include "applications.h"
 
@@ -92,6 +92,7 @@ enum {
     APPS_LOGS,
     APPS_QUEUE,
     APPS_LOGS_FOR,
+    APPS_FIRST_APPROVAL,
     APPS_SQL_COUNT
 };
 
@@ -121,6 +122,9 @@ static const struct db_stmt sql[APPS_SQL_COUNT] = {
                      ", reviewed_by = CASE WHEN $19::boolean THEN $20::bigint ELSE reviewed_by END, "
                      "reviewed_at = CASE WHEN $19::boolean THEN now() ELSE reviewed_at END, "
                      "review_reason = CASE WHEN $19::boolean THEN $21 ELSE review_reason END, "
+                     /* a re-evaluation starts the two approvals again */
+                     "first_approval_by = CASE WHEN $19::boolean THEN first_approval_by END, "
+                     "first_approval_at = CASE WHEN $19::boolean THEN first_approval_at END, "
                      "(" VERDICT_COLS ") = (SELECT " VERDICT_VALUES ") "
                      "FROM (SELECT $22::jsonb AS v) AS vs "
                      "WHERE application_id = $1 RETURNING " APPS_COLS},
@@ -136,10 +140,12 @@ static const struct db_stmt sql[APPS_SQL_COUNT] = {
     [APPS_LIST_5] = {"applications_list_5", LIST_SQL("final_status = $1 AND country_code = $3 AND $2::text IS NULL")},
     [APPS_LIST_6] = {"applications_list_6", LIST_SQL("region = $2 AND country_code = $3 AND $1::text IS NULL")},
     [APPS_LIST_7] = {"applications_list_7", LIST_SQL("final_status = $1 AND region = $2 AND country_code = $3")},
-    [APPS_DOC] = {"applications_doc", "SELECT user_id, doc FROM loan_applications WHERE application_id = $1"},
+    [APPS_DOC] = {"applications_doc", "SELECT user_id, doc, applicant_doc FROM loan_applications "
+                  "WHERE application_id = $1"},
     [APPS_LOCK] = {"applications_lock", "SELECT " APPS_COLS " FROM loan_applications WHERE application_id = $1 "
                    "FOR UPDATE"},
-    [APPS_OF_USER] = {"applications_of_user", "SELECT doc FROM loan_applications WHERE user_id = $1::bigint "
+    [APPS_OF_USER] = {"applications_of_user", "SELECT CASE WHEN $4::boolean THEN doc ELSE applicant_doc END "
+                   "FROM loan_applications WHERE user_id = $1::bigint "
                    "ORDER BY created_at DESC, id DESC LIMIT $2::int OFFSET $3::int"},
     [APPS_REJECT] = {"applications_reject",
      "UPDATE loan_applications SET final_status = 'REJECTED', final_decision_at = now(), "
@@ -153,12 +159,16 @@ static const struct db_stmt sql[APPS_SQL_COUNT] = {
     [APPS_QUEUE] = {"applications_queue",
      "SELECT application_id, name, country, loan_amount::text, array_to_json(review_flags)::text, "
      "kyc_remarks, compliance_remarks, eligibility_remarks, final_remarks, iso_utc(created_at), "
-     "count(*) OVER () FROM loan_applications WHERE final_status = 'PENDING' "
+     "count(*) OVER (), coalesce((SELECT u.email FROM users u WHERE u.id = first_approval_by), '') "
+     "FROM loan_applications WHERE final_status = 'PENDING' "
      "ORDER BY created_at, id LIMIT 200"},
     [APPS_LOGS_FOR] = {"applications_logs_for",
      "SELECT application_id, action, coalesce(actor_email, ''), coalesce(reason, ''), "
      "coalesce(status_before, ''), status_after, iso_utc(created_at) FROM approval_logs "
      "WHERE application_id = ANY($1::text[]) ORDER BY created_at DESC, id DESC"},
+    [APPS_FIRST_APPROVAL] = {"applications_first_approval",
+     "UPDATE loan_applications SET first_approval_by = $2::bigint, first_approval_at = now(), "
+     "updated_at = now() WHERE application_id = $1 RETURNING " APPS_COLS},
 };
 /* clang-format on */
 const struct db_stmts applications_statements = DB_STMTS("applications", sql);
@@ -505,10 +515,25 @@ PGresult *applications_list(arena *a, const char *status, const char *region, co
     return res;
 }
 
-PGresult *applications_of_user(arena *a, long long user_id, const char *limit, const char *offset)
+PGresult *applications_of_user(arena *a, long long user_id, int officer, const char *limit,
+                               const char *offset)
 {
-    const char *p[3] = {arena_printf(a, "%lld", user_id), limit, offset};
-    return db_exec(a, SQL(APPS_OF_USER), 3, p);
+    const char *p[4] = {arena_printf(a, "%lld", user_id), limit, offset, bool_s(officer)};
+    return db_exec(a, SQL(APPS_OF_USER), 4, p);
+}
+
+PGresult *applications_first_approval(arena *a, const char *app_id, long long actor_id,
+                                      const char *actor_email, const char *reason)
+{
+    const char *actor = arena_printf(a, "%lld", actor_id);
+    const char *p[2] = {app_id, actor};
+    PGresult *row = db_exec(a, SQL(APPS_FIRST_APPROVAL), 2, p);
+    if (!db_ok(row))
+        return row;
+    const char *lp[8] = {app_id, "first_approval", actor,     actor_email,
+                         reason, "PENDING",        "PENDING", NULL};
+    PGresult *log = db_exec(a, SQL(APPS_LOG), 8, lp);
+    return db_ok(log) ? row : log;
 }
 
 PGresult *applications_doc(arena *a, const char *app_id)

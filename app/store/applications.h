@@ -29,7 +29,8 @@ extern const struct db_stmts applications_statements;
     "array_to_json(review_flags)::text, reviewed_by, " APPS_TS(reviewed_at) ", review_reason, "   \
     "screening_list, screening_list_version, screening_entry_id, screening_matched_name, "         \
     "screening_score::text, " APPS_TS(created_at) ", " APPS_TS(updated_at) ", user_id, "         \
-    "declared_political_connection, declared_senior_relative, doc"
+    "declared_political_connection, declared_senior_relative, doc, applicant_doc, "            \
+    "first_approval_by"
 #define APPS_TS(c) "to_char(" #c " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 enum applications_col {
@@ -39,7 +40,7 @@ enum applications_col {
     LC_ELIG_AT, LC_ELIG_REM, LC_FINAL, LC_FINAL_AT, LC_FINAL_REM, LC_ALERT, LC_EMAIL_SENT,
     LC_FLAGS, LC_REVIEWED_BY, LC_REVIEWED_AT, LC_REVIEW_REASON, LC_SCR_LIST, LC_SCR_VERSION,
     LC_SCR_ENTRY, LC_SCR_NAME, LC_SCR_SCORE, LC_CREATED, LC_UPDATED, LC_USER_ID,
-    LC_DECL_PEP, LC_DECL_SENIOR, LC_DOC,
+    LC_DECL_PEP, LC_DECL_SENIOR, LC_DOC, LC_APPLICANT_DOC, LC_FIRST_BY,
 };
 /* clang-format on */
 
@@ -85,13 +86,20 @@ void applications_changed(const char *app_id);
  * for any), newest first. */
 PGresult *applications_list(arena *a, const char *status, const char *region, const char *country,
                             const char *limit, const char *offset);
-/* Doc rows of one user's applications, newest first. */
-PGresult *applications_of_user(arena *a, long long user_id, const char *limit, const char *offset);
-/* The owner (column 0, NULL for seeded rows) and doc (column 1) of an application; no row when
- * there is none. */
+/* Doc rows of one user's applications, newest first: the officers' documents when officer is
+ * set, else the applicant's (see sql/010). */
+PGresult *applications_of_user(arena *a, long long user_id, int officer, const char *limit,
+                               const char *offset);
+/* The owner (column 0, NULL for seeded rows), the officers' doc (column 1) and the applicant's
+ * doc (column 2) of an application; no row when there is none. */
 PGresult *applications_doc(arena *a, const char *app_id);
 /* The row (APPS_COLS) locked FOR UPDATE in the caller's transaction; no row when there is none. */
 PGresult *applications_lock(arena *a, const char *app_id);
+/* Records the first of the two approvals an application needs (maker-checker), with its
+ * 'first_approval' log entry, in the caller's transaction; the application stays PENDING and
+ * nobody is notified. Returns the row (APPS_COLS), or the failed result, or NULL. */
+PGresult *applications_first_approval(arena *a, const char *app_id, long long actor_id,
+                                      const char *actor_email, const char *reason);
 /* Writes an officer's rejection (reason may be NULL); returns the row (APPS_COLS). */
 PGresult *applications_reject(arena *a, const char *app_id, const char *remarks, long long actor_id,
                               const char *reason);
@@ -101,7 +109,7 @@ PGresult *applications_reject(arena *a, const char *app_id, const char *remarks,
 PGresult *applications_logs(arena *a, const char *app_id, const char *limit);
 /* The review queue: the oldest 200 pending applications (application_id, name, country,
  * loan_amount, flags, the three stage remarks, final remarks, created_at, count of all
- * pending). */
+ * pending, the email of the officer who gave the first approval or ""). */
 PGresult *applications_queue(arena *a);
 /* The approval history of the given applications (application_id, action, actor, reason,
  * before, after, at), newest first. */

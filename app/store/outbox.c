@@ -4,7 +4,9 @@
  * compliance when something waits for review or compliance rejected), and `loanctl notifier`
  * delivers them: it claims a batch with SKIP LOCKED, hands each to the sink, and marks it sent
  * in one statement that also sets the application's email_sent/alert_sent, so a message is
- * delivered once even when the notifier is killed mid-batch. The messages' wording is here.
+ * delivered once even when the notifier is killed mid-batch. The messages' wording is here: the
+ * applicant's email says the decision in neutral words, the stage remarks and findings go only
+ * into the alert to compliance.
  */
 #include "outbox.h"
 
@@ -42,9 +44,13 @@ int outbox_decision(arena *a, const char *app_id, const struct loan_input *in,
     if (final_now) {
         const char *subject = arena_printf(a, "Your loan application %s was %s", app_id,
                                            fin == LOAN_APPROVED ? "approved" : "not approved");
-        const char *body =
-            arena_printf(a, "Dear %s,\n\nyour application %s has been %s.\n%s\n", in->name, app_id,
-                         loan_status_name(fin), res->final.remarks);
+        /* The applicant is told the decision, never the findings behind it (no tipping-off):
+         * the remarks go to officers only. */
+        const char *body = arena_printf(a, "Dear %s,\n\nyour application %s has been %s.\n%s\n",
+                                        in->name, app_id, loan_status_name(fin),
+                                        fin == LOAN_APPROVED
+                                            ? "Your loan application is approved."
+                                            : "We cannot offer a loan. You may apply again later.");
         const char *p[5] = {app_id, "email", in->email, subject, body};
         if (!db_ok(db_exec(a, SQL(OUTBOX_QUEUE), 5, p)))
             return -1;

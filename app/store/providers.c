@@ -321,10 +321,6 @@ void providers_gather(const struct loan_input *in, struct identity_facts *id)
             ek->pan(in->pan, &rec);
             judge(&rec, in->name, in->date_of_birth, &id->pan);
         }
-        if (bu == NULL)
-            id->bureau.status = BUREAU_DISABLED;
-        else
-            bu->report(in->pan, &id->bureau);
     }
     if (in->bank_account[0] && in->ifsc[0]) {
         if (ek == NULL) {
@@ -341,6 +337,14 @@ void providers_gather(const struct loan_input *in, struct identity_facts *id)
                     id->bank.name_score = h;
             }
         }
+    }
+    /* The bureau last, and only for a PAN the eKYC answers make the applicant's own: a
+     * stranger's PAN typed with one's own name fetches nobody's credit report. */
+    if (in->pan[0] && loan_identity_confirmed(id)) {
+        if (bu == NULL)
+            id->bureau.status = BUREAU_DISABLED;
+        else
+            bu->report(in->pan, &id->bureau);
     }
     sodium_memzero(&rec, sizeof(rec));
 }

@@ -43,7 +43,8 @@ const struct bureau_provider *providers_bureau(void);
 
 /*
  * Asks the configured providers everything the application calls for (the checks for the
- * numbers it carries, the bureau when it has a PAN), and fills id with the answers: statuses,
+ * numbers it carries, then the bureau when it has a PAN and the checks confirmed that PAN as the
+ * applicant's: loan_identity_confirmed), and fills id with the answers: statuses,
  * the record's name scored against the application's name (a bank account must be the
  * applicant's own), birth dates compared. The record's name itself is not kept.
  */

@@ -5,6 +5,9 @@
  * one wins. Providers are never asked while a transaction is open or a row is locked: a slow
  * provider must not hold up a review of the same application. Every path that began a
  * transaction ends it before it returns, and the caches hear of a change only after its commit.
+ * Maker-checker is enforced here, under the row lock: the submitter of an application never
+ * decides it, and the applications that need four eyes record a first approval before a second
+ * officer's decides.
  */
 #include "review.h"
 
@@ -23,7 +26,13 @@
 
 #define ALL_FLAGS 0xffffffffu
 
-enum { REVIEW_IDEM_CLAIM, REVIEW_IDEM_GET, REVIEW_IDEM_STORE, REVIEW_SQL_COUNT };
+enum {
+    REVIEW_IDEM_CLAIM,
+    REVIEW_IDEM_GET,
+    REVIEW_IDEM_STORE,
+    REVIEW_IDENTITY_FAILURES,
+    REVIEW_SQL_COUNT
+};
 
 /* clang-format off */
 static const struct db_stmt sql[REVIEW_SQL_COUNT] = {
@@ -36,6 +45,11 @@ static const struct db_stmt sql[REVIEW_SQL_COUNT] = {
     [REVIEW_IDEM_STORE] = {"review_idem_store",
                            "UPDATE idempotency_keys SET status = $3::int, response = $4 "
                            "WHERE user_id = $1::bigint AND key = $2"},
+    [REVIEW_IDENTITY_FAILURES] = {"review_identity_failures",
+     "SELECT count(*) FROM loan_applications WHERE user_id = $1::bigint "
+     "AND created_at > now() - interval '1 day' AND failed_rules && ARRAY['kyc_aadhaar_name', "
+     "'kyc_pan_name', 'kyc_bank_account_name', 'kyc_aadhaar_not_found', 'kyc_pan_not_found', "
+     "'kyc_bank_account_not_found']::text[]"},
 };
 /* clang-format on */
 const struct db_stmts review_statements = DB_STMTS("review", sql);
@@ -78,9 +92,11 @@ int review_age(const struct loan_input *in)
     return loan_age_years(in->date_of_birth, y, m, d);
 }
 
-int review_evaluate(arena *a, const struct loan_input *in, unsigned cleared,
-                    const struct identity_facts *stored, const struct country_info **country,
-                    struct compliance_facts *f, struct loan_result *out, long *identity_us)
+/* review_evaluate, with hold: the submission waits for an officer (identity attempts). */
+static int evaluate(arena *a, const struct loan_input *in, unsigned cleared,
+                    const struct identity_facts *stored, int hold,
+                    const struct country_info **country, struct compliance_facts *f,
+                    struct loan_result *out, long *identity_us)
 {
     const struct config *cfg = config_get();
     int down = 0;
@@ -107,6 +123,7 @@ int review_evaluate(arena *a, const struct loan_input *in, unsigned cleared,
     f->id.has_age = f->id.age >= 0;
     struct loan_policy p = {cfg->sanctions_block, cfg->sanctions_review,
                             cfg->review_mode == REVIEW_MANUAL};
+    f->identity_hold = hold;
     loan_evaluate(in, f, &p, cleared, out);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (identity_us != NULL)
@@ -114,7 +131,37 @@ int review_evaluate(arena *a, const struct loan_input *in, unsigned cleared,
     return 0;
 }
 
+int review_evaluate(arena *a, const struct loan_input *in, unsigned cleared,
+                    const struct identity_facts *stored, const struct country_info **country,
+                    struct compliance_facts *f, struct loan_result *out, long *identity_us)
+{
+    return evaluate(a, in, cleared, stored, 0, country, f, out, identity_us);
+}
+
 /* ---- submit ------------------------------------------------------------------------------ */
+
+/* Whether an applicant's Indian submission waits for an officer: the account's identity checks
+ * failed LOAN_IDENTITY_ATTEMPTS times in the last day. 0 (with *hold), or -1 when the database
+ * is unreachable. */
+static int identity_hold(arena *a, const struct review_actor *who, const struct loan_input *in,
+                         int *hold)
+{
+    *hold = 0;
+    if (who->officer || who->id <= 0)
+        return 0;
+    int down = 0;
+    const struct country_info *c = refdata_country(in->country, &down);
+    if (down)
+        return -1;
+    if (c == NULL || strcmp(c->code, "IN") != 0)
+        return 0;
+    const char *p[1] = {arena_printf(a, "%lld", who->id)};
+    PGresult *res = db_exec(a, SQL(REVIEW_IDENTITY_FAILURES), 1, p);
+    if (!db_ok(res) || PQntuples(res) != 1)
+        return -1;
+    *hold = atoi(PQgetvalue(res, 0, 0)) >= LOAN_IDENTITY_ATTEMPTS;
+    return 0;
+}
 
 /* A key with a record: replay, or refuse (another body, or still in progress). */
 static void idem_answer(const PGresult *prev, const char *hash, struct review_outcome *out)
@@ -207,10 +254,15 @@ void review_submit(arena *a, const struct review_actor *who, const struct loan_i
         out->field = dup;
         return;
     }
+    int hold;
+    if (identity_hold(a, who, in, &hold) != 0) {
+        out->code = REVIEW_DB_DOWN;
+        return;
+    }
     const struct country_info *country;
     struct compliance_facts facts;
     struct loan_result res;
-    int rc = review_evaluate(a, in, 0, NULL, &country, &facts, &res, &out->identity_us);
+    int rc = evaluate(a, in, 0, NULL, hold, &country, &facts, &res, &out->identity_us);
     if (rc != 0) {
         if (rc < 0)
             out->code = REVIEW_DB_DOWN;
@@ -232,7 +284,7 @@ void review_submit(arena *a, const struct review_actor *who, const struct loan_i
         return;
     }
     out->app_id = PQgetvalue(row, 0, LC_APP_ID);
-    out->doc = PQgetvalue(row, 0, LC_DOC);
+    out->doc = PQgetvalue(row, 0, who->officer ? LC_DOC : LC_APPLICANT_DOC);
     out->reply = reply(a, out->doc);
     out->final = res.final.status;
     if (key != NULL) {
@@ -258,8 +310,8 @@ void review_submit(arena *a, const struct review_actor *who, const struct loan_i
 
 /* BEGIN, lock the row, check it waits for a decision. Returns the row, or NULL with out set
  * and no transaction open. */
-static PGresult *lock_pending(arena *a, const char *app_id, int allow_decided,
-                              struct review_outcome *out)
+static PGresult *lock_pending(arena *a, const struct review_actor *who, const char *app_id,
+                              int allow_decided, struct review_outcome *out)
 {
     if (db_begin() != 0) {
         out->code = REVIEW_DB_DOWN;
@@ -274,6 +326,12 @@ static PGresult *lock_pending(arena *a, const char *app_id, int allow_decided,
     if (PQntuples(row) == 0) {
         db_rollback();
         out->code = REVIEW_NOT_FOUND;
+        return NULL;
+    }
+    /* Segregation of duties: whoever submitted an application never decides or reprocesses it. */
+    if (!PQgetisnull(row, 0, LC_USER_ID) && atoll(PQgetvalue(row, 0, LC_USER_ID)) == who->id) {
+        db_rollback();
+        out->code = REVIEW_OWN_APPLICATION;
         return NULL;
     }
     if (!allow_decided && strcmp(PQgetvalue(row, 0, LC_FINAL), "PENDING") != 0) {
@@ -355,11 +413,20 @@ static int evaluate_row(arena *a, const char *app_id, const struct loan_input *i
     return -1;
 }
 
+/* Four eyes: a possible sanctions match, a politically exposed person, or a loan above
+ * FOUR_EYES_AMOUNT takes two different officers' approvals. */
+static int needs_two(const PGresult *row, const struct loan_input *in)
+{
+    const char *flags = PQgetvalue(row, 0, LC_FLAGS);
+    return strstr(flags, "\"sanctions_review\"") != NULL || strstr(flags, "\"pep\"") != NULL ||
+           in->loan_amount > config_get()->four_eyes_cents;
+}
+
 void review_approve(arena *a, const struct review_actor *who, const char *app_id,
                     const char *reason, struct review_outcome *out)
 {
     memset(out, 0, sizeof(*out));
-    PGresult *row = lock_pending(a, app_id, 0, out);
+    PGresult *row = lock_pending(a, who, app_id, 0, out);
     if (row == NULL)
         return;
     /* The stored answers are judged, so no number needs opening. */
@@ -385,6 +452,19 @@ void review_approve(arena *a, const struct review_actor *who, const char *app_id
             out->rules = "";
         return;
     }
+    if (needs_two(row, &in)) {
+        if (PQgetisnull(row, 0, LC_FIRST_BY)) {
+            finish(applications_first_approval(a, app_id, who->id, who->email, reason), out);
+            if (out->code == REVIEW_OK)
+                out->code = REVIEW_FIRST_APPROVAL;
+            return;
+        }
+        if (atoll(PQgetvalue(row, 0, LC_FIRST_BY)) == who->id) {
+            db_rollback();
+            out->code = REVIEW_SAME_APPROVER;
+            return;
+        }
+    }
     PGresult *up = applications_update(a, app_id, "approve", who->id, who->email, reason, "PENDING",
                                        &in, &facts, &res, 1);
     finish(up, out);
@@ -394,7 +474,7 @@ void review_reject(arena *a, const struct review_actor *who, const char *app_id,
                    struct review_outcome *out)
 {
     memset(out, 0, sizeof(*out));
-    PGresult *row = lock_pending(a, app_id, 0, out);
+    PGresult *row = lock_pending(a, who, app_id, 0, out);
     if (row == NULL)
         return;
     const char *remarks = reason ? arena_printf(a, "Rejected by the reviewing officer: %s", reason)
@@ -439,7 +519,7 @@ void review_reprocess(arena *a, const struct review_actor *who, const char *app_
                       struct review_outcome *out)
 {
     memset(out, 0, sizeof(*out));
-    PGresult *row = lock_pending(a, app_id, 1, out);
+    PGresult *row = lock_pending(a, who, app_id, 1, out);
     if (row == NULL)
         return;
     if (!PQgetisnull(row, 0, LC_REVIEWED_BY)) {
@@ -457,7 +537,7 @@ void review_reprocess(arena *a, const struct review_actor *who, const char *app_
     db_rollback();
     memset(&fresh, 0, sizeof(fresh));
     providers_gather(&in, &fresh);
-    row = lock_pending(a, app_id, 1, out);
+    row = lock_pending(a, who, app_id, 1, out);
     if (row == NULL)
         return;
     if (strcmp(stamp, row_stamp(a, row)) != 0) {

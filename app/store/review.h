@@ -15,10 +15,14 @@
 #include "loan.h"
 #include "refdata.h"
 
-/* Who acts: the signed-in user (id 0 for none) and the email the log records. */
+/* Who acts: the signed-in user (id 0 for none), the email the log records, and whether the
+ * user is an officer (an officer files for a customer and sees the officers' document; an
+ * applicant sees the applicant's document, and repeated identity mismatches hold its
+ * submissions for an officer). */
 struct review_actor {
     long long id;
     const char *email;
+    int officer;
 };
 
 enum review_code {
@@ -36,6 +40,12 @@ enum review_code {
     REVIEW_IDEM_REUSED,     /* submit: the Idempotency-Key was used with another body */
     REVIEW_IDEM_BUSY,       /* submit: a request with this key is in progress */
     REVIEW_IDEM_REPLAY,     /* submit: answered before: replay_status and replay_body */
+    REVIEW_OWN_APPLICATION, /* approve, reject, reprocess: the actor submitted it (segregation of
+                               duties) */
+    REVIEW_SAME_APPROVER,   /* approve: the actor gave the first approval; another officer must
+                               give the second */
+    REVIEW_FIRST_APPROVAL,  /* approve: done, but it was the first of the two approvals the
+                               application needs (doc: the application, still PENDING) */
 };
 
 struct review_outcome {
@@ -80,13 +90,19 @@ typedef const char *(*review_reply_fn)(arena *a, const char *doc);
  * record keeps a keyed hash of the request body), a PAN or Aadhaar already on an open application
  * is refused before any provider is asked, then the providers are asked with no transaction open,
  * and the row, its log entry, notifications and the key's record are written in one transaction.
+ * An applicant's Indian submission waits for an officer when the account's identity checks
+ * failed LOAN_IDENTITY_ATTEMPTS times in the last day. doc and reply are the officers' document
+ * for an officer, the applicant's for an applicant.
  */
 void review_submit(arena *a, const struct review_actor *who, const struct loan_input *in,
                    const char *key, const void *body, size_t body_len, review_reply_fn reply,
                    struct review_outcome *out);
 
 /* An officer's approval (reason may be NULL): the stored answers are judged again with every
- * flag cleared; a hard rule, or a provider that has not answered, refuses it. */
+ * flag cleared; a hard rule, or a provider that has not answered, refuses it. Maker-checker:
+ * nobody decides or reprocesses an application they submitted; one flagged sanctions_review or
+ * pep, or of a loan above FOUR_EYES_AMOUNT, takes two approvals by different officers (the
+ * first is recorded, the second decides). */
 void review_approve(arena *a, const struct review_actor *who, const char *app_id,
                     const char *reason, struct review_outcome *out);
 

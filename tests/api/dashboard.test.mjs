@@ -35,6 +35,7 @@ const ENDPOINTS = [
 
 let A; // applicant
 let officer;
+let clerk;
 
 const get = (path, opts = {}) => api('GET', path, { token: officer.token, ...opts });
 
@@ -49,7 +50,7 @@ async function getOk(path) {
 async function submit(overrides = {}) {
   const b = { ...SEED, email: uniqueEmail('dash'), ...overrides };
   for (const k of Object.keys(b)) if (b[k] === undefined) delete b[k];
-  const r = await api('POST', '/loan-application/submit', { token: A.token, body: b });
+  const r = await api('POST', '/loan-application/submit', { token: clerk.token, body: b });
   assert.equal(r.status, 201, r.text);
   return r.json.application;
 }
@@ -105,6 +106,9 @@ describe('dashboard JSON endpoints', () => {
   before(async () => {
     A = await newApplicant('dash-applicant');
     officer = await newUser('officer', await adminToken());
+    // Files the applications for customers (an applicant files only under the account's email,
+    // one pending at a time); the officer decides them (maker-checker).
+    clerk = await newUser('officer', await adminToken());
     // At least one approved, one pending application, and every cache entry invalidated by it.
     await submitApproved();
     await submitPending();

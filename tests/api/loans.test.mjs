@@ -50,13 +50,15 @@ function body(overrides = {}) {
   return b;
 }
 
-let A; // the applicant who submits most applications
+let A; // an applicant
 let B; // another applicant
+let clerk; // the officer who files most applications for customers (an applicant files only
+// under the account's email, one pending at a time)
 let officer;
 let admin;
 
 async function submit(b, opts = {}) {
-  return api('POST', '/loan-application/submit', { token: A.token, ...opts, body: b });
+  return api('POST', '/loan-application/submit', { token: clerk.token, ...opts, body: b });
 }
 
 // Submits and expects 201; returns the application.
@@ -134,6 +136,7 @@ before(async () => {
   officer = await newUser('officer', admin);
   A = await newApplicant('loans-a');
   B = await newApplicant('loans-b');
+  clerk = await newUser('officer', admin);
   const v = sql("SELECT version FROM sanctions_lists WHERE name = 'OFAC SDN' AND active");
   sanctionsVersion = v.length ? v[0][0] : null;
 });
@@ -813,7 +816,7 @@ describe('duplicates and Idempotency-Key', () => {
     const key = crypto.randomUUID();
     const r1 = await submit(body(), { headers: { 'Idempotency-Key': key } });
     assert.equal(r1.status, 201, r1.text);
-    const b2 = body();
+    const b2 = body({ email: B.email });
     const r2 = await submit(b2, { token: B.token, headers: { 'Idempotency-Key': key } });
     assert.equal(r2.status, 201, r2.text);
     assert.notEqual(r2.json.application.application_id, r1.json.application.application_id);
@@ -824,7 +827,7 @@ describe('duplicates and Idempotency-Key', () => {
 
 describe('GET /loan-application/status/{id}', () => {
   let app;
-  before(async () => { app = await submitOk(body()); });
+  before(async () => { app = await submitOk(body({ email: A.email }), { token: A.token }); });
 
   test('the owner sees it', async () => {
     const r = await api('GET', `/loan-application/status/${app.application_id}`, { token: A.token });
@@ -863,7 +866,7 @@ describe('GET /me/applications', () => {
     const c = await newApplicant('loans-me');
     const mine = [];
     for (let i = 0; i < 3; i++) {
-      mine.push(await submitOk(body({ loan_amount: 100000 + i }), { token: c.token }));
+      mine.push(await submitOk(body({ loan_amount: 100000 + i, email: c.email }), { token: c.token }));
     }
     const r = await api('GET', '/me/applications', { token: c.token });
     assert.equal(r.status, 200, r.text);

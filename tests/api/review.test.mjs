@@ -37,12 +37,14 @@ function body(overrides = {}) {
 }
 
 let A; // applicant
+let clerk; // the officer who files the applications for their customers (maker-checker: never
+// the one who decides them)
 let officer; // { email, password, token, id }
 let officer2;
 let admin;
 
 async function submitOk(overrides = {}) {
-  const r = await api('POST', '/loan-application/submit', { token: A.token, body: body(overrides) });
+  const r = await api('POST', '/loan-application/submit', { token: clerk.token, body: body(overrides) });
   assert.equal(r.status, 201, r.text);
   return r.json.application;
 }
@@ -73,9 +75,9 @@ async function getApp(id) {
   return r.json.application;
 }
 
-// The application as its applicant polls it.
+// The application as its submitter (the clerk who filed it) polls it.
 async function ownerView(id) {
-  const r = await api('GET', `/loan-application/status/${id}`, { token: A.token });
+  const r = await api('GET', `/loan-application/status/${id}`, { token: clerk.token });
   assert.equal(r.status, 200, r.text);
   return r.json.application;
 }
@@ -109,6 +111,7 @@ before(async () => {
   admin = await adminToken();
   officer = await newUser('officer', admin);
   officer2 = await newUser('officer', admin);
+  clerk = await newUser('officer', admin);
   A = await newApplicant('review-a');
 });
 
@@ -143,18 +146,24 @@ describe('POST /loan-application/{id}/approve', () => {
   test('every kind of review flag is cleared by an approval', async () => {
     const cases = [
       ['documents_outstanding', { documents: ['ID_Proof'] }],
-      ['pep (declared)', { political_connection: true }],
-      ['pep (on the PEP list)', { name: 'Tobias Renkwell' }],
+      ['pep (declared)', { political_connection: true }, 'four eyes'],
+      ['pep (on the PEP list)', { name: 'Tobias Renkwell' }, 'four eyes'],
       ['senior_relative (declared)', { senior_relative: true }],
       ['senior_relative (surname and city)', { name: 'Paul Whitcombe', city: 'San Francisco' }],
-      ['high_value', { income: 300000, debt: 0, loan_amount: 750000 }],
-      ['sanctions_review', { name: 'Sergio Ferrari' }],
+      ['high_value', { income: 300000, debt: 0, loan_amount: 750000 }, 'four eyes'],
+      ['sanctions_review', { name: 'Sergio Ferrari' }, 'four eyes'],
       ['country_monitoring', { country: 'Kenya', region: 'MEA' }],
-      ['several at once', { documents_uploaded: false, political_connection: true, country: 'VN', region: 'APAC' }],
+      ['several at once', { documents_uploaded: false, political_connection: true, country: 'VN', region: 'APAC' }, 'four eyes'],
     ];
-    for (const [what, overrides] of cases) {
+    for (const [what, overrides, fourEyes] of cases) {
       const app = await pendingApp(overrides);
-      const r = await approve(app.application_id);
+      let r = await approve(app.application_id, fourEyes ? officer2.token : officer.token);
+      if (fourEyes) {
+        // Maker-checker: the first approval is recorded, a second officer's decides.
+        assert.equal(r.status, 202, `${what}: the first of two approvals: ${r.text}`);
+        assert.equal(r.json.application.final_status, 'PENDING', what);
+        r = await approve(app.application_id);
+      }
       assert.equal(r.status, 200, `${what}: ${r.text}`);
       assert.equal(r.json.application.final_status, 'APPROVED', `${what}: ${describeApp(r.json.application)}`);
       assert.equal(Number(r.json.application.reviewed_by), officer.id);
@@ -242,7 +251,7 @@ describe('POST /loan-application/{id}/reject', () => {
     const seen = await ownerView(app.application_id);
     assert.equal(seen.final_status, 'REJECTED', 'the applicant sees the decision at once');
     assert.equal(seen.review_reason, reason);
-    const mine = await api('GET', '/me/applications', { token: A.token });
+    const mine = await api('GET', '/me/applications', { token: clerk.token });
     assert.equal(mine.json.applications.find((x) => x.application_id === app.application_id)?.final_status, 'REJECTED');
     const emails = sql("SELECT recipient FROM notifications WHERE application_id = :'p1' AND kind = 'email'", app.application_id);
     assert.deepEqual(emails, [[app.email]], 'the decision email to the applicant');

@@ -118,7 +118,10 @@ before(async () => {
   const applicant = await newApplicant('pii-logs');
   const admin = await adminToken();
   const officer = await newUser('officer', admin);
-  const submit = (b, headers) => api('POST', '/loan-application/submit', { token: applicant.token, body: b, headers });
+  // Filed by another officer for the customers (an applicant files only under the account's
+  // email, and repeated identity mismatches would hold its submissions; the filer never decides).
+  const clerk = await newUser('officer', admin);
+  const submit = (b, headers) => api('POST', '/loan-application/submit', { token: clerk.token, body: b, headers });
   const body = (name, aadhaar, pan, dob, extra = {}) => ({ ...HEALTHY, name, email: uniqueEmail('pii-logs'), aadhaar, pan, date_of_birth: dob, ...extra });
 
   // Validation failures that carry valid documented numbers beside the bad field.

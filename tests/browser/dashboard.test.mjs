@@ -42,6 +42,7 @@ let ctx;
 let page;
 let officer;
 let A;
+let clerk; // files the applications for customers; the officer in the browser decides them
 let pendingApprove; // submitted PENDING, approved through the review page
 let pendingReject; // submitted PENDING, rejected through the review page
 let evil; // PENDING, with markup in its name
@@ -53,7 +54,7 @@ const pageErrors = []; // uncaught exceptions in the pages
 
 async function submitPending(overrides = {}) {
   const r = await api('POST', '/loan-application/submit', {
-    token: A.token, body: { ...SEED, email: uniqueEmail('browser'), ...overrides },
+    token: clerk.token, body: { ...SEED, email: uniqueEmail('browser'), ...overrides },
   });
   assert.equal(r.status, 201, r.text);
   assert.equal(r.json.application.final_status, 'PENDING', r.text);
@@ -133,6 +134,7 @@ describe('officer pages in Chromium', () => {
     mkdirSync(OUT, { recursive: true });
     officer = await newUser('officer', await adminToken());
     A = await newApplicant('browser-applicant');
+    clerk = await newUser('officer', await adminToken());
     pendingApprove = await submitPending();
     pendingReject = await submitPending();
     evil = await submitPending({ name: EVIL_NAME });

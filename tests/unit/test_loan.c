@@ -229,6 +229,52 @@ static void test_manual_mode(void **state)
     assert_int_equal(r.final.status, LOAN_APPROVED);
 }
 
+/* Repeated identity mismatches hold a submission for an officer whatever the stages say. */
+static void test_identity_hold(void **state)
+{
+    (void)state;
+    struct loan_input in;
+    base(&in);
+    in.credit_score = 400; /* a hard rule fails too: still waits, never tells */
+    struct compliance_facts held = clean;
+    held.identity_hold = 1;
+    struct loan_result r;
+    loan_evaluate(&in, &held, &policy, 0, &r);
+    assert_int_equal(r.final.status, LOAN_PENDING);
+    assert_true(r.flags & FLAG_IDENTITY_ATTEMPTS);
+    assert_string_equal(loan_flag_name(FLAG_IDENTITY_ATTEMPTS), "identity_attempts");
+    loan_evaluate(&in, &held, &policy, 0xffffffffu, &r);
+    assert_int_equal(r.final.status, LOAN_REJECTED);
+}
+
+/* The bureau is asked only about a PAN the eKYC answers make the applicant's own. */
+static void test_identity_confirmed(void **state)
+{
+    (void)state;
+    struct identity_facts id;
+    memset(&id, 0, sizeof(id));
+    assert_false(loan_identity_confirmed(&id)); /* nothing checked */
+    id.pan = (struct ekyc_check){EKYC_VERIFIED, 0.95, 1, ""};
+    assert_true(loan_identity_confirmed(&id));
+    id.pan.name_score = 0.80; /* close: an officer looks, the bureau may answer */
+    assert_true(loan_identity_confirmed(&id));
+    id.pan.name_score = 0.7999; /* another person's PAN */
+    assert_false(loan_identity_confirmed(&id));
+    id.pan.name_score = -1; /* no name on record to compare */
+    assert_true(loan_identity_confirmed(&id));
+    id.pan.status = EKYC_NOT_FOUND;
+    assert_false(loan_identity_confirmed(&id));
+    id.pan = (struct ekyc_check){EKYC_TIMEOUT, -1, -1, ""};
+    assert_false(loan_identity_confirmed(&id));
+    id.pan = (struct ekyc_check){EKYC_VERIFIED, 0.99, 1, ""};
+    id.aadhaar = (struct ekyc_check){EKYC_VERIFIED, 0.42, 1, ""}; /* another person's Aadhaar */
+    assert_false(loan_identity_confirmed(&id));
+    id.aadhaar.status = EKYC_NOT_FOUND;
+    assert_false(loan_identity_confirmed(&id));
+    id.aadhaar = (struct ekyc_check){EKYC_VERIFIED, 0.93, 1, ""};
+    assert_true(loan_identity_confirmed(&id));
+}
+
 static void test_parse(void **state)
 {
     (void)state;
@@ -285,6 +331,8 @@ int main(void)
         cmocka_unit_test(test_kyc),
         cmocka_unit_test(test_compliance),
         cmocka_unit_test(test_manual_mode),
+        cmocka_unit_test(test_identity_hold),
+        cmocka_unit_test(test_identity_confirmed),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_money_format),
     };
