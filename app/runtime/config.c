@@ -217,6 +217,9 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
     if (get_long(lookup, ud, "DASHBOARD_TTL", 30, 1, 86400, &n, err, errlen))
         return -1;
     c->dashboard_ttl = (int)n;
+    if (get_long(lookup, ud, "SESSION_IDLE_SECONDS", 1800, 0, 86400, &c->session_idle_seconds, err,
+                 errlen))
+        return -1;
 
     /* The development admin; an empty value means the default, as an unset one does. */
     if (get_str(lookup, ud, "ADMIN_EMAIL", "", c->admin_email, sizeof(c->admin_email), err,
