@@ -512,6 +512,12 @@ int handle_admin_users_update(http_req *r)
         break;
     case USERS_NOT_FOUND:
         return http_error(r, 404, "not_found", "No such user");
+    case USERS_WEAK_PASSWORD:
+        fields = json_object_new_object();
+        js_field_error(fields, "role",
+                       "needs a password of at least 12 bytes: the user must change theirs first");
+        return http_error_fields(r, 409, "conflict", "The user's password is too short for staff",
+                                 fields);
     default:
         return routes_db_error(r, db_res);
     }

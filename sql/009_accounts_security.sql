@@ -27,6 +27,11 @@ CREATE INDEX login_throttle_user ON login_throttle (user_id) WHERE user_id IS NO
 -- The address a user last signed in from: failures from other addresses do not slow the owner.
 ALTER TABLE users ADD COLUMN last_login_addr text;
 
+-- Whether the password meets the staff rule (at least 12 bytes), recorded when it is set, so a
+-- promotion to officer or admin can require it without keeping the password's length; NULL for
+-- passwords set before this migration (not known to be short).
+ALTER TABLE users ADD COLUMN password_staff_ok boolean;
+
 -- The old lock-out is gone: nothing reads these any more.
 UPDATE users SET failed_logins = 0, locked_until = NULL;
 

@@ -35,15 +35,16 @@ enum {
 
 /* clang-format off */
 #define AUDITED_INSERT(rows)                                                                    \
-    "WITH ins AS (INSERT INTO users (name, email, password_hash, role) " rows " RETURNING id) " \
+    "WITH ins AS (INSERT INTO users (name, email, password_hash, role, password_staff_ok) "    \
+    rows " RETURNING id) "                                                                      \
     "INSERT INTO audit_events (actor_email, action, target_type, target_id, client_addr, "      \
     "details) SELECT 'loanctl', 'user_create', 'user', id::text, 'local', "                     \
     "jsonb_build_object('role', $4::text) FROM ins RETURNING target_id"
 
 static const struct db_stmt sql[CLI_USER_SQL_COUNT] = {
-    [CLI_USER_INSERT] = {"cli_user_insert", AUDITED_INSERT("VALUES ($1, $2, $3, $4)")},
+    [CLI_USER_INSERT] = {"cli_user_insert", AUDITED_INSERT("VALUES ($1, $2, $3, $4, $5::boolean)")},
     [CLI_USER_INSERT_IF_ABSENT] = {"cli_user_insert_if_absent",
-     AUDITED_INSERT("SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM users WHERE "
+     AUDITED_INSERT("SELECT $1, $2, $3, $4, $5::boolean WHERE NOT EXISTS (SELECT 1 FROM users WHERE "
                     "lower(email) = lower($2))")},
     [CLI_USER_LIST] = {"cli_user_list",
      "SELECT id, email, name, role, disabled, "
@@ -104,8 +105,9 @@ static int insert_user(const char *email, const char *name, const char *role, co
         return 1;
     }
     arena *a = arena_new(4096);
-    const char *p[4] = {name, email, hash, role};
-    PGresult *res = db_exec(a, &sql[if_absent ? CLI_USER_INSERT_IF_ABSENT : CLI_USER_INSERT], 4, p);
+    const char *p[5] = {name, email, hash, role,
+                        auth_password_check(ROLE_OFFICER, password) ? "true" : "false"};
+    PGresult *res = db_exec(a, &sql[if_absent ? CLI_USER_INSERT_IF_ABSENT : CLI_USER_INSERT], 5, p);
     int rc = 0;
     if (!db_ok(res)) {
         cli_db_error(res, "creating the user");

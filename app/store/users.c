@@ -30,8 +30,8 @@
 
 const struct db_stmt users_sql[AUTH_SQL_COUNT] = {
     [AUTH_USER_INSERT] = {"auth_user_insert",
-     "INSERT INTO users (name, email, password_hash, role) VALUES ($1, $2, $3, $4) "
-     "RETURNING " USER_COLS},
+     "INSERT INTO users (name, email, password_hash, role, password_staff_ok) "
+     "VALUES ($1, $2, $3, $4, $5::boolean) RETURNING " USER_COLS},
     [AUTH_USER_BY_EMAIL] = {"auth_user_by_email",
      "SELECT id, name, email, role, disabled, password_hash, "
      "token_version, coalesce(last_login_addr, '') "
@@ -45,7 +45,8 @@ const struct db_stmt users_sql[AUTH_SQL_COUNT] = {
      "blocked_until FROM login_throttle WHERE user_id = users.id) t ON true "
      "ORDER BY created_at DESC, id DESC LIMIT $1::int OFFSET $2::int"},
     [AUTH_USER_LOCK_ROW] = {"auth_user_lock_row",
-     "SELECT " USER_COLS " FROM users WHERE id = $1::bigint FOR UPDATE"},
+     "SELECT " USER_COLS ", password_staff_ok IS NOT FALSE FROM users WHERE id = $1::bigint "
+     "FOR UPDATE"},
     [AUTH_USER_UPDATE] = {"auth_user_update",
      "UPDATE users SET role = $2, disabled = $3::boolean, updated_at = now(), "
      "token_version = token_version + CASE WHEN $4::boolean THEN 1 ELSE 0 END "
@@ -72,8 +73,9 @@ const struct db_stmt users_sql[AUTH_SQL_COUNT] = {
      "SELECT " USER_COLS ", password_hash FROM users WHERE "
      "CASE WHEN $1::bigint IS NULL THEN lower(email) = lower($2) ELSE id = $1::bigint END"},
     [AUTH_USER_SET_PASSWORD] = {"auth_user_set_password",
-     "UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now() "
-     "WHERE id = $1::bigint AND password_hash = $3 RETURNING token_version"},
+     "UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now(), "
+     "password_staff_ok = $4::boolean WHERE id = $1::bigint AND password_hash = $3 "
+     "RETURNING token_version"},
     [AUTH_TOKEN_REVOKE] = {"auth_token_revoke",
      "INSERT INTO revoked_tokens (jti, user_id, expires_at) "
      "VALUES ($1, $2::bigint, to_timestamp($3::bigint)) ON CONFLICT (jti) DO NOTHING"},
@@ -193,8 +195,9 @@ enum users_outcome users_create(arena *a, const struct audit_client *client, lon
         return USERS_NO_MEMORY;
     if (db_begin() != 0)
         return USERS_DB_ERROR;
-    const char *p[4] = {name, email, hash, role};
-    PGresult *res = db_exec(a, USERS_SQL(AUTH_USER_INSERT), 4, p);
+    const char *p[5] = {name, email, hash, role,
+                        auth_password_check(ROLE_OFFICER, password) ? "true" : "false"};
+    PGresult *res = db_exec(a, USERS_SQL(AUTH_USER_INSERT), 5, p);
     if (!db_ok(res)) {
         db_rollback();
         if (!strcmp(db_sqlstate(res), "23505")) {
@@ -318,7 +321,7 @@ enum users_outcome users_change_password(arena *a, const struct audit_client *cl
                                          const PGresult **db_res)
 {
     *db_res = NULL;
-    const char *p[3] = {user_id, email};
+    const char *p[4] = {user_id, email};
     PGresult *res = db_exec(a, USERS_SQL(AUTH_USER_FOR_PASSWORD), 2, p);
     if (!db_ok(res)) {
         *db_res = res;
@@ -338,9 +341,10 @@ enum users_outcome users_change_password(arena *a, const struct audit_client *cl
     p[0] = out->id_text;
     p[1] = hash;
     p[2] = old_hash;
+    p[3] = auth_password_check(ROLE_OFFICER, new_password) ? "true" : "false";
     if (db_begin() != 0)
         return USERS_DB_ERROR;
-    PGresult *u = db_exec(a, USERS_SQL(AUTH_USER_SET_PASSWORD), 3, p);
+    PGresult *u = db_exec(a, USERS_SQL(AUTH_USER_SET_PASSWORD), 4, p);
     if (!db_ok(u)) {
         db_rollback();
         *db_res = u;
@@ -455,6 +459,13 @@ enum users_outcome users_update(arena *a, const struct audit_client *client, lon
     const char *new_role = change->role ? change->role : old_role;
     int new_disabled = change->disabled >= 0 ? change->disabled : old_disabled;
     int changed = strcmp(new_role, old_role) != 0 || new_disabled != old_disabled;
+    /* Staff passwords are at least 12 bytes: a shorter one must be changed before a promotion
+     * (accounts from before the rule was recorded are not known to be short). */
+    if (auth_role_from_name(new_role) >= ROLE_OFFICER && strcmp(new_role, old_role) != 0 &&
+        PQgetvalue(cur, 0, 7)[0] != 't') {
+        db_rollback();
+        return USERS_WEAK_PASSWORD;
+    }
     p[1] = new_role;
     p[2] = new_disabled ? "true" : "false";
     p[3] = changed ? "true" : "false";

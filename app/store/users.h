@@ -120,9 +120,10 @@ struct users_update {
  * Changes the role and/or disabled flag of user_id (decimal text, checked by the caller: it is
  * also the audit target) under a row lock, with a role_change and/or
  * disabled_change audit event by actor in the same transaction. When something changed, the
- * user's token version is bumped, and after the commit recorded in Redis with the token epoch
- * bumped, so the user's existing tokens stop working at once. USERS_OK and *out,
- * USERS_NOT_FOUND, or USERS_DB_ERROR (*db_res).
+ * user's token version is bumped, and after the commit the token epoch bumped, so the user's
+ * existing tokens stop working at once. A promotion to officer or admin of a user whose password
+ * is shorter than 12 bytes is USERS_WEAK_PASSWORD (nothing changed). USERS_OK and *out,
+ * USERS_NOT_FOUND, USERS_WEAK_PASSWORD, or USERS_DB_ERROR (*db_res).
  */
 enum users_outcome users_update(arena *a, const struct audit_client *client, long long actor_id,
                                 const char *actor_email, const char *user_id,

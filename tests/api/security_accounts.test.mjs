@@ -301,7 +301,7 @@ describe('9. validation agrees with the CHECK constraints; no DETAIL in the log'
 // ---- low: staff passwords, idle sessions --------------------------------------------------------
 
 describe('low: staff passwords and idle sessions', () => {
-  test('passwords at least 12 characters for staff: officers and admins need 12 bytes, applicants keep 8', async () => {
+  test('passwords at least 12 characters for staff (create, update, passwd): officers and admins need 12 bytes, applicants keep 8', async () => {
     const admin = await adminToken();
     for (const role of ['officer', 'admin']) {
       const r = await api('POST', '/admin/users', { token: admin, body: { name: `Short ${role}`, email: uniqueEmail(role), password: 'elevenchars', role } });
@@ -312,6 +312,16 @@ describe('low: staff passwords and idle sessions', () => {
     assert.equal(ok.status, 201, ok.text);
     const app = await api('POST', '/admin/users', { token: admin, body: { name: 'Applicant', email: uniqueEmail('app'), password: 'eight ch', role: 'applicant' } });
     assert.equal(app.status, 201, app.text);
+    // An update to a staff role needs a staff-length password: the user changes theirs first.
+    const promote = () => api('PATCH', `/admin/users/${app.json.user.id}`, { token: admin, body: { role: 'officer' } });
+    const refused = assertError(await promote(), 409, 'conflict');
+    assert.deepEqual(Object.keys(refused.fields), ['role']);
+    assert.equal(sql(`SELECT role FROM users WHERE id = :'p1'`, String(app.json.user.id))[0][0], 'applicant');
+    const appToken = await login(app.json.user.email, 'eight ch');
+    assert.equal((await api('POST', '/me/password', { token: appToken, body: { current_password: 'eight ch', new_password: 'now twelve plus' } })).status, 200);
+    const promoted = await promote();
+    assert.equal(promoted.status, 200, promoted.text);
+    assert.equal(promoted.json.user.role, 'officer');
     const o = await newUser('officer', admin);
     const err = assertError(await api('POST', '/me/password', { token: o.token, body: { current_password: o.password, new_password: 'elevenchars' } }), 400);
     assert.match(err.fields.new_password, /12/);
