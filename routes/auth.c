@@ -1,12 +1,15 @@
 /*
- * Accounts: registration, login (JSON and the browser's form), logout, and the administrators'
- * user management. The handlers validate input, call one use case of app/store/users.c (which
- * writes every state change with its audit event in one transaction), issue tokens and cookies,
- * and map the outcome to the response.
+ * Accounts: registration, login (JSON and the browser's form), logout, password change, and the
+ * administrators' user management. The handlers validate input, call one use case of
+ * app/store/users.c (which writes every state change with its audit event in one transaction),
+ * issue tokens and cookies, and map the outcome to the response.
  *
  * Login costs one Argon2id verify (about 75 ms) whether or not the email exists, so response time
- * does not tell an attacker which addresses have accounts; /login and /register are routed by
- * nginx to the low-priority login pool, so hashing never starves the rest of the API.
+ * does not tell an attacker which addresses have accounts; too many failures are answered 429
+ * login_throttled with Retry-After, the same for any email, known or not. /login and /register
+ * are routed by nginx to the low-priority login pool, so hashing never starves the rest of the
+ * API. Validation agrees with the table's CHECKs: a name is trimmed and counted in characters, as
+ * PostgreSQL's char_length counts, before it is stored.
  */
 #include "routes.h"
 #include "users.h"
@@ -18,7 +21,6 @@
 #include <time.h>
 
 #include "auth.h"
-#include "cache.h"
 #include "config.h"
 #include "js.h"
 #include "log.h"
@@ -40,21 +42,69 @@ static json_object *user_json(const struct users_user *s)
     return u;
 }
 
-/* Who the audit trail records as the client of this request. */
-static struct audit_client client_of(const http_req *r)
+/* Who the audit trail (and the login throttle) records as the client of this request. Under
+ * TEST_ROUTES only, X-Test-Client-Addr stands in for the address, so the tests can act as clients
+ * on other hosts. */
+static struct audit_client client_of(http_req *r)
 {
     struct audit_client c = {r->remote_addr, r->user_agent};
+    const char *fake = config_get()->test_routes ? http_param(r, "HTTP_X_TEST_CLIENT_ADDR") : NULL;
+    if (fake != NULL && fake[0] != '\0' && strlen(fake) <= 64)
+        c.addr = fake;
     return c;
 }
 
-/* Validates name, email and password of a new account into fields. */
-static void check_account(json_object *body, const char **name, const char **email,
+/* Characters of a UTF-8 string, as PostgreSQL's char_length counts them. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* name without leading and trailing white space (ASCII), as an arena copy. */
+static const char *trimmed(arena *a, const char *name)
+{
+    while (*name == ' ' || (*name >= '\t' && *name <= '\r'))
+        name++;
+    size_t n = strlen(name);
+    while (n > 0 && (name[n - 1] == ' ' || (name[n - 1] >= '\t' && name[n - 1] <= '\r')))
+        n--;
+    char *out = arena_alloc(a, n + 1);
+    if (out == NULL)
+        return "";
+    memcpy(out, name, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* Validates a password for role into fields; 1 when it fits. */
+static int check_password(json_object *fields, const char *field, enum role role,
+                          const char *password)
+{
+    if (auth_password_check(role, password))
+        return 1;
+    char msg[64];
+    snprintf(msg, sizeof(msg), "must be %d to %d bytes long", auth_password_min(role),
+             AUTH_PASSWORD_MAX);
+    js_field_error(fields, field, msg);
+    return 0;
+}
+
+/* Validates name, email and password of a new account of role into fields; *name becomes the
+ * trimmed name that is stored. */
+static void check_account(http_req *r, enum role role, const char **name, const char **email,
                           const char **password, json_object *fields)
 {
+    json_object *body = r->json;
     int rc = js_string(body, "name", 400, name, fields);
+    if (rc > 0)
+        *name = trimmed(r->pool, *name);
     if (rc == 0)
         js_field_error(fields, "name", "is required");
-    else if (rc > 0 && !val_name(*name))
+    else if (rc > 0 && (!val_name(*name) || utf8_chars(*name) < 3 || utf8_chars(*name) > 100))
         js_field_error(fields, "name", "must be 3 to 100 characters and contain a letter");
     rc = js_string(body, "email", 254, email, fields);
     if (rc == 0)
@@ -64,8 +114,24 @@ static void check_account(json_object *body, const char **name, const char **ema
     rc = js_string(body, "password", 1024, password, fields);
     if (rc == 0)
         js_field_error(fields, "password", "is required");
-    else if (rc > 0 && (strlen(*password) < 8 || strlen(*password) > 128))
-        js_field_error(fields, "password", "must be 8 to 128 bytes long");
+    else if (rc > 0)
+        check_password(fields, "password", role, *password);
+}
+
+/* The answer to a throttled attempt: 429 login_throttled with Retry-After, the same for every
+ * email. */
+static void retry_after(http_req *r, long long seconds)
+{
+    char ra[24];
+    snprintf(ra, sizeof(ra), "%lld", seconds > 0 ? seconds : 1);
+    http_add_header(r, "Retry-After", ra);
+}
+
+static int send_throttled(http_req *r, long long seconds)
+{
+    retry_after(r, seconds);
+    return http_error(r, 429, "login_throttled",
+                      "Too many failed attempts from here or for this account; wait and retry");
 }
 
 static int validation_failed(http_req *r, json_object *fields)
@@ -88,7 +154,7 @@ static int create_user(http_req *r, const char *role, const char *action)
         return r->status;
     const char *name = NULL, *email = NULL, *password = NULL;
     json_object *fields = json_object_new_object();
-    check_account(r->json, &name, &email, &password, fields);
+    check_account(r, auth_role_from_name(role), &name, &email, &password, fields);
     if (json_object_object_length(fields) > 0)
         return validation_failed(r, fields);
     json_object_put(fields);
@@ -96,10 +162,15 @@ static int create_user(http_req *r, const char *role, const char *action)
     struct audit_client client = client_of(r);
     struct users_user user;
     const PGresult *db_res;
+    long long wait = 0;
     switch (users_create(r->pool, &client, r->user.id, r->user.email, name, email, password, role,
-                         action, &user, &db_res)) {
+                         action, &user, &wait, &db_res)) {
     case USERS_OK:
         break;
+    case USERS_THROTTLED:
+        retry_after(r, wait);
+        return http_error(r, 429, "register_throttled",
+                          "Too many registrations of existing emails from here; wait and retry");
     case USERS_NO_MEMORY:
         return http_fault(r, "password hashing failed (out of memory)");
     case USERS_EMAIL_TAKEN:
@@ -142,15 +213,6 @@ static void do_login(http_req *r, const char *email, const char *password, struc
         out->outcome = USERS_DB_ERROR;
 }
 
-static int send_locked(http_req *r, long long retry_after)
-{
-    char ra[24];
-    snprintf(ra, sizeof(ra), "%lld", retry_after > 0 ? retry_after : 1);
-    http_add_header(r, "Retry-After", ra);
-    return http_error(r, 429, "account_locked",
-                      "Too many failed logins: the account is locked for 15 minutes");
-}
-
 int handle_auth_login(http_req *r)
 {
     if (body_required(r))
@@ -173,8 +235,8 @@ int handle_auth_login(http_req *r)
     case USERS_BAD_LOGIN:
         http_add_header(r, "WWW-Authenticate", "Bearer realm=\"loanflow\"");
         return http_error(r, 401, "invalid_credentials", "Invalid email or password");
-    case USERS_LOCKED:
-        return send_locked(r, lr.login.retry_after);
+    case USERS_THROTTLED:
+        return send_throttled(r, lr.login.retry_after);
     case USERS_DISABLED:
         return http_error(r, 403, "account_disabled", "This account is disabled");
     default:
@@ -190,37 +252,82 @@ int handle_auth_login(http_req *r)
     return http_send_json(r, 200, o);
 }
 
-/* Revokes the current token until it expires. 0, or -1 when Redis cannot record it. */
+/* Revokes the current token until it expires (PostgreSQL, with the audit row). 0 or -1. */
 static int revoke_current(http_req *r)
 {
-    char key[64];
-    snprintf(key, sizeof(key), "revoked:%s", r->user.jti);
-    long long ttl = r->user.exp - (long long)time(NULL);
-    if (ttl < 1)
-        ttl = 1;
-    if (cache_setnx_ex(key, (int)ttl) < 0)
-        return -1;
-    auth_bump_epoch();
-    return 0;
-}
-
-/* The audit row of a logout; a failure is only logged (the token is revoked already). */
-static void audit_logout(http_req *r)
-{
     struct audit_client client = client_of(r);
-    if (users_logout_audit(r->pool, &client, r->user.id, r->user.email) != 0)
-        log_msg(LOG_WARN, "logout of user %lld not audited", r->user.id);
+    return users_logout(r->pool, &client, r->user.id, r->user.email, r->user.jti, r->user.exp) ==
+                   USERS_OK
+               ? 0
+               : -1;
 }
 
 int handle_auth_logout(http_req *r)
 {
     if (revoke_current(r) != 0)
-        return http_error(r, 503, "cache_unavailable",
-                          "The session store is unavailable, so the token cannot be revoked; "
-                          "try again shortly");
-    audit_logout(r);
+        return routes_db_error(r, NULL);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "message", json_object_new_string("Logged out"));
+    return http_send_json(r, 200, o);
+}
+
+/* POST /me/password {current_password, new_password}: any signed-in user. Every token of the
+ * user stops working; the answer carries a fresh one. */
+int handle_me_password_update(http_req *r)
+{
+    if (body_required(r))
+        return r->status;
+    const char *current = NULL, *next = NULL;
+    json_object *fields = json_object_new_object();
+    if (js_string(r->json, "current_password", 1024, &current, fields) == 0)
+        js_field_error(fields, "current_password", "is required");
+    int rc = js_string(r->json, "new_password", 1024, &next, fields);
+    if (rc == 0)
+        js_field_error(fields, "new_password", "is required");
+    else if (rc > 0)
+        check_password(fields, "new_password", r->user.role, next);
+    if (json_object_object_length(fields) == 0 && current && next && !strcmp(current, next))
+        js_field_error(fields, "new_password", "must differ from the current password");
+    if (json_object_object_length(fields) > 0)
+        return validation_failed(r, fields);
+    json_object_put(fields);
+
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", r->user.id);
+    struct audit_client client = client_of(r);
+    struct users_user user;
+    int version = 0;
+    const PGresult *db_res;
+    switch (users_change_password(r->pool, &client, r->user.id, r->user.email, id, NULL, current,
+                                  next, &user, &version, &db_res)) {
+    case USERS_OK:
+        break;
+    case USERS_BAD_LOGIN:
+        fields = json_object_new_object();
+        js_field_error(fields, "current_password", "is not your current password");
+        return http_error_fields(r, 403, "invalid_credentials", "The current password is wrong",
+                                 fields);
+    case USERS_WEAK_PASSWORD:
+        fields = json_object_new_object();
+        check_password(fields, "new_password", auth_role_from_name(user.role), next);
+        return validation_failed(r, fields);
+    case USERS_NOT_FOUND:
+        return http_error(r, 401, "unauthorized", "The account no longer exists");
+    case USERS_NO_MEMORY:
+        return http_fault(r, "password hashing failed (out of memory)");
+    default:
+        return routes_db_error(r, db_res);
+    }
+    const char *token, *jti;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "message", json_object_new_string("Password changed"));
+    if (auth_issue_token(r, user.id, user.email, auth_role_from_name(user.role), version, &token,
+                         &jti) == 0) {
+        json_object_object_add(o, "token", json_object_new_string(token));
+        json_object_object_add(o, "token_type", json_object_new_string("Bearer"));
+        json_object_object_add(o, "expires_in", json_object_new_int64(config_get()->jwt_ttl));
+    }
+    http_add_header(r, "Cache-Control", "no-store");
     return http_send_json(r, 200, o);
 }
 
@@ -293,13 +400,10 @@ int handle_auth_session_create(http_req *r)
         break;
     case USERS_BAD_LOGIN:
         return render_login(r, 401, "Invalid email or password.", email, next);
-    case USERS_LOCKED: {
-        char ra[24];
-        snprintf(ra, sizeof(ra), "%lld", lr.login.retry_after > 0 ? lr.login.retry_after : 1);
-        http_add_header(r, "Retry-After", ra);
-        return render_login(r, 429, "Too many failed logins: try again in 15 minutes.", email,
+    case USERS_THROTTLED:
+        retry_after(r, lr.login.retry_after);
+        return render_login(r, 429, "Too many failed attempts: wait a little and try again.", email,
                             next);
-    }
     case USERS_DISABLED:
         return render_login(r, 403, "This account is disabled.", email, next);
     default:
@@ -317,12 +421,14 @@ int handle_auth_session_create(http_req *r)
 int handle_auth_session_end(http_req *r)
 {
     if (revoke_current(r) != 0)
-        return http_error(r, 503, "cache_unavailable",
-                          "The session store is unavailable; try again shortly");
-    audit_logout(r);
-    char *cookie = arena_printf(r->pool, "%s=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s",
-                                AUTH_COOKIE, config_get()->cookie_secure ? "; Secure" : "");
-    http_add_header(r, "Set-Cookie", cookie);
+        return routes_db_error(r, NULL);
+    const char *secure = config_get()->cookie_secure ? "; Secure" : "";
+    http_add_header(r, "Set-Cookie",
+                    arena_printf(r->pool, "%s=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s",
+                                 AUTH_COOKIE, secure));
+    http_add_header(r, "Set-Cookie",
+                    arena_printf(r->pool, "%s=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s",
+                                 AUTH_SEEN_COOKIE, secure));
     return http_redirect(r, "/login");
 }
 
@@ -406,6 +512,12 @@ int handle_admin_users_update(http_req *r)
         break;
     case USERS_NOT_FOUND:
         return http_error(r, 404, "not_found", "No such user");
+    case USERS_WEAK_PASSWORD:
+        fields = json_object_new_object();
+        js_field_error(fields, "role",
+                       "needs a password of at least 12 bytes: the user must change theirs first");
+        return http_error_fields(r, 409, "conflict", "The user's password is too short for staff",
+                                 fields);
     default:
         return routes_db_error(r, db_res);
     }

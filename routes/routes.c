@@ -34,6 +34,7 @@ static const struct route table[] = {
     {"POST",  "/loan-application/submit",         handle_loan_submit,            ROLE_APPLICANT, ROUTE_JSON},
     {"GET",   "/loan-application/status/{id}",    handle_loan_status,            ROLE_APPLICANT, 0},
     {"GET",   "/me/applications",                 handle_loan_mine,              ROLE_APPLICANT, 0},
+    {"POST",  "/me/password",                     handle_me_password_update,     ROLE_APPLICANT, ROUTE_JSON},
     {"GET",   "/loan-application/list",           handle_loan_list,              ROLE_OFFICER,   0},
     {"GET",   "/loan-application/pending",        handle_loan_pending,           ROLE_OFFICER,   0},
     {"POST",  "/loan-application/{id}/approve",   handle_loan_approve,           ROLE_OFFICER,   ROUTE_JSON},
@@ -83,7 +84,8 @@ int routes_db_error(http_req *r, const PGresult *res)
     if (res == NULL)
         return http_error(r, 503, "database_unavailable",
                           "The database is unavailable; try again shortly");
-    return http_fault(r, "database error %s: %s", db_sqlstate(res), PQresultErrorMessage(res));
+    /* Never the error's DETAIL: it quotes the failing row (a password hash, personal data). */
+    return http_fault(r, "database error %s", db_error_brief(r->pool, res));
 }
 
 int routes_query_encoded(http_req *r)

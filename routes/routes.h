@@ -30,6 +30,7 @@ int handle_auth_logout(http_req *r);
 int handle_auth_login_page(http_req *r);
 int handle_auth_session_create(http_req *r);
 int handle_auth_session_end(http_req *r);
+int handle_me_password_update(http_req *r);
 int handle_admin_users_list(http_req *r);
 int handle_admin_users_create(http_req *r);
 int handle_admin_users_update(http_req *r);

@@ -14,7 +14,10 @@ mkdir -p /run/loanflow /tmp/nginx/tmp
 chown loanflow /run/loanflow
 ./loanctl migrate
 unset MIGRATE_DATABASE_URL
-./loanctl user ensure-admin
+# The first admin's password reaches loanctl on standard input (production never creates an
+# admin from the environment itself); an existing admin is kept, unless its password is still
+# the development default, which stops the start.
+printf '%s\n' "${ADMIN_PASSWORD:-}" | ./loanctl user ensure-admin
 # The sanctions list: the shipped OFAC SDN list (or SANCTIONS_FILE) when no list is active or it
 # is newer than the active one; an operator's list is kept.
 if [ -n "${SANCTIONS_FILE:-}" ]; then

@@ -100,8 +100,10 @@ int cli_raw_ok(PGconn *c, PGresult *res, const char *what)
     ExecStatusType s = PQresultStatus(res);
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
         return 1;
-    fprintf(stderr, "loanctl: %s failed: %s", what,
-            res ? PQresultErrorMessage(res) : PQerrorMessage(c));
+    if (res == NULL || PQresultErrorField(res, PG_DIAG_SQLSTATE) == NULL)
+        fprintf(stderr, "loanctl: %s failed: %s", what, PQerrorMessage(c));
+    else
+        cli_db_error(res, what);
     return 0;
 }
 
@@ -142,8 +144,17 @@ void cli_disconnect(void)
 
 void cli_db_error(const PGresult *res, const char *what)
 {
-    fprintf(stderr, "loanctl: %s failed: %s", what,
-            res ? PQresultErrorMessage(res) : "database unavailable\n");
+    /* The primary message and where it failed, never the DETAIL: it quotes the failing row,
+     * password hashes and personal data included. */
+    if (res == NULL) {
+        fprintf(stderr, "loanctl: %s failed: database unavailable\n", what);
+        return;
+    }
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    arena *a = arena_new(1024);
+    fprintf(stderr, "loanctl: %s failed: %s (%s)\n", what, msg ? msg : "error",
+            a ? db_error_brief(a, res) : db_sqlstate(res));
+    arena_free(a);
 }
 
 char *cli_read_file(const char *path, size_t *len)

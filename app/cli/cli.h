@@ -63,6 +63,7 @@ extern const struct db_stmts sanctions_cli_statements;
 int cmd_migrate(int argc, char **argv);
 int cmd_user_add(int argc, char **argv);
 int cmd_user_list(int argc, char **argv);
+int cmd_user_passwd(int argc, char **argv);
 int cmd_user_ensure_admin(int argc, char **argv);
 int cmd_sanctions_load(int argc, char **argv);
 int cmd_sanctions_ensure(int argc, char **argv);

@@ -217,8 +217,7 @@ int cmd_seed(int argc, char **argv)
                                                 &res, created[b], 0);
             if (!db_ok(row)) {
                 db_rollback();
-                fprintf(stderr, "loanctl: insert failed: %s",
-                        row ? PQresultErrorMessage(row) : "database unavailable\n");
+                cli_db_error(row, "insert");
                 return 1;
             }
             by_status[res.final.status]++;

@@ -1,9 +1,20 @@
 /*
  * Tokens are HS256 only: after libjwt's decode we insist that the header said HS256, so a token
- * claiming "none" or any other algorithm is refused whatever libjwt would have accepted. Revocation
- * (logout) and invalidation (a user disabled or given another role) are kept in Redis and read in
- * one MGET per authenticated request; while Redis is down the user's row in PostgreSQL is checked
- * instead, so a disabled account stays locked out.
+ * claiming "none" or any other algorithm is refused whatever libjwt would have accepted.
+ *
+ * A valid signature is not enough: PostgreSQL is the source of truth for who the caller is now.
+ * One statement reads the user's current role, disabled flag and token version together with
+ * whether the token's jti was revoked (logout); the request's role is the database's, never the
+ * claim's, so a forged or stale "role": "admin" grants nothing. The answer is cached in each
+ * worker, keyed by the token, for at most CACHE_SECONDS and only while both the host's data
+ * epoch (mapped by loanctl too) and this master's revocation epoch are unchanged: a demotion,
+ * disable, password change or logout made on this host takes effect at once, one made on
+ * another host within CACHE_SECONDS, whether or not Redis is up (Redis holds no part of it, so a
+ * flush or restart cannot bring a revoked token back).
+ *
+ * Signed-in staff (officers, admins) using the browser's session cookie also have an idle
+ * timeout (SESSION_IDLE_SECONDS): the lf_seen cookie carries the time of the last request, with
+ * an HMAC over the session's jti, and is renewed as requests come.
  */
 #include "auth.h"
 
@@ -17,36 +28,38 @@
 #include <sys/mman.h>
 #include <time.h>
 
-/* The one statement of the token layer: is the account still enabled, and which token version
- * is current (a role change or a disable bumps it and so cuts older tokens). */
+/* The one statement of the token layer: the account's current role, disabled flag and token
+ * version (a role change, disable or password change bumps it and so cuts older tokens), and
+ * whether this token was logged out. */
 /* clang-format off */
 static const struct db_stmt state_sql = {"auth_user_state",
-                                         "SELECT disabled, token_version FROM users "
-                                         "WHERE id = $1::bigint"};
+    "SELECT role, disabled, token_version, "
+    "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2) FROM users WHERE id = $1::bigint"};
 /* clang-format on */
 const struct db_stmts auth_statements = {"auth", &state_sql, 1};
 
-#include "cache.h"
 #include "config.h"
 #include "db.h"
+#include "epoch.h"
 #include "log.h"
 
 static char dummy_hash[AUTH_HASH_MAX];
 
 /*
- * Verified-token cache. Checking a token costs an HMAC, a JSON parse and a Redis round trip; an
- * API client sends the same token again and again, so each worker remembers the tokens it has
- * accepted. A remembered token is trusted only while the host-wide revocation epoch (a counter
- * in memory shared by every worker of this master, bumped by each logout, role change or
- * disable) is unchanged, and for at most CACHE_SECONDS, which bounds how long a revocation made
- * through another host may go unseen. Revocations made on this host take effect at once.
+ * Verified-token cache. Checking a token costs an HMAC, a JSON parse and a PostgreSQL round trip;
+ * an API client sends the same token again and again, so each worker remembers the tokens it has
+ * accepted, with the role the database gave. A remembered token is trusted only while the
+ * revocation epoch (memory shared by every worker of this master, bumped by each logout, role
+ * change or disable) and the host epoch (EPOCH_FILE, which loanctl bumps too) are unchanged, and
+ * for at most CACHE_SECONDS, which bounds how long a change made through another host may go
+ * unseen.
  */
 #define CACHE_SLOTS   256
 #define CACHE_SECONDS 5
 
 struct cached_token {
     unsigned char digest[16]; /* BLAKE2b of the whole token string */
-    unsigned long epoch;
+    unsigned long epoch, host_epoch;
     time_t checked_at;
     long long id, exp, iat, version;
     enum role role;
@@ -72,6 +85,7 @@ void auth_bump_epoch(void)
 {
     if (shared_epoch != NULL)
         __atomic_add_fetch(shared_epoch, 1, __ATOMIC_SEQ_CST);
+    epoch_bump(); /* the host's: reaches workers of other masters on this host, and loanctl's */
 }
 
 static unsigned long current_epoch(void)
@@ -262,36 +276,107 @@ static const char *bearer(http_req *r)
 }
 
 /*
- * Is the token still good? Redis holds "revoked:<jti>" for logged-out tokens and
- * "token_version:<user>" for users whose role or status changed: a token issued under an older
- * version is refused. 1 good, 0 not, -1 when neither Redis nor PostgreSQL can tell.
+ * Is the token still good, and who is its user now? Reads PostgreSQL (see the top of the file):
+ * a revoked jti, a disabled account, an unknown user or a token issued under an older version
+ * is refused; otherwise the request's role becomes the database's. 1 good, 0 not, -1 when the
+ * database cannot tell.
  */
 static int token_current(http_req *r)
 {
-    char k1[64], k2[64];
-    snprintf(k1, sizeof(k1), "revoked:%s", r->user.jti);
-    snprintf(k2, sizeof(k2), "token_version:%lld", r->user.id);
-    const char *keys[2] = {k1, k2};
-    char *vals[2];
-    if (cache_mget(r->pool, 2, keys, vals) == 0) {
-        if (vals[0] != NULL)
-            return 0;
-        if (vals[1] != NULL && r->user.version < atoll(vals[1]))
-            return 0;
-        return 1;
-    }
-    /* Redis unavailable: the database knows who is disabled and when tokens were cut off. */
     char id[24];
     snprintf(id, sizeof(id), "%lld", r->user.id);
-    const char *p[1] = {id};
-    PGresult *res = db_exec(r->pool, &state_sql, 1, p);
+    const char *p[2] = {id, r->user.jti};
+    PGresult *res = db_exec(r->pool, &state_sql, 2, p);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
         return -1;
     if (PQntuples(res) != 1)
         return 0;
-    if (PQgetvalue(res, 0, 0)[0] == 't')
+    enum role role = auth_role_from_name(PQgetvalue(res, 0, 0));
+    if ((int)role <= 0 || PQgetvalue(res, 0, 1)[0] == 't' || PQgetvalue(res, 0, 3)[0] == 't')
         return 0;
-    return r->user.version >= atoll(PQgetvalue(res, 0, 1));
+    if (r->user.version < atoll(PQgetvalue(res, 0, 2)))
+        return 0;
+    r->user.role = role;
+    return 1;
+}
+
+int auth_password_min(enum role role)
+{
+    return role >= ROLE_OFFICER ? AUTH_STAFF_PASSWORD_MIN : AUTH_PASSWORD_MIN;
+}
+
+int auth_password_check(enum role role, const char *password)
+{
+    size_t n = password ? strlen(password) : 0;
+    return n >= (size_t)auth_password_min(role) && n <= AUTH_PASSWORD_MAX;
+}
+
+int auth_idle_expired(long long last_seen, long long now, long idle_seconds)
+{
+    return idle_seconds > 0 && now - last_seen > idle_seconds;
+}
+
+/* The key of the session MACs (lf_seen), derived from the JWT secret like the CSRF key. */
+static void seen_mac(const char *jti, long long ts, char out[33])
+{
+    const struct config *cfg = config_get();
+    unsigned char key[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
+    crypto_generichash(key, sizeof(key), (const unsigned char *)cfg->jwt_secret,
+                       strlen(cfg->jwt_secret), (const unsigned char *)"loanflow-seen", 13);
+    char msg[96];
+    int n = snprintf(msg, sizeof(msg), "%s|%lld", jti, ts);
+    crypto_auth_hmacsha256(mac, (const unsigned char *)msg, (unsigned long long)n, key);
+    sodium_bin2hex(out, 33, mac, 16);
+}
+
+/* When the session was last used: lf_seen's time when its MAC is right, else the token's issue
+ * time (a session that never sent one). */
+static long long session_last_seen(http_req *r)
+{
+    const char *v = http_cookie(r, AUTH_SEEN_COOKIE);
+    if (v != NULL) {
+        char *end;
+        long long ts = strtoll(v, &end, 10);
+        char want[33];
+        if (*end == '.' && ts > 0 && strlen(end + 1) == 32) {
+            seen_mac(r->user.jti, ts, want);
+            if (sodium_memcmp(want, end + 1, 32) == 0 && ts >= r->user.iat)
+                return ts;
+        }
+    }
+    return r->user.iat;
+}
+
+/* The clock of the idle rule: now, moved by X-Test-Clock-Skew (seconds) under TEST_ROUTES only,
+ * so the tests can let a session age without waiting. */
+static long long idle_clock(http_req *r, time_t now)
+{
+    if (!config_get()->test_routes)
+        return (long long)now;
+    const char *skew = http_param(r, "HTTP_X_TEST_CLOCK_SKEW");
+    return (long long)now + (skew ? atoll(skew) : 0);
+}
+
+/* The idle rule of staff cookie sessions: 0 to go on (lf_seen renewed when a minute old), or 1
+ * when the session has been idle too long. */
+static int session_idle_check(http_req *r, time_t now)
+{
+    long idle = config_get()->session_idle_seconds;
+    if (!r->user.from_cookie || r->user.role < ROLE_OFFICER || idle <= 0)
+        return 0;
+    long long clock = idle_clock(r, now);
+    long long seen = session_last_seen(r);
+    if (auth_idle_expired(seen, clock, idle))
+        return 1;
+    if (clock - seen >= 60) {
+        char mac[33];
+        seen_mac(r->user.jti, clock, mac);
+        http_add_header(r, "Set-Cookie",
+                        arena_printf(r->pool, "%s=%lld.%s; HttpOnly; SameSite=Strict; Path=/%s",
+                                     AUTH_SEEN_COOKIE, clock, mac,
+                                     config_get()->cookie_secure ? "; Secure" : ""));
+    }
+    return 0;
 }
 
 int auth_authorize(http_req *r)
@@ -316,9 +401,9 @@ int auth_authorize(http_req *r)
     unsigned char digest[16];
     crypto_generichash(digest, sizeof(digest), (const unsigned char *)tok, strlen(tok), NULL, 0);
     struct cached_token *ct = &token_cache[digest[0]];
-    unsigned long epoch = current_epoch();
+    unsigned long epoch = current_epoch(), host_epoch = epoch_get();
     if (shared_epoch != NULL && !memcmp(ct->digest, digest, sizeof(digest)) && ct->epoch == epoch &&
-        now - ct->checked_at < CACHE_SECONDS && ct->exp > now) {
+        ct->host_epoch == host_epoch && now - ct->checked_at < CACHE_SECONDS && ct->exp > now) {
         r->user.id = ct->id;
         r->user.role = ct->role;
         r->user.email = ct->email;
@@ -349,6 +434,7 @@ int auth_authorize(http_req *r)
     if (strlen(r->user.email) < sizeof(ct->email) && strlen(r->user.jti) < sizeof(ct->jti)) {
         memcpy(ct->digest, digest, sizeof(digest));
         ct->epoch = epoch; /* read before the check: a revocation during it invalidates */
+        ct->host_epoch = host_epoch;
         ct->checked_at = now;
         ct->id = r->user.id;
         ct->role = r->user.role;
@@ -359,8 +445,29 @@ int auth_authorize(http_req *r)
         memcpy(ct->jti, r->user.jti, strlen(r->user.jti) + 1);
     }
 authorised:
+    if (session_idle_check(r, now)) {
+        memset(&r->user, 0, sizeof(r->user));
+        return deny(r, 401, "The session has been idle too long; sign in again");
+    }
     if (r->user.role < need)
         return deny(r, 403, "Your role does not allow this action");
+    return 0;
+}
+
+int auth_email_key(const char *secret, const char *email, char out[AUTH_EMAIL_KEY_LEN + 1])
+{
+    unsigned char key[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
+    crypto_generichash(key, sizeof(key), (const unsigned char *)secret, strlen(secret),
+                       (const unsigned char *)"loanflow-email", 14);
+    size_t n = strlen(email);
+    char *lower = malloc(n + 1);
+    if (lower == NULL)
+        return -1;
+    for (size_t i = 0; i <= n; i++)
+        lower[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] + 32) : email[i];
+    crypto_auth_hmacsha256(mac, (const unsigned char *)lower, n, key);
+    free(lower);
+    sodium_bin2hex(out, AUTH_EMAIL_KEY_LEN + 1, mac, AUTH_EMAIL_KEY_LEN / 2);
     return 0;
 }
 

@@ -1,7 +1,10 @@
 /*
  * Authentication and authorisation: Argon2id password hashes (libsodium), HS256 JWTs (libjwt),
- * the role check the route table asks for, the session cookie for pages and the CSRF token of
- * forms. Everything secret comes from the configuration; nothing here logs a token or password.
+ * the role check the route table asks for (with the user's current role, version and revocation
+ * read from PostgreSQL, cached per worker for a few seconds), the session cookie for pages with
+ * its idle timeout for staff, the CSRF token of forms, the password length rule and the keyed
+ * hash of emails the login throttle counts under. Everything secret comes from the
+ * configuration; nothing here logs a token or password.
  */
 #ifndef LOANFLOW_AUTH_H
 #define LOANFLOW_AUTH_H
@@ -13,7 +16,13 @@
 
 #define AUTH_COOKIE      "lf_session"
 #define AUTH_CSRF_COOKIE "lf_csrf"
-#define AUTH_HASH_MAX    128 /* crypto_pwhash_STRBYTES */
+#define AUTH_SEEN_COOKIE "lf_seen" /* staff sessions: "<last request time>.<hmac>" */
+#define AUTH_HASH_MAX    128       /* crypto_pwhash_STRBYTES */
+
+#define AUTH_PASSWORD_MIN       8   /* applicants, bytes */
+#define AUTH_STAFF_PASSWORD_MIN 12  /* officers and admins, bytes */
+#define AUTH_PASSWORD_MAX       128 /* bytes */
+#define AUTH_EMAIL_KEY_LEN      32  /* hex digits of auth_email_key */
 
 /* Called by the master before it forks: maps the revocation epoch shared by every worker. */
 int auth_shared_init(void) __attribute__((warn_unused_result));
@@ -39,6 +48,18 @@ const char *auth_csrf_token(http_req *r);
  * Returns 0 or -1. */
 int auth_issue_token(http_req *r, long long user_id, const char *email, enum role role, int version,
                      const char **token, const char **jti) __attribute__((warn_unused_result));
+
+/* The shortest password a role may have (bytes), and whether password fits role's rule (that
+ * minimum to AUTH_PASSWORD_MAX bytes): 1 or 0. */
+int auth_password_min(enum role role);
+int auth_password_check(enum role role, const char *password);
+/* The idle rule: 1 when a session last used at last_seen has been idle for more than
+ * idle_seconds at now (never when idle_seconds is 0). Pure. */
+int auth_idle_expired(long long last_seen, long long now, long idle_seconds);
+/* A keyed hash (HMAC-SHA-256 under a key derived from secret, truncated) of the ASCII-lower-cased
+ * email, as AUTH_EMAIL_KEY_LEN hex digits: the login throttle's key, the same for an unknown
+ * email as for a known one, and no email in the table. 0, or -1 without memory. */
+int auth_email_key(const char *secret, const char *email, char out[AUTH_EMAIL_KEY_LEN + 1]);
 
 /* Argon2id at INTERACTIVE limits. out must hold AUTH_HASH_MAX bytes. 0 or -1 (ENOMEM). */
 int auth_hash_password(const char *password, char out[AUTH_HASH_MAX])

@@ -223,6 +223,9 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
     if (get_long(lookup, ud, "FOUR_EYES_AMOUNT", 500000, 0, 999999999999L, &n, err, errlen))
         return -1;
     c->four_eyes_cents = (long long)n * 100;
+    if (get_long(lookup, ud, "SESSION_IDLE_SECONDS", 1800, 0, 86400, &c->session_idle_seconds, err,
+                 errlen))
+        return -1;
 
     /* The development admin; an empty value means the default, as an unset one does. */
     if (get_str(lookup, ud, "ADMIN_EMAIL", "", c->admin_email, sizeof(c->admin_email), err,

@@ -32,6 +32,7 @@ struct config {
     double sanctions_review;      /* SANCTIONS_REVIEW */
     int dashboard_ttl;            /* DASHBOARD_TTL seconds */
     long long four_eyes_cents; /* FOUR_EYES_AMOUNT (whole units) in cents: above it, two officers */
+    long session_idle_seconds; /* SESSION_IDLE_SECONDS: staff cookie sessions, 0 = no limit */
     char admin_email[128];     /* ADMIN_EMAIL: the admin `loanctl user ensure-admin` creates */
     char admin_password[128];  /* ADMIN_PASSWORD: its password; production refuses the default */
     char template_dir[256];    /* TEMPLATE_DIR */

@@ -261,3 +261,23 @@ const char *db_sqlstate(const PGresult *res)
     const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     return s ? s : "";
 }
+
+const char *db_error_brief(arena *a, const PGresult *res)
+{
+    if (res == NULL)
+        return "database unavailable";
+    static const struct {
+        int field;
+        const char *label;
+    } parts[] = {{PG_DIAG_CONSTRAINT_NAME, "constraint"},
+                 {PG_DIAG_SCHEMA_NAME, "schema"},
+                 {PG_DIAG_TABLE_NAME, "table"},
+                 {PG_DIAG_COLUMN_NAME, "column"}};
+    const char *out = arena_printf(a, "SQLSTATE %s", db_sqlstate(res)[0] ? db_sqlstate(res) : "?");
+    for (size_t i = 0; out != NULL && i < sizeof(parts) / sizeof(parts[0]); i++) {
+        const char *v = PQresultErrorField(res, parts[i].field);
+        if (v != NULL && v[0] != '\0' && strlen(v) < 128)
+            out = arena_printf(a, "%s, %s %s", out, parts[i].label, v);
+    }
+    return out ? out : "SQLSTATE ?";
+}

@@ -72,5 +72,9 @@ int db_simple(const char *sql) __attribute__((warn_unused_result));
 int db_ok(const PGresult *res);
 /* The SQLSTATE of a failed result ("23505" …), or "" */
 const char *db_sqlstate(const PGresult *res);
+/* What may be logged of a failed result: "SQLSTATE 23514, constraint users_name_check, table
+ * users, column …" (the parts the server gave). Never the message or its DETAIL, which quote
+ * values and whole rows. An arena string; "database unavailable" for NULL. */
+const char *db_error_brief(arena *a, const PGresult *res);
 
 #endif

@@ -97,14 +97,62 @@ static void test_passwords(void **state)
     assert_false(auth_role_valid("public"));
 }
 
+/* Staff need 12 bytes, applicants 8; 128 at most for everyone. */
+static void test_password_rule(void **state)
+{
+    (void)state;
+    assert_int_equal(auth_password_min(ROLE_APPLICANT), 8);
+    assert_int_equal(auth_password_min(ROLE_OFFICER), 12);
+    assert_int_equal(auth_password_min(ROLE_ADMIN), 12);
+    assert_true(auth_password_check(ROLE_APPLICANT, "eight ch"));
+    assert_false(auth_password_check(ROLE_APPLICANT, "seven c"));
+    assert_false(auth_password_check(ROLE_OFFICER, "elevenchars"));
+    assert_true(auth_password_check(ROLE_OFFICER, "twelve chars"));
+    assert_false(auth_password_check(ROLE_ADMIN, "admin12345"));
+    char longpw[130];
+    memset(longpw, 'x', 129);
+    longpw[129] = '\0';
+    assert_false(auth_password_check(ROLE_APPLICANT, longpw));
+    longpw[128] = '\0';
+    assert_true(auth_password_check(ROLE_ADMIN, longpw));
+    assert_false(auth_password_check(ROLE_APPLICANT, NULL));
+}
+
+/* Idle means more than the limit since the last request; 0 turns the rule off. */
+static void test_idle_rule(void **state)
+{
+    (void)state;
+    assert_false(auth_idle_expired(NOW, NOW, 1800));
+    assert_false(auth_idle_expired(NOW, NOW + 1800, 1800));
+    assert_true(auth_idle_expired(NOW, NOW + 1801, 1800));
+    assert_false(auth_idle_expired(NOW, NOW + 86400, 0));
+}
+
+/* The throttle's key: the same for any letter case, another under another secret, no email. */
+static void test_email_key(void **state)
+{
+    (void)state;
+    char a[AUTH_EMAIL_KEY_LEN + 1], b[AUTH_EMAIL_KEY_LEN + 1], c[AUTH_EMAIL_KEY_LEN + 1];
+    assert_int_equal(auth_email_key(SECRET, "Alice@Example.com", a), 0);
+    assert_int_equal(auth_email_key(SECRET, "alice@example.com", b), 0);
+    assert_string_equal(a, b);
+    assert_int_equal(strlen(a), AUTH_EMAIL_KEY_LEN);
+    assert_null(strstr(a, "alice"));
+    assert_int_equal(auth_email_key("another secret of 32 bytes or more!", "alice@example.com", c),
+                     0);
+    assert_string_not_equal(a, c);
+    assert_int_equal(auth_email_key(SECRET, "bob@example.com", c), 0);
+    assert_string_not_equal(a, c);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),
-        cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_passwords),
+        cmocka_unit_test(test_valid),     cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_passwords), cmocka_unit_test(test_password_rule),
+        cmocka_unit_test(test_idle_rule), cmocka_unit_test(test_email_key),
     };
     return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
 }

@@ -33,6 +33,7 @@ static void test_defaults(void **state)
     assert_true(c.workers >= 2);
     assert_int_equal(c.max_body, 65536);
     assert_int_equal(c.jwt_ttl, 86400);
+    assert_int_equal(c.session_idle_seconds, 1800);
     assert_string_equal(c.jwt_issuer, "loanflow");
     assert_int_equal(c.review_mode, REVIEW_AUTO);
     assert_true(c.sanctions_block > 0.919 && c.sanctions_block < 0.921);
@@ -181,6 +182,8 @@ static void test_process_fields(void **state)
     expect_error(d, "NOTIFIER_DELAY_MS");
     struct kv e[] = {{"JWT_SECRET", SECRET}, {"ADMIN_EMAIL", "nobody"}, {NULL, NULL}};
     expect_error(e, "ADMIN_EMAIL");
+    struct kv idle[] = {{"JWT_SECRET", SECRET}, {"SESSION_IDLE_SECONDS", "-1"}, {NULL, NULL}};
+    expect_error(idle, "SESSION_IDLE_SECONDS");
     struct kv f[] = {{"JWT_SECRET", SECRET},
                      {"FCGI_SOCKET", "/run/lf.sock"},
                      {"FCGI_AUTH_SOCKET", "/run/lf.sock"},
