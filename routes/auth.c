@@ -54,32 +54,6 @@ static struct audit_client client_of(http_req *r)
     return c;
 }
 
-/* Characters of a UTF-8 string, as PostgreSQL's char_length counts them. */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
-/* name without leading and trailing white space (ASCII), as an arena copy. */
-static const char *trimmed(arena *a, const char *name)
-{
-    while (*name == ' ' || (*name >= '\t' && *name <= '\r'))
-        name++;
-    size_t n = strlen(name);
-    while (n > 0 && (name[n - 1] == ' ' || (name[n - 1] >= '\t' && name[n - 1] <= '\r')))
-        n--;
-    char *out = arena_alloc(a, n + 1);
-    if (out == NULL)
-        return "";
-    memcpy(out, name, n);
-    out[n] = '\0';
-    return out;
-}
-
 /* Validates a password for role into fields; 1 when it fits. */
 static int check_password(json_object *fields, const char *field, enum role role,
                           const char *password)
@@ -100,11 +74,16 @@ static void check_account(http_req *r, enum role role, const char **name, const 
 {
     json_object *body = r->json;
     int rc = js_string(body, "name", 400, name, fields);
-    if (rc > 0)
-        *name = trimmed(r->pool, *name);
+    if (rc > 0) {
+        /* Stored trimmed, and counted in characters as the table's CHECK counts them. */
+        const char *start;
+        size_t n = val_trim(*name, &start);
+        *name = arena_strndup(r->pool, start, n);
+    }
+    long chars = rc > 0 && *name != NULL ? val_utf8_chars(*name) : -1;
     if (rc == 0)
         js_field_error(fields, "name", "is required");
-    else if (rc > 0 && (!val_name(*name) || utf8_chars(*name) < 3 || utf8_chars(*name) > 100))
+    else if (rc > 0 && (*name == NULL || !val_name(*name) || chars < 3 || chars > 100))
         js_field_error(fields, "name", "must be 3 to 100 characters and contain a letter");
     rc = js_string(body, "email", 254, email, fields);
     if (rc == 0)

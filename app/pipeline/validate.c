@@ -152,6 +152,22 @@ long val_utf8_chars(const char *s)
     return n;
 }
 
+static int blank(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+size_t val_trim(const char *s, const char **start)
+{
+    while (blank(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && blank(s[n - 1]))
+        n--;
+    *start = s;
+    return n;
+}
+
 /* ---- e-mail ------------------------------------------------------------------------------- */
 
 /* RFC 5322 atext: the characters allowed in an unquoted local part, besides dots. */

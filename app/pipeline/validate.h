@@ -71,6 +71,15 @@ int val_phone(const char *s);
 long val_utf8_chars(const char *s);
 
 /*
+ * val_trim - s without leading and trailing ASCII white space (space, \t to \r).
+ * @s: NUL-terminated string, borrowed for the call.
+ * @start: set to the first byte kept (inside s).
+ *
+ * Returns the length of the span kept; 0 for an all-blank or empty s.
+ */
+size_t val_trim(const char *s, const char **start);
+
+/*
  * val_name - is s an acceptable personal or business name?
  * @s: NUL-terminated UTF-8 string, borrowed for the call; NULL is invalid.
  *

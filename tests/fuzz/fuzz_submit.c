@@ -2,7 +2,8 @@
  * libFuzzer target: the submit body parser and the validators. Any byte string is fed to the
  * strict JSON parser; whatever parses goes through loan_parse (submit and /loan shapes), and a
  * valid application through the whole pipeline; every string field also goes through the
- * validators and the name normaliser. Crashes, sanitizer reports and leaks are failures.
+ * validators, the name normaliser and the account name's trim-and-count. Crashes, sanitizer reports
+ * and leaks are failures.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,19 @@ static void strings(const char *s)
     val_mask_tail(s, out, sizeof(out));
     screen_normalize(s, out, sizeof(out));
     (void)screen_name_score(s, "DOE, John");
+    /* The account name's path (POST /register, admin create): trimmed, then counted in
+     * characters; the span kept lies inside s and starts and ends with no blank. */
+    const char *start;
+    size_t n = val_trim(s, &start);
+    if (start < s || start + n > s + strlen(s) ||
+        (n > 0 && (start[0] == ' ' || start[n - 1] == ' ' || start[n - 1] == '\n')))
+        __builtin_trap();
+    if (n < sizeof(out)) {
+        memcpy(out, start, n);
+        out[n] = '\0';
+        (void)val_name(out);
+        (void)val_utf8_chars(out);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
