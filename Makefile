@@ -3,7 +3,7 @@
 VERSION    := 0.1.0
 CC         ?= cc
 SANITIZE   ?=
-PKGS       := libpq json-c libjwt libsodium hiredis zlib
+PKGS       := libpq json-c libjwt libsodium hiredis zlib libcurl
 BUILD      := build
 
 # pkg-config is evaluated when a recipe runs, i.e. after `deps` has installed the libraries.

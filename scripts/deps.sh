@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential pkg-config ca-certificates curl procps
-  libfcgi-dev libpq-dev libjson-c-dev libjwt-dev libsodium-dev libhiredis-dev libcmocka-dev zlib1g-dev
+  libfcgi-dev libpq-dev libjson-c-dev libjwt-dev libsodium-dev libhiredis-dev libcmocka-dev zlib1g-dev libcurl4-openssl-dev
   postgresql-15 postgresql-client-15 redis-server nginx-light
   wrk jq clang clang-format chromium fonts-dejavu-core
 )

@@ -311,7 +311,59 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
         return -1;
     c->notifier_delay_ms = (int)n;
 
+    /* Lending: the payment gateway and the agreement's signature. */
+    if (get_str(lookup, ud, "GATEWAY_PROVIDER", "none", c->gateway_provider,
+                sizeof(c->gateway_provider), err, errlen) ||
+        get_str(lookup, ud, "GATEWAY_URL", "", c->gateway_url, sizeof(c->gateway_url), err,
+                errlen) ||
+        get_str(lookup, ud, "GATEWAY_KEY_ID", "rzp_test_loanflow", c->gateway_key_id,
+                sizeof(c->gateway_key_id), err, errlen) ||
+        get_str(lookup, ud, "GATEWAY_KEY_SECRET", "", c->gateway_key_secret,
+                sizeof(c->gateway_key_secret), err, errlen) ||
+        get_str(lookup, ud, "GATEWAY_WEBHOOK_SECRET", "", c->gateway_webhook_secret,
+                sizeof(c->gateway_webhook_secret), err, errlen) ||
+        get_str(lookup, ud, "GATEWAY_ACCOUNT", "7878780080316316", c->gateway_account,
+                sizeof(c->gateway_account), err, errlen))
+        return -1;
+    if (strcmp(c->gateway_provider, "sandbox") != 0 && strcmp(c->gateway_provider, "none") != 0)
+        return fail(err, errlen, "GATEWAY_PROVIDER must be sandbox or none, got \"%s\"",
+                    c->gateway_provider);
+    if (!strcmp(c->gateway_provider, "sandbox") && strncmp(c->gateway_url, "http://", 7) != 0 &&
+        strncmp(c->gateway_url, "https://", 8) != 0)
+        return fail(err, errlen, "GATEWAY_URL must be an http:// or https:// URL with "
+                                 "GATEWAY_PROVIDER=sandbox");
+    int webhook_missing = c->gateway_webhook_secret[0] == '\0';
+    if (webhook_missing)
+        memcpy(c->gateway_webhook_secret, CONFIG_DEV_WEBHOOK_SECRET,
+               sizeof(CONFIG_DEV_WEBHOOK_SECRET));
+    if (strlen(c->gateway_webhook_secret) < 16)
+        return fail(err, errlen, "GATEWAY_WEBHOOK_SECRET must be at least 16 characters");
+    if (get_long(lookup, ud, "GATEWAY_TIMEOUT_MS", 5000, 100, 20000, &n, err, errlen))
+        return -1;
+    c->gateway_timeout_ms = (int)n;
+    if (get_str(lookup, ud, "SIGNING_KEY", "", c->signing_key, sizeof(c->signing_key), err, errlen))
+        return -1;
+    int signing_missing = c->signing_key[0] == '\0';
+    if (signing_missing)
+        memcpy(c->signing_key, CONFIG_DEV_SIGNING_KEY, sizeof(CONFIG_DEV_SIGNING_KEY));
+    if (!hex_key_valid(c->signing_key))
+        return fail(err, errlen, "SIGNING_KEY must be exactly 64 hex digits (a 32-byte Ed25519 seed)");
+    if (get_long(lookup, ud, "OTP_TTL_SECONDS", 600, 30, 3600, &n, err, errlen))
+        return -1;
+    c->otp_ttl_seconds = (int)n;
+    if (get_long(lookup, ud, "OTP_MAX_TRIES", 3, 1, 10, &n, err, errlen))
+        return -1;
+    c->otp_max_tries = (int)n;
+
     if (c->env == ENV_PRODUCTION) {
+        if (!strcmp(c->gateway_provider, "sandbox"))
+            return fail(err, errlen, "GATEWAY_PROVIDER must not be the sandbox in production");
+        if (signing_missing || !strcasecmp(c->signing_key, CONFIG_DEV_SIGNING_KEY))
+            return fail(err, errlen,
+                        "SIGNING_KEY must be set in production to a key of its own (64 hex "
+                        "digits, e.g. `openssl rand -hex 32`)");
+        if (webhook_missing)
+            return fail(err, errlen, "GATEWAY_WEBHOOK_SECRET must be set in production");
         if (c->test_routes)
             return fail(err, errlen, "TEST_ROUTES must not be enabled with APP_ENV=production");
         if (strstr(c->jwt_secret, "change-me") != NULL || strstr(c->jwt_secret, "dev-only") != NULL)

@@ -1,0 +1,87 @@
+/*
+ * gateway.h - the payment gateway: payouts (disbursal) now, collections later, spoken over real
+ * HTTP with libcurl in the shape of RazorpayX (contact -> fund account -> payout, with the
+ * mandatory X-Payout-Idempotency header), and the signed webhooks it sends back
+ * (X-Razorpay-Signature: hex HMAC-SHA256 of the raw body under GATEWAY_WEBHOOK_SECRET;
+ * X-Razorpay-Event-Id: the event's id, the key to deduplicate on).
+ *
+ * GATEWAY_PROVIDER chooses the gateway: `sandbox` (the `loanctl gateway-sandbox` process on
+ * loopback, GATEWAY_URL) or `none` (every call answers GATEWAY_UNAVAILABLE). No call holds a
+ * transaction open: the caller asks the gateway between its transactions.
+ */
+#ifndef LOANFLOW_GATEWAY_H
+#define LOANFLOW_GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum gateway_code {
+    GATEWAY_OK,          /* accepted: res filled */
+    GATEWAY_UNAVAILABLE, /* GATEWAY_PROVIDER=none, or the gateway did not answer in time */
+    GATEWAY_REFUSED,     /* the gateway answered 4xx: res->error says why (idempotency conflict,
+                            invalid account ...) */
+    GATEWAY_FAULT,       /* 5xx or an answer that is not the protocol */
+};
+
+/* A payout to the borrower's own bank account. All strings borrowed. */
+struct gateway_payout_req {
+    const char *idempotency_key; /* loan id + tranche, e.g. "LN-...:1" */
+    const char *reference;       /* reference_id: the loan id (comes back in the webhooks) */
+    const char *contact_name;    /* the borrower */
+    const char *contact_email;
+    const char *contact_phone;
+    const char *holder_name;     /* the bank account's holder as eKYC verified it */
+    const char *account_number;  /* in clear, only for the duration of the call */
+    const char *ifsc;
+    int64_t amount;              /* minor units (paise) */
+    const char *currency;        /* "INR" */
+    const char *mode;            /* "IMPS" | "NEFT" | "RTGS" */
+    const char *narration;       /* at most 30 characters on the borrower's statement */
+};
+
+struct gateway_payout_res {
+    char payout_id[64];       /* "pout_..." */
+    char fund_account_id[64]; /* "fa_..." */
+    char status[24];          /* queued | pending | processing | processed | reversed | failed */
+    int http_status;          /* the gateway's HTTP status (0: none) */
+    char error[200];          /* REFUSED/FAULT/UNAVAILABLE: the gateway's description */
+};
+
+/* Creates the contact and fund account, then requests the payout (each idempotent). */
+enum gateway_code gateway_payout(const struct gateway_payout_req *req,
+                                 struct gateway_payout_res *res)
+    __attribute__((warn_unused_result));
+
+/* 1 when sig_hex (the X-Razorpay-Signature header; NULL: absent) is the hex HMAC-SHA256 of the
+ * raw body under GATEWAY_WEBHOOK_SECRET, compared in constant time; 0 otherwise. */
+int gateway_signature_ok(const void *body, size_t len, const char *sig_hex);
+/* The same with an explicit secret (unit tests, the sandbox). */
+int gateway_signature_ok_with(const char *secret, const void *body, size_t len,
+                              const char *sig_hex);
+/* Writes the 64 hex digits (+ NUL) of HMAC-SHA256(secret, body) into out[65]. */
+void gateway_sign(const char *secret, const void *body, size_t len, char out[65]);
+
+/* A payout webhook, parsed. Strings point into the caller's buffer of struct gateway_event
+ * (copied, NUL-terminated). */
+struct gateway_event {
+    char event[40];      /* "payout.processed", "payout.reversed", "payout.failed", ... */
+    char payout_id[64];  /* payload.payout.entity.id */
+    char status[24];     /* payload.payout.entity.status */
+    char reference[64];  /* payload.payout.entity.reference_id */
+    char utr[64];        /* payload.payout.entity.utr, "" when none */
+    char reason[200];    /* payload.payout.entity.status_details.description or failure_reason */
+    int64_t amount;      /* payload.payout.entity.amount, minor units */
+    long long created_at; /* the event's created_at (unix seconds), 0 when absent */
+};
+
+/* Parses a webhook body. 0, or -1 when it is not a payout event of the protocol (field says
+ * which field is missing or wrong). */
+int gateway_event_parse(const char *body, size_t len, struct gateway_event *ev,
+                        const char **field);
+
+/* Forward order of payout states: queued 1, pending 2, processing 3, processed 4, and the end
+ * states reversed 5, failed 5, cancelled 5; 0 for an unknown status. An event whose rank is not
+ * above the stored one changes nothing (reversed may follow processed). */
+int gateway_status_rank(const char *status);
+
+#endif
