@@ -21,6 +21,7 @@
 #include "loan.h"
 #include "refdata.h"
 #include "review.h"
+#include "lending.h"
 #include "validate.h"
 
 static int validation_failed(http_req *r, json_object *fields)
@@ -319,6 +320,19 @@ int handle_loan_submit(http_req *r)
         if (country == NULL)
             js_field_error(fields, "country",
                            "is not a known country (ISO 3166 name, alpha-2 or alpha-3 code)");
+        /* A tenure is one the country's loan product offers. */
+        const char *allowed = "";
+        int ok = country == NULL || in.tenure_months == 0
+                     ? 1
+                     : lending_tenure_allowed(r->pool, country->code, in.tenure_months, &allowed);
+        if (ok < 0) {
+            json_object_put(fields);
+            return routes_db_error(r, NULL);
+        }
+        if (!ok)
+            js_field_error(fields, "tenure_months",
+                           allowed[0] ? arena_printf(r->pool, "must be one of %s months", allowed)
+                                      : "no loan product serves this country");
     }
     if (review_age(&in) == -2)
         js_field_error(fields, "date_of_birth", "must not be in the future");

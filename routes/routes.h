@@ -70,6 +70,21 @@ int handle_page_application(http_req *r);
 int handle_review_approve_form(http_req *r);
 int handle_review_reject_form(http_req *r);
 
+/* routes/lending.c */
+int handle_offer_get(http_req *r);
+int handle_kfs_get(http_req *r);
+int handle_kfs_page(http_req *r);
+int handle_offer_accept(http_req *r);
+int handle_agreement_sign(http_req *r);
+int handle_agreement_get(http_req *r);
+int handle_signing_keys(http_req *r);
+int handle_loan_account_get(http_req *r);
+int handle_loan_account_schedule(http_req *r);
+int handle_me_loans(http_req *r);
+int handle_loans_list(http_req *r);
+int handle_loan_disburse(http_req *r);
+int handle_gateway_webhook(http_req *r);
+
 /* routes/market.c */
 int handle_market_get(http_req *r);
 int handle_market_test_base_rate(http_req *r); /* TEST_ROUTES only */

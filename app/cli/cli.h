@@ -74,5 +74,7 @@ int cmd_seed(int argc, char **argv);
 int cmd_notifier(int argc, char **argv);
 int cmd_pii_rotate_key(int argc, char **argv);
 int cmd_pii_status(int argc, char **argv);
+int cmd_otp_last(int argc, char **argv);
+int cmd_agreement_verify(int argc, char **argv);
 
 #endif

@@ -42,6 +42,10 @@ static const struct cli_command commands[] = {
     {"pii", "rotate-key", cmd_pii_rotate_key, "[--batch N]",
      "re-seal PII_KEY_PREVIOUS rows under PII_KEY"},
     {"pii", "status", cmd_pii_status, "", "rows per PII key"},
+    {"otp", "last", cmd_otp_last, "--phone NUMBER",
+     "the last one-time code sent to a phone (development and test only)"},
+    {"agreement", "verify", cmd_agreement_verify, "FILE [--keys KEYS.json | --key HEX]",
+     "verify a downloaded agreement's hash and Ed25519 signature offline"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "applications.h"
 #include "identity.h"
 #include "outbox.h"
+#include "pii.h"
 #include "review.h"
 #include "stats.h"
 
@@ -75,6 +77,35 @@ static void load_sink_ids(const char *path, struct idset *ids)
     fclose(f);
 }
 
+/* The text to deliver: an sms carries its one-time code sealed (PII key, bound to the
+ * application and the field "otp"); it is opened here, put in place of {code}, and exists in
+ * clear only in the delivered message. A code that cannot be opened is delivered without it. */
+static const char *sms_body(arena *a, const PGresult *res, int i)
+{
+    const char *body = PQgetvalue(res, i, 5);
+    const char *hex = PQgetvalue(res, i, 6);
+    const char *slot = strstr(body, "{code}");
+    if (strcmp(PQgetvalue(res, i, 2), "sms") != 0 || hex[0] == '\0' || slot == NULL)
+        return body;
+    unsigned char sealed[PII_SEALED_MAX];
+    long n = pii_bytea_parse(arena_printf(a, "\\x%s", hex), sealed, sizeof(sealed));
+    char code[PII_MAX_CLEAR + 1] = "";
+    struct pii_key k;
+    int ok = n > 0 && pii_key_from_hex(config_get()->pii_key, &k) == 0;
+    if (ok) {
+        ok = pii_open(&k, PQgetvalue(res, i, 1), "otp", sealed, (size_t)n, code, sizeof(code)) == 0;
+        pii_key_wipe(&k);
+    }
+    if (!ok) {
+        fprintf(stderr, "notifier: message %s: the sealed code cannot be opened\n",
+                PQgetvalue(res, i, 0));
+        return body;
+    }
+    const char *text = arena_printf(a, "%.*s%s%s", (int)(slot - body), body, code, slot + 6);
+    sodium_memzero(code, sizeof(code));
+    return text;
+}
+
 int cmd_notifier(int argc, char **argv)
 {
     int once = argc > 0 && !strcmp(argv[0], "--once");
@@ -121,7 +152,7 @@ int cmd_notifier(int argc, char **argv)
                 json_object_object_add(m, "kind", json_object_new_string(PQgetvalue(res, i, 2)));
                 json_object_object_add(m, "to", json_object_new_string(PQgetvalue(res, i, 3)));
                 json_object_object_add(m, "subject", json_object_new_string(PQgetvalue(res, i, 4)));
-                json_object_object_add(m, "body", json_object_new_string(PQgetvalue(res, i, 5)));
+                json_object_object_add(m, "body", json_object_new_string(sms_body(a, res, i)));
                 const char *line = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
                 char *out = arena_printf(a, "%s\n", line);
                 json_object_put(m);

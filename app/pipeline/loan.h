@@ -64,7 +64,11 @@ struct loan_input {
     char ifsc[12];           /* upper case */
     const char *holder_name; /* borrowed; NULL when no bank account */
     char date_of_birth[11];  /* YYYY-MM-DD */
+    int tenure_months;       /* 0: the product's default; else 1..LOAN_MAX_TENURE (the product
+                                says which are offered) */
 };
+
+#define LOAN_MAX_TENURE 600
 
 /*
  * Validates a submit body (full = 1) or a POST /loan body (full = 0: name, email, income, debt,

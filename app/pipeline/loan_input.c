@@ -273,6 +273,11 @@ int loan_parse(json_object *body, struct loan_input *in, json_object *fields, in
     (void)js_bool(body, "political_connection", &in->political_connection, fields);
     (void)js_bool(body, "senior_relative", &in->senior_relative, fields);
     parse_identity(body, in, fields);
+    /* The tenure: a whole number of months; which ones the product offers is the product's
+     * (checked by the submit use case against the country's active product). */
+    int64_t tenure = 0;
+    if (js_int(body, "tenure_months", 1, LOAN_MAX_TENURE, &tenure, fields) > 0)
+        in->tenure_months = (int)tenure;
 
     json_object *docs;
     if (json_object_object_get_ex(body, "documents", &docs) && docs != NULL) {

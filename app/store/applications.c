@@ -106,7 +106,7 @@ static const struct db_stmt sql[APPS_SQL_COUNT] = {
      "eligibility_remarks, eligibility_verified_at, final_status, final_remarks, "
      "final_decision_at, review_flags, screening_list, screening_list_version, "
      "screening_entry_id, screening_matched_name, screening_score, created_at, updated_at, "
-     IDENTITY_COLS ", " VERDICT_COLS ") "
+     "tenure_months, " IDENTITY_COLS ", " VERDICT_COLS ") "
      "SELECT $1, $2::bigint, $3, $4, $5, $6, $7, $8, $9, $10::numeric, $11::numeric, $12::int, "
      "$13::numeric, $14, $15::numeric, $16::boolean, "
      "ARRAY(SELECT json_array_elements_text($17::json)), $18::boolean, $19::boolean, "
@@ -115,7 +115,7 @@ static const struct db_stmt sql[APPS_SQL_COUNT] = {
      "CASE WHEN $26::text = 'PENDING' THEN NULL ELSE t END, $28::text, $29, "
      "CASE WHEN $28::text = 'PENDING' THEN NULL ELSE t END, "
      "ARRAY(SELECT json_array_elements_text($30::json)), $31, $32, $33::bigint, $34, "
-     "$35::numeric, t, t, " IDENTITY_VALUES ", " VERDICT_VALUES " "
+     "$35::numeric, t, t, $39::int, " IDENTITY_VALUES ", " VERDICT_VALUES " "
      "FROM (SELECT coalesce($36::timestamptz, now()) AS t, $37::jsonb AS j, $38::jsonb AS v) AS ts "
      "RETURNING " APPS_COLS},
     [APPS_UPDATE] = {"applications_update", "UPDATE loan_applications SET " DECISION_SET
@@ -394,7 +394,7 @@ PGresult *applications_insert(arena *a, long long user_id, const char *actor_ema
         return NULL;
     for (int attempt = 0; attempt < 3; attempt++) {
         applications_new_id(app_id);
-        const char *p[38] = {
+        const char *p[39] = {
             app_id,
             user_id > 0 ? arena_printf(a, "%lld", user_id) : NULL,
             in->name,
@@ -419,11 +419,12 @@ PGresult *applications_insert(arena *a, long long user_id, const char *actor_ema
         p[35] = created_at;
         p[36] = identity_seal_json(a, app_id, in);
         p[37] = verdict;
+        p[38] = in->tenure_months > 0 ? arena_printf(a, "%d", in->tenure_months) : NULL;
         if (p[36] == NULL)
             return NULL;
         if (attempt > 0 && db_simple("ROLLBACK TO SAVEPOINT loan_insert") != 0)
             return NULL;
-        row = db_exec(a, SQL(APPS_INSERT), 38, p);
+        row = db_exec(a, SQL(APPS_INSERT), 39, p);
         if (row == NULL || db_ok(row) || strcmp(db_sqlstate(row), "23505") != 0 ||
             strstr(PQresultErrorMessage(row), "application_id") == NULL)
             break;

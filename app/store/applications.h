@@ -30,7 +30,7 @@ extern const struct db_stmts applications_statements;
     "screening_list, screening_list_version, screening_entry_id, screening_matched_name, "         \
     "screening_score::text, " APPS_TS(created_at) ", " APPS_TS(updated_at) ", user_id, "         \
     "declared_political_connection, declared_senior_relative, doc, applicant_doc, "            \
-    "first_approval_by"
+    "first_approval_by, rate_bps, tenure_months, rate_base_symbol"
 #define APPS_TS(c) "to_char(" #c " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 enum applications_col {
@@ -40,7 +40,8 @@ enum applications_col {
     LC_ELIG_AT, LC_ELIG_REM, LC_FINAL, LC_FINAL_AT, LC_FINAL_REM, LC_ALERT, LC_EMAIL_SENT,
     LC_FLAGS, LC_REVIEWED_BY, LC_REVIEWED_AT, LC_REVIEW_REASON, LC_SCR_LIST, LC_SCR_VERSION,
     LC_SCR_ENTRY, LC_SCR_NAME, LC_SCR_SCORE, LC_CREATED, LC_UPDATED, LC_USER_ID,
-    LC_DECL_PEP, LC_DECL_SENIOR, LC_DOC, LC_APPLICANT_DOC, LC_FIRST_BY,
+    LC_DECL_PEP, LC_DECL_SENIOR, LC_DOC, LC_APPLICANT_DOC, LC_FIRST_BY, LC_RATE_BPS, LC_TENURE,
+    LC_RATE_BASE_SYMBOL,
 };
 /* clang-format on */
 

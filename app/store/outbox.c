@@ -22,7 +22,8 @@ static const struct db_stmt sql[OUTBOX_SQL_COUNT] = {
      "INSERT INTO notifications (application_id, kind, recipient, subject, body) "
      "VALUES ($1, $2, $3, $4, $5)"},
     [OUTBOX_CLAIM] = {"outbox_claim",
-     "SELECT id, application_id, kind, recipient, subject, body FROM notifications "
+     "SELECT id, application_id, kind, recipient, subject, body, coalesce(encode(sealed, 'hex'), '') "
+     "FROM notifications "
      "WHERE sent_at IS NULL ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED"},
     [OUTBOX_MARK] = {"outbox_mark",
      "WITH n AS (UPDATE notifications SET sent_at = now(), attempts = attempts + 1 "

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "credit.h"
 #include "identity.h"
+#include "lending.h"
 #include "log.h"
 #include "providers.h"
 
@@ -215,6 +216,14 @@ static int idem_claim(arena *a, const char *const *p, struct review_outcome *out
 }
 
 /* The failed INSERT of a submission: which open application it collides with, if any. */
+/* An application that has just become APPROVED gets its offer in the deciding transaction. */
+static int offer_if_approved(arena *a, const PGresult *row)
+{
+    if (strcmp(PQgetvalue(row, 0, LC_FINAL), "APPROVED") != 0)
+        return 0;
+    return lending_offer_on_approval(a, row);
+}
+
 static void insert_failed(const PGresult *row, struct review_outcome *out)
 {
     const char *constraint = row != NULL ? PQresultErrorField(row, PG_DIAG_CONSTRAINT_NAME) : NULL;
@@ -283,6 +292,12 @@ void review_submit(arena *a, const struct review_actor *who, const struct loan_i
         insert_failed(row, out);
         return;
     }
+    if (offer_if_approved(a, row) != 0) {
+        db_rollback();
+        out->code = REVIEW_FAULT;
+        out->detail = "making the offer failed";
+        return;
+    }
     out->app_id = PQgetvalue(row, 0, LC_APP_ID);
     out->doc = PQgetvalue(row, 0, who->officer ? LC_DOC : LC_APPLICANT_DOC);
     out->reply = reply(a, out->doc);
@@ -344,7 +359,7 @@ static PGresult *lock_pending(arena *a, const struct review_actor *who, const ch
 }
 
 /* Commits the decision written (or rolls back what failed) and tells the caches. */
-static void finish(PGresult *updated, struct review_outcome *out)
+static void finish(arena *a, PGresult *updated, struct review_outcome *out)
 {
     if (!db_ok(updated)) {
         db_rollback();
@@ -355,6 +370,12 @@ static void finish(PGresult *updated, struct review_outcome *out)
         } else {
             fail_db(out, updated);
         }
+        return;
+    }
+    if (offer_if_approved(a, updated) != 0) {
+        db_rollback();
+        out->code = REVIEW_FAULT;
+        out->detail = "making the offer failed";
         return;
     }
     if (db_commit() != 0) {
@@ -454,7 +475,7 @@ void review_approve(arena *a, const struct review_actor *who, const char *app_id
     }
     if (needs_two(row, &in)) {
         if (PQgetisnull(row, 0, LC_FIRST_BY)) {
-            finish(applications_first_approval(a, app_id, who->id, who->email, reason), out);
+            finish(a, applications_first_approval(a, app_id, who->id, who->email, reason), out);
             if (out->code == REVIEW_OK)
                 out->code = REVIEW_FIRST_APPROVAL;
             return;
@@ -467,7 +488,7 @@ void review_approve(arena *a, const struct review_actor *who, const char *app_id
     }
     PGresult *up = applications_update(a, app_id, "approve", who->id, who->email, reason, "PENDING",
                                        &in, &facts, &res, 1);
-    finish(up, out);
+    finish(a, up, out);
 }
 
 void review_reject(arena *a, const struct review_actor *who, const char *app_id, const char *reason,
@@ -503,7 +524,7 @@ void review_reject(arena *a, const struct review_actor *who, const char *app_id,
         out->code = REVIEW_DB_DOWN;
         return;
     }
-    finish(up, out);
+    finish(a, up, out);
 }
 
 /* What a reprocess must find unchanged after it let go of the row: the decision and when it
@@ -553,5 +574,5 @@ void review_reprocess(arena *a, const struct review_actor *who, const char *app_
     snprintf(before, sizeof(before), "%s", PQgetvalue(row, 0, LC_FINAL));
     PGresult *up = applications_update(a, app_id, "reprocess", who->id, who->email, NULL, before,
                                        &in, &facts, &res, 0);
-    finish(up, out);
+    finish(a, up, out);
 }

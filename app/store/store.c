@@ -9,6 +9,7 @@
 #include "credit.h"
 #include "applications.h"
 #include "identity.h"
+#include "lending.h"
 #include "outbox.h"
 #include "probe.h"
 #include "review.h"
@@ -25,5 +26,7 @@ const struct db_stmts *const store_statements[] = {
     &outbox_statements,       &review_statements,
     &providers_statements,    &credit_statements,
     &stats_statements,        &market_statements,
-    &probe_statements,        NULL,
+    &probe_statements,        &offers_statements,
+    &agreements_statements,   &disbursal_statements,
+    NULL,
 };

@@ -1,0 +1,138 @@
+/*
+ * The use cases of Lending I (see lending.c): the offer an approval makes, with its Key Fact
+ * Statement; the applicant's acceptance, which writes the agreement and sends a one-time code;
+ * the signature, which countersigns with the lender's Ed25519 key and opens the loan account;
+ * the officer's disbursal through the payment gateway; and the gateway's webhooks, which move
+ * the payout and the loan forward. Each use case owns its transaction(s) and returns an
+ * outcome; nothing here knows HTTP.
+ */
+#ifndef LOANFLOW_LENDING_H
+#define LOANFLOW_LENDING_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "arena.h"
+#include "audit.h"
+#include "db.h"
+#include "schedule.h"
+
+/* Who acts (as struct review_actor): the signed-in user, their email, and whether an officer. */
+struct lending_actor {
+    long long id;
+    const char *email;
+    int officer;
+};
+
+enum lending_code {
+    LENDING_OK,
+    LENDING_CREATED,         /* accept: a new agreement; sign: the loan */
+    LENDING_DB_DOWN,
+    LENDING_FAULT,           /* detail says what (logged, never shown) */
+    LENDING_NOT_FOUND,       /* no such application/agreement/loan, or not the caller's */
+    LENDING_NO_OFFER,        /* the application has no offer (not approved, or no product) */
+    LENDING_OFFER_EXPIRED,
+    LENDING_ALREADY_SIGNED,
+    LENDING_OFFICER,         /* accept/sign: only the applicant may */
+    LENDING_OTP_MISSING,     /* no code has been sent (accept first) */
+    LENDING_OTP_INVALID,     /* tries_left says how many remain */
+    LENDING_OTP_EXPIRED,
+    LENDING_OTP_EXHAUSTED,
+    LENDING_OTP_RATE,        /* too many codes asked for in the last hour */
+    LENDING_OWN,             /* disburse: the officer submitted the application */
+    LENDING_SAME_APPROVER,   /* disburse: the first approver cannot give the second */
+    LENDING_FIRST_APPROVAL,  /* disburse: recorded; a second officer must confirm */
+    LENDING_INVALID_STATE,   /* disburse: state says what the loan is */
+    LENDING_NO_BANK,         /* disburse: no eKYC-verified bank account of the applicant */
+    LENDING_GATEWAY_DOWN,    /* disburse: the gateway did not answer (retry is safe) */
+    LENDING_GATEWAY_REFUSED, /* disburse: the gateway refused (detail) */
+};
+
+struct lending_outcome {
+    enum lending_code code;
+    const char *json;   /* OK/CREATED/FIRST_APPROVAL: the answer's JSON text (arena) */
+    const char *state;  /* INVALID_STATE */
+    const char *detail; /* FAULT (log only); GATEWAY_REFUSED: the gateway's reason */
+    int tries_left;     /* OTP_INVALID */
+};
+
+/* Is tenure_months allowed by the active product of the country? 1 yes; 0 no (allowed gets
+ * the list, "6, 12, 24", in the arena; "" when the country has no product); -1 the database. */
+int lending_tenure_allowed(arena *a, const char *country_code, int tenure, const char **allowed);
+
+/*
+ * Makes the offer of an application that has just become APPROVED, in the caller's transaction.
+ * row is the application (APPS_COLS of applications.h). An application of a country without an
+ * active product, or without a price, gets no offer (0, logged). 0, or -1 when a statement failed.
+ */
+int lending_offer_on_approval(arena *a, const PGresult *row) __attribute__((warn_unused_result));
+
+/* GET .../offer and .../kfs: the offer's JSON, or the KFS's (with its kfs_sha256). The
+ * applicant sees only their own; officers see every one. */
+void lending_offer_get(arena *a, const struct lending_actor *who, const char *app_id, int kfs,
+                       struct lending_outcome *out);
+
+/* The offer and KFS documents parsed (for the KFS page): borrowed by the arena; NULL when not
+ * found (out says why). */
+void lending_kfs_doc(arena *a, const struct lending_actor *who, const char *app_id,
+                     struct lending_outcome *out);
+
+void lending_accept(arena *a, const struct lending_actor *who, const char *app_id,
+                    const struct audit_client *client, struct lending_outcome *out);
+void lending_sign(arena *a, const struct lending_actor *who, const char *agreement_id,
+                  const char *otp, const struct audit_client *client, struct lending_outcome *out);
+void lending_agreement_get(arena *a, const struct lending_actor *who, const char *agreement_id,
+                           struct lending_outcome *out);
+
+void lending_loan_get(arena *a, const struct lending_actor *who, const char *loan_id,
+                      int schedule, struct lending_outcome *out);
+/* The caller's loans (applicant), or every loan of a state (officer; state NULL: all). */
+void lending_loans_mine(arena *a, const struct lending_actor *who, struct lending_outcome *out);
+void lending_loans_list(arena *a, const char *state, const char *limit, const char *offset,
+                        struct lending_outcome *out);
+/* 1 when s is a loan state name. */
+int lending_state_valid(const char *s);
+
+void lending_disburse(arena *a, const struct lending_actor *who, const char *loan_id,
+                      const struct audit_client *client, struct lending_outcome *out);
+
+/* A webhook whose signature the caller verified. event_id: the X-Razorpay-Event-Id header (NULL:
+ * derived from the body's hash). OK with json {"status": "applied"|"duplicate"|"stale"|
+ * "ignored"}; FAULT when it is not a payout event (detail names the field). */
+void lending_webhook(arena *a, const char *body, size_t len, const char *event_id,
+                     struct lending_outcome *out);
+
+/* The lender's signing key: key id (16 hex) and public key (64 hex). 0, or -1 when SIGNING_KEY
+ * is unusable. */
+int lending_signing_key(char key_id[17], char public_hex[65]);
+
+/* Verifies an agreement document (the JSON of GET /agreements/{id}) against a public key (64
+ * hex): 0 valid; 1 the terms' hash differs from sha256; 2 the signature does not verify; -1 the
+ * document is not an agreement (why says what). */
+int lending_verify_document(const char *json, const char *public_hex, const char **why);
+
+/* The last one-time code sent to phone (development and test: loanctl otp last). 0 with
+ * code[7]; 1 none; -1 the database or the key. */
+int lending_last_otp(arena *a, const char *phone, char code[7]);
+
+/* ---- shared by the lending modules (offers.c, agreements.c, disbursal.c) ---------------- */
+
+extern const struct db_stmts offers_statements;
+extern const struct db_stmts agreements_statements;
+extern const struct db_stmts disbursal_statements;
+
+/* Appends a row of the lending trail (approval_logs, append-only) in the caller's transaction:
+ * action on the application by actor_id (0: the system), details borrowed (may be NULL). */
+int lending_log(arena *a, const char *app_id, const char *action, long long actor_id,
+                const char *actor_email, const char *reason, json_object *details)
+    __attribute__((warn_unused_result));
+/* Today's business date (UTC). */
+sched_day lending_today(void);
+/* A product's rounding ("half_even", "ceil_unit", "multiple:M") and method names. */
+int lending_parse_rounding(const char *s, enum sched_rounding *r, int *multiple);
+enum sched_method lending_parse_method(const char *s);
+
+#endif
