@@ -330,8 +330,9 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
                     c->gateway_provider);
     if (!strcmp(c->gateway_provider, "sandbox") && strncmp(c->gateway_url, "http://", 7) != 0 &&
         strncmp(c->gateway_url, "https://", 8) != 0)
-        return fail(err, errlen, "GATEWAY_URL must be an http:// or https:// URL with "
-                                 "GATEWAY_PROVIDER=sandbox");
+        return fail(err, errlen,
+                    "GATEWAY_URL must be an http:// or https:// URL with "
+                    "GATEWAY_PROVIDER=sandbox");
     int webhook_missing = c->gateway_webhook_secret[0] == '\0';
     if (webhook_missing)
         memcpy(c->gateway_webhook_secret, CONFIG_DEV_WEBHOOK_SECRET,
@@ -347,7 +348,8 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
     if (signing_missing)
         memcpy(c->signing_key, CONFIG_DEV_SIGNING_KEY, sizeof(CONFIG_DEV_SIGNING_KEY));
     if (!hex_key_valid(c->signing_key))
-        return fail(err, errlen, "SIGNING_KEY must be exactly 64 hex digits (a 32-byte Ed25519 seed)");
+        return fail(err, errlen,
+                    "SIGNING_KEY must be exactly 64 hex digits (a 32-byte Ed25519 seed)");
     if (get_long(lookup, ud, "OTP_TTL_SECONDS", 600, 30, 3600, &n, err, errlen))
         return -1;
     c->otp_ttl_seconds = (int)n;

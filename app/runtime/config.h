@@ -51,14 +51,15 @@ struct config {
     int notifier_delay_ms;      /* NOTIFIER_DELAY_MS: pause after each delivery (tests), 0 = none */
 
     /* Lending (issue 13). */
-    char gateway_provider[16];       /* GATEWAY_PROVIDER: sandbox | none */
-    char gateway_url[256];           /* GATEWAY_URL: the gateway's API base, e.g. http://127.0.0.1:P */
-    char gateway_key_id[128];        /* GATEWAY_KEY_ID: the API key id (HTTP basic user) */
-    char gateway_key_secret[128];    /* GATEWAY_KEY_SECRET: the API key secret (basic password) */
+    char gateway_provider[16];    /* GATEWAY_PROVIDER: sandbox | none */
+    char gateway_url[256];        /* GATEWAY_URL: the gateway's API base, e.g. http://127.0.0.1:P */
+    char gateway_key_id[128];     /* GATEWAY_KEY_ID: the API key id (HTTP basic user) */
+    char gateway_key_secret[128]; /* GATEWAY_KEY_SECRET: the API key secret (basic password) */
     char gateway_webhook_secret[128]; /* GATEWAY_WEBHOOK_SECRET: HMAC-SHA256 key of the webhooks */
-    char gateway_account[64];        /* GATEWAY_ACCOUNT: the lender's source account number */
-    int gateway_timeout_ms;          /* GATEWAY_TIMEOUT_MS: one gateway call's time limit */
-    char signing_key[65]; /* SIGNING_KEY: 64 hex digits, the Ed25519 seed countersigning agreements */
+    char gateway_account[64];         /* GATEWAY_ACCOUNT: the lender's source account number */
+    int gateway_timeout_ms;           /* GATEWAY_TIMEOUT_MS: one gateway call's time limit */
+    char signing_key[65]; /* SIGNING_KEY: 64 hex digits, the Ed25519 seed countersigning agreements
+                           */
     int otp_ttl_seconds;  /* OTP_TTL_SECONDS: a one-time code's lifetime (600) */
     int otp_max_tries;    /* OTP_MAX_TRIES: wrong codes before a new one must be asked for (3) */
 
@@ -86,8 +87,8 @@ const struct config *config_get(void);
 /* The PII key a development setup uses when PII_KEY is unset; production refuses it. */
 /* The agreement-signing seed a development setup uses when SIGNING_KEY is unset; production
  * refuses it. The gateway's development webhook secret likewise. */
-#define CONFIG_DEV_SIGNING_KEY "646576656c6f706d656e742d6f6e6c792d7369676e696e672d6b65792d212121"
+#define CONFIG_DEV_SIGNING_KEY    "646576656c6f706d656e742d6f6e6c792d7369676e696e672d6b65792d212121"
 #define CONFIG_DEV_WEBHOOK_SECRET "whsec_loanflow_development_only"
-#define CONFIG_DEV_PII_KEY "646576656c6f706d656e742d6f6e6c792d7069692d6b65792d6e6f742d736574"
+#define CONFIG_DEV_PII_KEY        "646576656c6f706d656e742d6f6e6c792d7069692d6b65792d6e6f742d736574"
 
 #endif

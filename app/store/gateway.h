@@ -30,13 +30,13 @@ struct gateway_payout_req {
     const char *contact_name;    /* the borrower */
     const char *contact_email;
     const char *contact_phone;
-    const char *holder_name;     /* the bank account's holder as eKYC verified it */
-    const char *account_number;  /* in clear, only for the duration of the call */
+    const char *holder_name;    /* the bank account's holder as eKYC verified it */
+    const char *account_number; /* in clear, only for the duration of the call */
     const char *ifsc;
-    int64_t amount;              /* minor units (paise) */
-    const char *currency;        /* "INR" */
-    const char *mode;            /* "IMPS" | "NEFT" | "RTGS" */
-    const char *narration;       /* at most 30 characters on the borrower's statement */
+    int64_t amount;        /* minor units (paise) */
+    const char *currency;  /* "INR" */
+    const char *mode;      /* "IMPS" | "NEFT" | "RTGS" */
+    const char *narration; /* at most 30 characters on the borrower's statement */
 };
 
 struct gateway_payout_res {
@@ -45,12 +45,24 @@ struct gateway_payout_res {
     char status[24];          /* queued | pending | processing | processed | reversed | failed */
     int http_status;          /* the gateway's HTTP status (0: none) */
     char error[200];          /* REFUSED/FAULT/UNAVAILABLE: the gateway's description */
+    char utr[64];             /* the bank's reference once processed, "" before */
 };
 
-/* Creates the contact and fund account, then requests the payout (each idempotent). */
+/* Creates the contact and fund account, then requests the payout (each idempotent). Each HTTP
+ * request is bounded by GATEWAY_TIMEOUT_MS. No answer, 408 or 429 is GATEWAY_UNAVAILABLE; after
+ * UNAVAILABLE or FAULT the payout may exist all the same: ask again with the same
+ * idempotency_key (the gateway answers the same payout) or read it with gateway_payout_get. */
 enum gateway_code gateway_payout(const struct gateway_payout_req *req,
                                  struct gateway_payout_res *res)
     __attribute__((warn_unused_result));
+
+/* Reads a payout back (GET /v1/payouts/{id}): payout_id, fund_account_id, status, utr. The
+ * same outcomes as gateway_payout; REFUSED also for an id that is not one. */
+enum gateway_code gateway_payout_get(const char *payout_id, struct gateway_payout_res *res)
+    __attribute__((warn_unused_result));
+
+/* Frees the process's libcurl handle (at exit; the next call makes a new one). */
+void gateway_cleanup(void);
 
 /* 1 when sig_hex (the X-Razorpay-Signature header; NULL: absent) is the hex HMAC-SHA256 of the
  * raw body under GATEWAY_WEBHOOK_SECRET, compared in constant time; 0 otherwise. */
@@ -64,20 +76,19 @@ void gateway_sign(const char *secret, const void *body, size_t len, char out[65]
 /* A payout webhook, parsed. Strings point into the caller's buffer of struct gateway_event
  * (copied, NUL-terminated). */
 struct gateway_event {
-    char event[40];      /* "payout.processed", "payout.reversed", "payout.failed", ... */
-    char payout_id[64];  /* payload.payout.entity.id */
-    char status[24];     /* payload.payout.entity.status */
-    char reference[64];  /* payload.payout.entity.reference_id */
-    char utr[64];        /* payload.payout.entity.utr, "" when none */
-    char reason[200];    /* payload.payout.entity.status_details.description or failure_reason */
-    int64_t amount;      /* payload.payout.entity.amount, minor units */
+    char event[40];       /* "payout.processed", "payout.reversed", "payout.failed", ... */
+    char payout_id[64];   /* payload.payout.entity.id */
+    char status[24];      /* payload.payout.entity.status */
+    char reference[64];   /* payload.payout.entity.reference_id */
+    char utr[64];         /* payload.payout.entity.utr, "" when none */
+    char reason[200];     /* payload.payout.entity.status_details.description or failure_reason */
+    int64_t amount;       /* payload.payout.entity.amount, minor units */
     long long created_at; /* the event's created_at (unix seconds), 0 when absent */
 };
 
 /* Parses a webhook body. 0, or -1 when it is not a payout event of the protocol (field says
  * which field is missing or wrong). */
-int gateway_event_parse(const char *body, size_t len, struct gateway_event *ev,
-                        const char **field);
+int gateway_event_parse(const char *body, size_t len, struct gateway_event *ev, const char **field);
 
 /* Forward order of payout states: queued 1, pending 2, processing 3, processed 4, and the end
  * states reversed 5, failed 5, cancelled 5; 0 for an unknown status. An event whose rank is not
