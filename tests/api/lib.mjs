@@ -134,3 +134,174 @@ export function verhoeffDigit(payload) {
   [...payload].reverse().forEach((ch, i) => { c = VD[c][VP[(i + 1) % 8][Number(ch)]]; });
   return VINV[c];
 }
+
+// ---- lending (issue 13): the sandbox gateway, its webhooks, one-time codes, approved loans ----
+
+import { createHmac, randomInt as cryptoRandomInt } from 'node:crypto';
+
+// The sandbox gateway (`loanctl gateway-sandbox`, RazorpayX-shaped) the stack started.
+export const GATEWAY_URL = process.env.GATEWAY_URL || `http://127.0.0.1:${process.env.GATEWAY_PORT || 7003}`;
+// The sandbox's behaviour in the test stack when nobody changed it.
+export const SANDBOX_DEFAULTS = { delay_ms: 100, duplicate_rate: 0, shuffle: false };
+
+// One request to the sandbox gateway, with the API key as HTTP basic auth. Returns
+// { status, text, json }.
+export async function gateway(method, path, body) {
+  const user = process.env.GATEWAY_KEY_ID || 'rzp_test_loanflow';
+  const headers = { Authorization: `Basic ${Buffer.from(`${user}:${process.env.GATEWAY_KEY_SECRET || ''}`).toString('base64')}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(GATEWAY_URL + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, text, json };
+}
+
+// Sets the sandbox's delivery behaviour ({delay_ms, duplicate_rate, shuffle}).
+export async function sandboxConfig(cfg) {
+  const r = await gateway('POST', '/sandbox/config', cfg);
+  assert.ok(r.status >= 200 && r.status < 300, `POST /sandbox/config ${JSON.stringify(cfg)}: ${r.status} ${r.text}`);
+  return r;
+}
+
+// The hex HMAC-SHA256 of the raw body (a string or bytes) under the webhook secret.
+export function signWebhook(body, secret = process.env.GATEWAY_WEBHOOK_SECRET) {
+  assert.ok(secret, 'GATEWAY_WEBHOOK_SECRET is exported to the tests');
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+// A payout webhook body in the gateway's shape (SERVICING.md §4), as the exact string sent.
+export function webhookBody({ event, payoutId, amount, status, reference, reason, createdAt }) {
+  const entity = { id: payoutId, amount, status: status ?? event.replace(/^payout\./, ''), reference_id: reference };
+  if (reason) {
+    entity.failure_reason = reason;
+    entity.status_details = { description: reason };
+  }
+  return JSON.stringify({
+    entity: 'event', event, payload: { payout: { entity } },
+    created_at: createdAt ?? Math.floor(Date.now() / 1000),
+  });
+}
+
+// Delivers a webhook to the service as the gateway would: raw body, its signature, its event id.
+// opts.signature overrides the signature (null: no signature header); opts.eventId: null = none.
+export async function deliverWebhook(body, opts = {}) {
+  const headers = { 'Content-Type': 'application/json' };
+  const sig = opts.signature === undefined ? signWebhook(body) : opts.signature;
+  if (sig !== null) headers['X-Razorpay-Signature'] = sig;
+  if (opts.eventId !== null && opts.eventId !== undefined) headers['X-Razorpay-Event-Id'] = opts.eventId;
+  return api('POST', '/webhooks/gateway', { body, headers });
+}
+
+export function newEventId() {
+  return `evt_lt${Date.now().toString(36)}${cryptoRandomInt(1e9).toString(36)}`;
+}
+
+// Polls fn until it returns something truthy; fails with what after ms.
+export async function pollUntil(what, fn, ms = 10000, every = 100) {
+  const end = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > end) assert.fail(`${what}: not within ${ms} ms`);
+    await sleep(every);
+  }
+}
+
+// loanctl against this stack's env file (STACK_DIR), never a development stack's var/stack.env.
+export function loanctlStack(args, input) {
+  const env = process.env.STACK_DIR ? { ...process.env, LOANFLOW_STACK_ENV: `${process.env.STACK_DIR}/stack.env` } : process.env;
+  return execFileSync(`${ROOT}/loanctl`, args, { input: input ?? '', encoding: 'utf8', env, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+// The last one-time code sent to phone (`loanctl otp last`), waiting for it to arrive; with
+// opts.not, waits for a code other than that one (a new code after accepting again).
+export async function otpFor(phone, opts = {}) {
+  const ms = opts.timeoutMs ?? 10000;
+  const end = Date.now() + ms;
+  let seen = '';
+  for (;;) {
+    let out = '';
+    try {
+      out = loanctlStack(['otp', 'last', '--phone', phone]).trim();
+    } catch (e) {
+      seen = `exit ${e.status}: ${String(e.stdout || '')}${String(e.stderr || e.message)}`.trim();
+    }
+    if (out) seen = out;
+    if (/^\d{6}$/.test(out) && out !== opts.not) return out;
+    if (Date.now() > end) assert.fail(`no ${opts.not ? 'new ' : ''}one-time code for ${phone} within ${ms} ms (loanctl otp last: ${JSON.stringify(seen)})`);
+    await sleep(150);
+  }
+}
+
+// Priya Sharma of the eKYC sandbox (docs/ekyc.md): every check verified, CIBIL 782 (limit
+// 500,000), her own bank account. Only a PENDING application blocks her PAN, so an approved Priya
+// can apply again.
+export const PRIYA = {
+  name: 'Priya Sharma', aadhaar: '234567890124', pan: 'ABCPS1234K', date_of_birth: '1990-04-12',
+  bank_account: { account_number: '50100234567890', ifsc: 'HDFC0001234', holder_name: 'Priya Sharma' },
+};
+
+// A phone number nobody else in the run has, so its one-time codes are its own.
+export function uniqueIndianPhone() {
+  return `+9198${String(cryptoRandomInt(1e8)).padStart(8, '0')}`;
+}
+
+// Priya's submission under the applicant's own email; overrides replace fields, undefined removes.
+export function priyaBody(email, overrides = {}) {
+  const b = {
+    ...PRIYA, bank_account: { ...PRIYA.bank_account }, email, phone: uniqueIndianPhone(),
+    region: 'APAC', country: 'India', income: 1200000, debt: 100000, credit_score: 760,
+    loan_amount: 150000, loan_purpose: 'Car', documents_uploaded: true,
+    documents: ['ID_Proof', 'Income_Statement', 'Address_Proof'], ...overrides,
+  };
+  for (const k of Object.keys(b)) if (b[k] === undefined) delete b[k];
+  return b;
+}
+
+// A new applicant who submits Priya's application themselves; returns { applicant, body, app }
+// whatever the decision.
+export async function lendingApplication(overrides = {}, tag = 'lending') {
+  const applicant = await newApplicant(tag);
+  const body = priyaBody(applicant.email, overrides);
+  const r = await api('POST', '/loan-application/submit', { token: applicant.token, body });
+  assert.equal(r.status, 201, `submit: ${r.status} ${r.text}`);
+  return { applicant, body, phone: body.phone, app: r.json.application };
+}
+
+// The same, asserting the application was APPROVED at submission.
+export async function approvedApplication(overrides = {}, tag = 'lending') {
+  const x = await lendingApplication(overrides, tag);
+  assert.equal(x.app.final_status, 'APPROVED', `expected an APPROVED application: ${JSON.stringify(x.app)}`);
+  return x;
+}
+
+// Accepts the offer of an application and signs the agreement with the code sent to the phone;
+// returns { accept, sign, code } (the two answers' bodies).
+export async function acceptAndSign(applicant, applicationId, phone) {
+  const acc = await api('POST', `/loan-application/${applicationId}/offer/accept`, { token: applicant.token, body: {} });
+  assert.equal(acc.status, 201, `accept: ${acc.status} ${acc.text}`);
+  const code = await otpFor(phone);
+  const sig = await api('POST', `/agreements/${acc.json.agreement_id}/sign`, { token: applicant.token, body: { otp: code } });
+  assert.equal(sig.status, 201, `sign: ${sig.status} ${sig.text}`);
+  return { accept: acc.json, sign: sig.json, code };
+}
+
+// An approved application of Priya's, accepted and signed: a loan AWAITING_DISBURSAL.
+// Returns { applicant, body, phone, app, accept, sign, loanId }.
+export async function signedLoan(overrides = {}, tag = 'lending') {
+  const x = await approvedApplication(overrides, tag);
+  const s = await acceptAndSign(x.applicant, x.app.application_id, x.phone);
+  return { ...x, ...s, loanId: s.sign.loan_id };
+}
+
+// The loan as token sees it (asserting 200).
+export async function getLoan(loanId, token) {
+  const r = await api('GET', `/loans/${loanId}`, { token });
+  assert.equal(r.status, 200, `GET /loans/${loanId}: ${r.status} ${r.text}`);
+  return r.json.loan;
+}
+
+// Integer minor units of a decimal amount in the JSON.
+export const paise = (x) => Math.round(Number(x) * 100);
