@@ -87,11 +87,11 @@ static int reply(http_req *r, const struct lending_outcome *out, const char *wha
         return http_error(r, 403, "forbidden", "Only the applicant may do this");
     case LENDING_OTP_MISSING:
         return lending_error(r, 400, "otp_required",
-                             "No one-time code is waiting: accept the offer to receive one",
-                             "otp", -1);
+                             "No one-time code is waiting: accept the offer to receive one", "otp",
+                             -1);
     case LENDING_OTP_INVALID:
-        return lending_error(r, 400, "otp_invalid", "The one-time code is not the one sent",
-                             "otp", out->tries_left);
+        return lending_error(r, 400, "otp_invalid", "The one-time code is not the one sent", "otp",
+                             out->tries_left);
     case LENDING_OTP_EXPIRED:
         return lending_error(r, 400, "otp_expired",
                              "The one-time code has expired: accept the offer again for a new one",
@@ -305,7 +305,7 @@ int handle_gateway_webhook(http_req *r)
     struct lending_outcome out;
     lending_webhook(r->pool, r->body, r->body_len, event_id, &out);
     if (out.code == LENDING_FAULT && out.state != NULL)
-        return lending_error(r, 400, "invalid_event", "The body is not a payout event",
-                             out.detail, -1);
+        return lending_error(r, 400, "invalid_event", "The body is not a payout event", out.detail,
+                             -1);
     return reply(r, &out, "payout");
 }

@@ -10,7 +10,7 @@
 -- application's offer, agreement and loan is a row with its details.
 ALTER TABLE approval_logs DROP CONSTRAINT approval_logs_action_check;
 ALTER TABLE approval_logs ADD CONSTRAINT approval_logs_action_check CHECK (action IN (
-    'submit', 'approve', 'reject', 'reprocess',
+    'submit', 'first_approval', 'approve', 'reject', 'reprocess',
     'offer_created', 'offer_accepted', 'otp_sent', 'otp_failed', 'agreement_signed',
     'disbursal_approved', 'disbursal_requested', 'disbursal_failed', 'payout_update',
     'loan_activated'));

@@ -321,8 +321,8 @@ void lending_accept(arena *a, const struct lending_actor *who, const char *app_i
             agreement_terms(a, agreement_id, app_id, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
                             masked, PQgetvalue(r, 0, 9), PQgetvalue(r, 0, 7), PQgetvalue(r, 0, 8));
         sha256_hex(terms, sha);
-        const char *pi[8] = {agreement_id, offer_id,           app_id, PQgetvalue(r, 0, 0),
-                             terms,        sha, PQgetvalue(r, 0, 8), masked};
+        const char *pi[8] = {agreement_id,        offer_id, app_id, PQgetvalue(r, 0, 0), terms, sha,
+                             PQgetvalue(r, 0, 8), masked};
         PGresult *ins = db_exec(a, SQL(AG_INSERT), 8, pi);
         if (!db_ok(ins))
             return fail(a, out, ins);
@@ -428,8 +428,8 @@ void lending_sign(arena *a, const struct lending_actor *who, const char *agreeme
         json_object *d = json_object_new_object();
         json_object_object_add(d, "agreement_id", json_object_new_string(agreement_id));
         json_object_object_add(d, "tries", json_object_new_int(now_tries));
-        json_object_object_add(d, "client_addr",
-                               client && client->addr ? json_object_new_string(client->addr) : NULL);
+        json_object_object_add(
+            d, "client_addr", client && client->addr ? json_object_new_string(client->addr) : NULL);
         int lr = lending_log(a, app_id, "otp_failed", who->id, who->email, NULL, d);
         json_object_put(d);
         if (lr != 0 || db_commit() != 0) {
@@ -475,12 +475,11 @@ void lending_sign(arena *a, const struct lending_actor *who, const char *agreeme
     json_object_object_add(d, "kfs_sha256", json_object_new_string(PQgetvalue(r, 0, 6)));
     json_object_object_add(d, "signed_at", json_object_new_string(PQgetvalue(s, 0, 0)));
     json_object_object_add(d, "phone_masked", json_object_new_string(PQgetvalue(r, 0, 7)));
-    json_object_object_add(d, "client_addr", client && client->addr
-                                                 ? json_object_new_string(client->addr)
-                                                 : NULL);
-    json_object_object_add(d, "user_agent", client && client->user_agent
-                                                ? json_object_new_string(client->user_agent)
-                                                : NULL);
+    json_object_object_add(d, "client_addr",
+                           client && client->addr ? json_object_new_string(client->addr) : NULL);
+    json_object_object_add(d, "user_agent",
+                           client && client->user_agent ? json_object_new_string(client->user_agent)
+                                                        : NULL);
     json_object_object_add(d, "consent", json_object_new_string("one-time code to the phone"));
     json_object_object_add(d, "key_id", json_object_new_string(key_id));
     json_object_object_add(d, "loan_id", json_object_new_string(loan_id));

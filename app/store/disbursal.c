@@ -177,13 +177,15 @@ static json_object *loan_json(const PGresult *r, int i)
     json_object_object_add(o, "state", text_col(r, i, L_STATE));
     json_object *p = json_object_new_object();
     json_object_object_add(p, "code", text_col(r, i, L_PRODUCT));
-    json_object_object_add(p, "version", json_object_new_int(atoi(PQgetvalue(r, i, L_PRODUCT_VERSION))));
+    json_object_object_add(p, "version",
+                           json_object_new_int(atoi(PQgetvalue(r, i, L_PRODUCT_VERSION))));
     json_object_object_add(o, "product", p);
     json_object_object_add(o, "principal", money_col(r, i, L_PRINCIPAL));
     json_object_object_add(o, "currency", text_col(r, i, L_CURRENCY));
     json_object_object_add(o, "annual_rate", money_col(r, i, L_RATE));
     json_object_object_add(o, "apr", money_col(r, i, L_APR));
-    json_object_object_add(o, "tenure_months", json_object_new_int(atoi(PQgetvalue(r, i, L_TENURE))));
+    json_object_object_add(o, "tenure_months",
+                           json_object_new_int(atoi(PQgetvalue(r, i, L_TENURE))));
     json_object_object_add(o, "emi", money_col(r, i, L_EMI));
     json_object_object_add(o, "fee", money_col(r, i, L_FEE));
     json_object_object_add(o, "fee_tax", money_col(r, i, L_FEE_TAX));
@@ -208,11 +210,12 @@ static const char *to_text(arena *a, json_object *o)
 
 static int visible(const struct lending_actor *who, const PGresult *r)
 {
-    return who->officer || (!PQgetisnull(r, 0, L_USER) && atoll(PQgetvalue(r, 0, L_USER)) == who->id);
+    return who->officer ||
+           (!PQgetisnull(r, 0, L_USER) && atoll(PQgetvalue(r, 0, L_USER)) == who->id);
 }
 
-void lending_loan_get(arena *a, const struct lending_actor *who, const char *loan_id,
-                      int schedule, struct lending_outcome *out)
+void lending_loan_get(arena *a, const struct lending_actor *who, const char *loan_id, int schedule,
+                      struct lending_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     const char *p[1] = {loan_id};
@@ -270,7 +273,8 @@ void lending_loan_get(arena *a, const struct lending_actor *who, const char *loa
          * day); the real one is fixed from the disbursal date. */
         const char *po[1] = {PQgetvalue(r, 0, L_OFFER)};
         PGresult *of = db_exec(a, SQL(DS_OFFER_SCHEDULE), 1, po);
-        json_object *offer = db_ok(of) && PQntuples(of) ? json_tokener_parse(PQgetvalue(of, 0, 0)) : NULL;
+        json_object *offer =
+            db_ok(of) && PQntuples(of) ? json_tokener_parse(PQgetvalue(of, 0, 0)) : NULL;
         json_object *sch = NULL, *tot = NULL;
         json_object_object_add(o, "fixed", json_object_new_boolean(0));
         if (offer && json_object_object_get_ex(offer, "schedule", &sch))
@@ -437,8 +441,9 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
     snprintf(tr, sizeof(tr), "%d", tranche);
     snprintf(amount, sizeof(amount), "%" PRId64, net);
     if (!resend) {
-        const char *pi[7] = {loan_id, tr, key, amount, PQgetvalue(r, 0, L_CURRENCY),
-                             first_by ? first_by : who_id, who_id};
+        const char *pi[7] = {
+            loan_id, tr, key, amount, PQgetvalue(r, 0, L_CURRENCY), first_by ? first_by : who_id,
+            who_id};
         PGresult *ins = db_exec(a, SQL(DS_PAYOUT_INSERT), 7, pi);
         if (!db_ok(ins))
             return fail(a, out, ins);
@@ -518,8 +523,9 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
         return;
     }
     if (gc == GATEWAY_UNAVAILABLE || gc == GATEWAY_FAULT) {
-        log_msg(LOG_WARN, "loan %s: payout %s not confirmed by the gateway (%s); a retry resends it",
-                loan_id, key, res.error);
+        log_msg(LOG_WARN,
+                "loan %s: payout %s not confirmed by the gateway (%s); a retry resends it", loan_id,
+                key, res.error);
         out->code = LENDING_GATEWAY_DOWN;
         return;
     }
@@ -581,10 +587,14 @@ static int activate(arena *a, const char *loan_id, PGresult **failed)
         const char *sep = i ? "," : "";
         len[0] += (size_t)snprintf(arr[0] + len[0], cap - len[0], "%s%d", sep, items[i].number);
         len[1] += (size_t)snprintf(arr[1] + len[1], cap - len[1], "%s%s", sep, date);
-        len[2] += (size_t)snprintf(arr[2] + len[2], cap - len[2], "%s%" PRId64, sep, items[i].installment);
-        len[3] += (size_t)snprintf(arr[3] + len[3], cap - len[3], "%s%" PRId64, sep, items[i].interest);
-        len[4] += (size_t)snprintf(arr[4] + len[4], cap - len[4], "%s%" PRId64, sep, items[i].principal);
-        len[5] += (size_t)snprintf(arr[5] + len[5], cap - len[5], "%s%" PRId64, sep, items[i].balance);
+        len[2] += (size_t)snprintf(arr[2] + len[2], cap - len[2], "%s%" PRId64, sep,
+                                   items[i].installment);
+        len[3] +=
+            (size_t)snprintf(arr[3] + len[3], cap - len[3], "%s%" PRId64, sep, items[i].interest);
+        len[4] +=
+            (size_t)snprintf(arr[4] + len[4], cap - len[4], "%s%" PRId64, sep, items[i].principal);
+        len[5] +=
+            (size_t)snprintf(arr[5] + len[5], cap - len[5], "%s%" PRId64, sep, items[i].balance);
     }
     for (int k = 0; k < 6; k++)
         snprintf(arr[k] + len[k], cap - len[k], "}");
@@ -679,8 +689,9 @@ void lending_webhook(arena *a, const char *body, size_t len, const char *event_i
                 if (activate(a, loan_id, &failed) != 0)
                     return fail(a, out, failed);
                 action = "loan_activated";
-            } else if (current && (!strcmp(ev.status, "failed") || !strcmp(ev.status, "reversed") ||
-                                   !strcmp(ev.status, "cancelled")) &&
+            } else if (current &&
+                       (!strcmp(ev.status, "failed") || !strcmp(ev.status, "reversed") ||
+                        !strcmp(ev.status, "cancelled")) &&
                        (!strcmp(loan_state, "DISBURSING") || !strcmp(loan_state, "ACTIVE"))) {
                 const char *why = arena_printf(a, "payout %s %s%s%s", ev.payout_id, ev.status,
                                                ev.reason[0] ? ": " : "", ev.reason);

@@ -29,16 +29,16 @@ struct lending_actor {
 
 enum lending_code {
     LENDING_OK,
-    LENDING_CREATED,         /* accept: a new agreement; sign: the loan */
+    LENDING_CREATED, /* accept: a new agreement; sign: the loan */
     LENDING_DB_DOWN,
-    LENDING_FAULT,           /* detail says what (logged, never shown) */
-    LENDING_NOT_FOUND,       /* no such application/agreement/loan, or not the caller's */
-    LENDING_NO_OFFER,        /* the application has no offer (not approved, or no product) */
+    LENDING_FAULT,     /* detail says what (logged, never shown) */
+    LENDING_NOT_FOUND, /* no such application/agreement/loan, or not the caller's */
+    LENDING_NO_OFFER,  /* the application has no offer (not approved, or no product) */
     LENDING_OFFER_EXPIRED,
     LENDING_ALREADY_SIGNED,
-    LENDING_OFFICER,         /* accept/sign: only the applicant may */
-    LENDING_OTP_MISSING,     /* no code has been sent (accept first) */
-    LENDING_OTP_INVALID,     /* tries_left says how many remain */
+    LENDING_OFFICER,     /* accept/sign: only the applicant may */
+    LENDING_OTP_MISSING, /* no code has been sent (accept first) */
+    LENDING_OTP_INVALID, /* tries_left says how many remain */
     LENDING_OTP_EXPIRED,
     LENDING_OTP_EXHAUSTED,
     LENDING_OTP_RATE,        /* too many codes asked for in the last hour */
@@ -87,8 +87,8 @@ void lending_sign(arena *a, const struct lending_actor *who, const char *agreeme
 void lending_agreement_get(arena *a, const struct lending_actor *who, const char *agreement_id,
                            struct lending_outcome *out);
 
-void lending_loan_get(arena *a, const struct lending_actor *who, const char *loan_id,
-                      int schedule, struct lending_outcome *out);
+void lending_loan_get(arena *a, const struct lending_actor *who, const char *loan_id, int schedule,
+                      struct lending_outcome *out);
 /* The caller's loans (applicant), or every loan of a state (officer; state NULL: all). */
 void lending_loans_mine(arena *a, const struct lending_actor *who, struct lending_outcome *out);
 void lending_loans_list(arena *a, const char *state, const char *limit, const char *offset,

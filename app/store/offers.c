@@ -25,13 +25,7 @@
 #include "schedule_json.h"
 #include "schedule.h"
 
-enum {
-    OF_PRODUCT,
-    OF_INSERT,
-    OF_LOG,
-    OF_GET,
-    OF_SQL_COUNT
-};
+enum { OF_PRODUCT, OF_INSERT, OF_LOG, OF_GET, OF_SQL_COUNT };
 
 /* clang-format off */
 #define PRODUCT_COLS                                                                              \
@@ -61,7 +55,7 @@ static const struct db_stmt sql[OF_SQL_COUNT] = {
      "'APPROVED', $6::jsonb)"},
     [OF_GET] = {"offers_get",
      "SELECT a.user_id, o.offer_json, CASE WHEN o.state = 'OPEN' AND o.valid_until < current_date "
-     "THEN 'EXPIRED' ELSE o.state END, o.kfs, o.kfs_sha256 "
+     "THEN 'EXPIRED' ELSE o.state END, o.kfs, o.kfs_sha256, iso_utc(o.created_at) "
      "FROM loan_applications a LEFT JOIN loan_offers o USING (application_id) "
      "WHERE a.application_id = $1"},
 };
@@ -79,7 +73,8 @@ int lending_log(arena *a, const char *app_id, const char *action, long long acto
 {
     char actor[24];
     snprintf(actor, sizeof(actor), "%lld", actor_id);
-    const char *d = details ? json_object_to_json_string_ext(details, JSON_C_TO_STRING_PLAIN) : NULL;
+    const char *d =
+        details ? json_object_to_json_string_ext(details, JSON_C_TO_STRING_PLAIN) : NULL;
     const char *p[6] = {app_id, action, actor_id > 0 ? actor : NULL, actor_email, reason, d};
     return db_ok(db_exec(a, SQL(OF_LOG), 6, p)) ? 0 : -1;
 }
@@ -303,7 +298,8 @@ int lending_offer_on_approval(arena *a, const PGresult *row)
         num(pr, P_FORECLOSURE_BPS) == 0
             ? str("nil")
             : str(arena_printf(a, "%lld.%02lld %% of the principal prepaid",
-                               num(pr, P_FORECLOSURE_BPS) / 100, num(pr, P_FORECLOSURE_BPS) % 100)));
+                               num(pr, P_FORECLOSURE_BPS) / 100,
+                               num(pr, P_FORECLOSURE_BPS) % 100)));
     add(k, "prepayment", str(PQgetvalue(pr, 0, P_PREPAYMENT)));
     add(k, "cooling_off_days", json_object_new_int((int)num(pr, P_COOLING_OFF)));
     add(k, "cooling_off",
@@ -369,8 +365,20 @@ int lending_offer_on_approval(arena *a, const PGresult *row)
                          PQgetvalue(pr, 0, P_CODE),
                          PQgetvalue(pr, 0, P_VERSION),
                          currency,
-                         v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
-                         offer, kfs, kfs_hex};
+                         v[0],
+                         v[1],
+                         v[2],
+                         v[3],
+                         v[4],
+                         v[5],
+                         v[6],
+                         v[7],
+                         v[8],
+                         v[9],
+                         v[10],
+                         offer,
+                         kfs,
+                         kfs_hex};
     if (!db_ok(db_exec(a, SQL(OF_INSERT), 20, p)))
         return -1;
     json_object *d = json_object_new_object();
@@ -408,13 +416,17 @@ static PGresult *offer_row(arena *a, const struct lending_actor *who, const char
     return r;
 }
 
-/* The stored text with one more key set (the live state, the KFS's hash). */
-static const char *with_key(arena *a, const char *text, const char *key, const char *value)
+/* The stored text with one or two more keys set (the live state and the creation time, the
+ * KFS's hash); key2 may be NULL. */
+static const char *with_key(arena *a, const char *text, const char *key, const char *value,
+                            const char *key2, const char *value2)
 {
     json_object *o = json_tokener_parse(text);
     if (o == NULL)
         return NULL;
     json_object_object_add(o, key, json_object_new_string(value));
+    if (key2 != NULL)
+        json_object_object_add(o, key2, json_object_new_string(value2));
     const char *s = arena_strdup(a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return s;
@@ -427,8 +439,10 @@ void lending_offer_get(arena *a, const struct lending_actor *who, const char *ap
     PGresult *r = offer_row(a, who, app_id, out);
     if (r == NULL)
         return;
-    const char *doc = kfs ? with_key(a, PQgetvalue(r, 0, 3), "kfs_sha256", PQgetvalue(r, 0, 4))
-                          : with_key(a, PQgetvalue(r, 0, 1), "state", PQgetvalue(r, 0, 2));
+    const char *doc =
+        kfs ? with_key(a, PQgetvalue(r, 0, 3), "kfs_sha256", PQgetvalue(r, 0, 4), NULL, NULL)
+            : with_key(a, PQgetvalue(r, 0, 1), "state", PQgetvalue(r, 0, 2), "created_at",
+                       PQgetvalue(r, 0, 5));
     if (doc == NULL) {
         out->code = LENDING_FAULT;
         out->detail = "a stored offer or KFS is not JSON";
