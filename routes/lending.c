@@ -83,8 +83,6 @@ static int reply(http_req *r, const struct lending_outcome *out, const char *wha
                           "The offer's validity has ended; ask the lender for a new offer");
     case LENDING_ALREADY_SIGNED:
         return http_error(r, 409, "already_signed", "The agreement is already signed");
-    case LENDING_OFFICER:
-        return http_error(r, 403, "forbidden", "Only the applicant may do this");
     case LENDING_OTP_MISSING:
         return lending_error(r, 400, "otp_required",
                              "No one-time code is waiting: accept the offer to receive one", "otp",
@@ -173,8 +171,6 @@ int handle_kfs_page(http_req *r)
 
 int handle_offer_accept(http_req *r)
 {
-    if (r->user.role >= ROLE_OFFICER)
-        return http_error(r, 403, "forbidden", "Only the applicant may accept their offer");
     if (r->json != NULL && !json_object_is_type(r->json, json_type_object))
         return http_error(r, 400, "validation_failed", "The body must be a JSON object");
     struct lending_actor who = actor_of(r);
@@ -186,8 +182,6 @@ int handle_offer_accept(http_req *r)
 
 int handle_agreement_sign(http_req *r)
 {
-    if (r->user.role >= ROLE_OFFICER)
-        return http_error(r, 403, "forbidden", "Only the applicant may sign their agreement");
     json_object *v = NULL;
     if (r->json == NULL || !json_object_is_type(r->json, json_type_object) ||
         !json_object_object_get_ex(r->json, "otp", &v) || v == NULL)

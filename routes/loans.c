@@ -258,6 +258,10 @@ static int reply_outcome(http_req *r, const struct review_outcome *out, const ch
         return http_error(r, 403, "segregation_of_duties",
                           "You gave this application its first approval; a second, different "
                           "officer must approve it");
+    case REVIEW_OFFER_TAKEN:
+        return http_error(r, 409, "offer_accepted",
+                          "The applicant has accepted the offer of this application; it is no "
+                          "longer re-evaluated");
     case REVIEW_FIRST_APPROVAL:
         return send_doc(r, 202, "First approval recorded; a second officer must approve", out->doc);
     case REVIEW_IDEM_REPLAY:

@@ -11,7 +11,7 @@
 ALTER TABLE approval_logs DROP CONSTRAINT approval_logs_action_check;
 ALTER TABLE approval_logs ADD CONSTRAINT approval_logs_action_check CHECK (action IN (
     'submit', 'first_approval', 'approve', 'reject', 'reprocess',
-    'offer_created', 'offer_accepted', 'otp_sent', 'otp_failed', 'agreement_signed',
+    'offer_created', 'offer_withdrawn', 'offer_accepted', 'otp_sent', 'otp_failed', 'agreement_signed',
     'disbursal_approved', 'disbursal_requested', 'disbursal_failed', 'payout_update',
     'loan_activated'));
 ALTER TABLE approval_logs ADD COLUMN details jsonb;
@@ -64,7 +64,8 @@ VALUES ('personal_loan', 1, 'Personal loan', 'IN', 'INR', 'emi', 'half_even',
     'Loanflow Finance Private Limited', '1 Lending Street, Bengaluru 560001, India',
     'Grievance Redressal Officer', 'grievance@loanflow.local', '+91 80 4000 0000', true);
 
--- One offer per application, made in the approval's transaction. schedule_json and kfs are
+-- One offer per application, made in the approval's transaction. A re-evaluation that takes the
+-- approval back withdraws an offer nobody accepted (WITHDRAWN); a new approval replaces it. schedule_json and kfs are
 -- the texts shown; kfs_sha256 is the SHA-256 of kfs's bytes.
 CREATE TABLE loan_offers (
     offer_id          text        PRIMARY KEY,
@@ -87,7 +88,7 @@ CREATE TABLE loan_offers (
     offer_json        text        NOT NULL,
     kfs               text        NOT NULL,
     kfs_sha256        text        NOT NULL CHECK (kfs_sha256 ~ '^[0-9a-f]{64}$'),
-    state             text        NOT NULL DEFAULT 'OPEN' CHECK (state IN ('OPEN', 'ACCEPTED', 'SIGNED')),
+    state             text        NOT NULL DEFAULT 'OPEN' CHECK (state IN ('OPEN', 'ACCEPTED', 'SIGNED', 'WITHDRAWN')),
     created_at        timestamptz NOT NULL DEFAULT now(),
     accepted_at       timestamptz,
     FOREIGN KEY (product_code, product_version) REFERENCES loan_products (code, version),

