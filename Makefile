@@ -39,7 +39,8 @@ CHART_JS   := static/vendor/chart.umd.min.js
 
 .PHONY: all deps run start stop status test unit bench fuzz clean distclean format format-check hello
 
-all: loanflow loanctl $(CHART_JS) $(BUILD)/hello $(BUILD)/hashbench $(BUILD)/screen_bench
+all: loanflow loanctl $(CHART_JS) $(BUILD)/hello $(BUILD)/hashbench $(BUILD)/screen_bench \
+     $(BUILD)/schedule_bench
 
 # Installs what is missing (apt-get, npm ci); cheap when everything is there.
 deps:
@@ -61,7 +62,7 @@ loanctl: $(CLI_OBJS) $(STORE_OBJS) $(PIPELINE_OBJS) $(RUNTIME_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # A unit test links with the layer of what it tests and the layers below it, nothing above.
-UNIT_PIPELINE := loan identity risk screening validate market
+UNIT_PIPELINE := loan identity risk screening validate market schedule
 UNIT_STORE    := pii db lending gateway
 unit_layer     = $(if $(filter $(1),$(UNIT_PIPELINE)),$(PIPELINE_OBJS) $(RUNTIME_OBJS),$(if \
                  $(filter $(1),$(UNIT_STORE)),$(STORE_OBJS) $(PIPELINE_OBJS) $(RUNTIME_OBJS),\
@@ -80,6 +81,10 @@ $(BUILD)/hello: tests/bench/hello.c | $(DEPS_STAMP)
 $(BUILD)/screen_bench: tests/bench/screen_bench.c app/pipeline/screening.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lz -lm
+
+$(BUILD)/schedule_bench: tests/bench/schedule_bench.c app/pipeline/schedule.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lm
 
 $(BUILD)/hashbench: tests/bench/hashbench.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
