@@ -74,5 +74,7 @@ int cmd_seed(int argc, char **argv);
 int cmd_notifier(int argc, char **argv);
 int cmd_pii_rotate_key(int argc, char **argv);
 int cmd_pii_status(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
+int cmd_apr(int argc, char **argv);
 
 #endif
