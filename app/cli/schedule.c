@@ -139,7 +139,8 @@ static int read_terms(const struct schedule_opts *o, struct sched_terms *t)
     if (js_parse_cents(o->principal, strlen(o->principal), SCHED_MAX_PRINCIPAL, &t->principal) !=
             0 ||
         t->principal <= 0)
-        return bad("--principal", "an amount above 0 with at most two decimals (100000.00)",
+        return bad("--principal",
+                   "an amount above 0 and up to 999999999999.99, with at most two decimals",
                    o->principal);
     if (parse_percent(o->rate, &t->rate_bps) != 0)
         return bad("--rate", "an annual percentage from 0 to 100 with at most two decimals (10.5)",
