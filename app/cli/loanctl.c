@@ -9,7 +9,7 @@
  * `loanctl GROUP --help`, `loanctl GROUP CMD --help`, exit 0) and the usage printed for an
  * unknown or missing command (exit 2) are generated from the same rows, so a command cannot be
  * added without its help. The handlers live in one file per group (migrate.c, user.c,
- * sanctions.c, market.c, seed.c, notifier.c, pii.c) on the helpers of cli.c.
+ * sanctions.c, market.c, seed.c, notifier.c, pii.c, schedule.c) on the helpers of cli.c.
  */
 #include <signal.h>
 #include <sodium.h>
@@ -46,12 +46,20 @@ static const struct cli_command commands[] = {
      "the last one-time code sent to a phone (development and test only)"},
     {"agreement", "verify", cmd_agreement_verify, "FILE [--keys KEYS.json | --key HEX]",
      "verify a downloaded agreement's hash and Ed25519 signature offline"},
+    {"schedule", NULL, cmd_schedule,
+     "--principal P --rate PCT --months N [--method emi|flat|equal_principal] "
+     "[--rounding half_even|ceil_unit|multiple:M] [--grace-principal N] [--first-due YYYY-MM-DD] "
+     "[--disbursed YYYY-MM-DD] [--daycount 30/360|actual/365] [--json]",
+     "print a repayment schedule (no database)"},
+    {"apr", NULL, cmd_apr,
+     "--principal P --rate PCT --months N --fee F [--fee-tax PCT] [schedule's options]",
+     "the APR on the net disbursed amount, as the KFS states it (no database)"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void print_row(FILE *f, const struct cli_command *c)
 {
-    char synopsis[128];
+    char synopsis[320];
     snprintf(synopsis, sizeof(synopsis), "%s%s%s%s%s", c->group, c->name ? " " : "",
              c->name ? c->name : "", c->args[0] ? " " : "", c->args);
     if (strlen(synopsis) > 41)

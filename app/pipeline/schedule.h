@@ -65,7 +65,8 @@ struct sched_terms {
     enum sched_method method;
     enum sched_rounding rounding;
     int multiple;        /* SCHED_ROUND_MULTIPLE: the multiple in whole currency units */
-    int grace_principal; /* installments of interest only before the principal starts */
+    int grace_principal; /* installments of interest only before the principal starts; the EMI
+                            is that of the months left */
     enum sched_daycount daycount;
 };
 
