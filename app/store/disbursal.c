@@ -563,10 +563,10 @@ static int activate(arena *a, const char *loan_id, PGresult **failed)
         .months = atoi(PQgetvalue(r, 0, L_TENURE)),
         .disbursed = today,
         .first_due = sched_add_months(today, 1),
-        .method = lending_parse_method(PQgetvalue(r, 0, L_METHOD)),
         .daycount = SCHED_30_360,
     };
-    if (lending_parse_rounding(PQgetvalue(r, 0, L_ROUNDING), &t.rounding, &t.multiple) != 0)
+    if (sched_parse_method(PQgetvalue(r, 0, L_METHOD), &t.method) != 0 ||
+        sched_parse_rounding(PQgetvalue(r, 0, L_ROUNDING), &t.rounding, &t.multiple) != 0)
         return *failed = NULL, -1;
     struct sched_item *items = arena_alloc(a, sizeof(*items) * (size_t)t.months);
     struct schedule s;

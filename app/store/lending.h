@@ -137,8 +137,5 @@ int lending_log(arena *a, const char *app_id, const char *action, long long acto
     __attribute__((warn_unused_result));
 /* Today's business date (UTC). */
 sched_day lending_today(void);
-/* A product's rounding ("half_even", "ceil_unit", "multiple:M") and method names. */
-int lending_parse_rounding(const char *s, enum sched_rounding *r, int *multiple);
-enum sched_method lending_parse_method(const char *s);
 
 #endif

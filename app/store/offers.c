@@ -106,30 +106,6 @@ static sched_day working_days_after(sched_day day, int n)
     return day;
 }
 
-int lending_parse_rounding(const char *s, enum sched_rounding *r, int *multiple)
-{
-    *multiple = 0;
-    if (!strcmp(s, "half_even"))
-        *r = SCHED_ROUND_HALF_EVEN;
-    else if (!strcmp(s, "ceil_unit"))
-        *r = SCHED_ROUND_CEIL_UNIT;
-    else if (!strncmp(s, "multiple:", 9) && atoi(s + 9) > 0) {
-        *r = SCHED_ROUND_MULTIPLE;
-        *multiple = atoi(s + 9);
-    } else
-        return -1;
-    return 0;
-}
-
-enum sched_method lending_parse_method(const char *s)
-{
-    if (!strcmp(s, "flat"))
-        return SCHED_FLAT;
-    if (!strcmp(s, "equal_principal"))
-        return SCHED_EQUAL_PRINCIPAL;
-    return SCHED_EMI;
-}
-
 int lending_tenure_allowed(arena *a, const char *country_code, int tenure, const char **allowed)
 {
     char t[16];
@@ -217,10 +193,10 @@ int lending_offer_on_approval(arena *a, const PGresult *row)
         .months = tenure,
         .disbursed = today,
         .first_due = sched_add_months(today, 1),
-        .method = lending_parse_method(PQgetvalue(pr, 0, P_METHOD)),
         .daycount = SCHED_30_360,
     };
-    if (lending_parse_rounding(PQgetvalue(pr, 0, P_ROUNDING), &terms.rounding, &terms.multiple))
+    if (sched_parse_method(PQgetvalue(pr, 0, P_METHOD), &terms.method) != 0 ||
+        sched_parse_rounding(PQgetvalue(pr, 0, P_ROUNDING), &terms.rounding, &terms.multiple) != 0)
         return -1;
     struct sched_item *items = arena_alloc(a, sizeof(*items) * (size_t)tenure);
     struct schedule s;
