@@ -254,7 +254,7 @@ int lending_offer_on_approval(arena *a, const PGresult *row)
     add(k, "interest_rate", ir);
     json_object *fees = json_object_new_array();
     json_object *f1 = json_object_new_object();
-    add(f1, "name", str("processing fee"));
+    add(f1, "name", str("Processing fee"));
     add(f1, "amount", js_new_money(fee));
     add(f1, "payable_to", str("lender"));
     add(f1, "when", str("deducted from the disbursal"));
