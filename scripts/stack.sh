@@ -7,6 +7,14 @@
 #   stack.sh stop     stop every process of the stack
 #   stack.sh status   show what runs
 #
+# The sandbox payment gateway (`loanctl gateway-sandbox`, RazorpayX's payout API on
+# 127.0.0.1:GATEWAY_PORT) runs when GATEWAY_PROVIDER=sandbox, the default: started before the
+# workers and nginx, its state journaled under $STACK_DIR/gateway/, its log in
+# $LOG/gateway-sandbox.log. A small supervisor (`stack.sh gateway-supervise`, a process of its
+# own in both run and start mode) restarts it within a second when it dies, unless
+# `stack.sh gateway-kill` took it down on purpose ($RUN/gateway.down, for fault tests), until
+# `stack.sh gateway-start`.
+#
 # Services run in sessions of their own, so Ctrl-C reaches only this script, whose trap stops
 # them in order (nginx first, then the workers drain, then Redis and PostgreSQL).
 #
@@ -48,7 +56,13 @@ cmd="${1:-status}"
 say() { printf 'stack: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+# A process that exited but is not yet reaped (a zombie: the init of some containers reaps late)
+# is not alive.
+pid_alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  [ "$(sed -n 's/^.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+alive() { [ -f "$1" ] && pid_alive "$(cat "$1" 2>/dev/null)"; }
 
 as_pg() {
   if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -220,6 +234,48 @@ load_reference_data() {
   fi
 }
 
+gateway_enabled() { [ "${GATEWAY_PROVIDER:-sandbox}" = sandbox ]; }
+gateway_healthy() { curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$GATEWAY_PORT/sandbox/health" 2>/dev/null; }
+
+# Starts the sandbox gateway and waits until it answers. 1 when it does not (the caller says
+# what to do: do_start stops, the supervisor tries again a second later).
+start_gateway() {
+  gateway_enabled || return 0
+  stop_pidfile "$RUN/gateway.pid" TERM 5  # one left over from a killed stack
+  mkdir -p "$STACK_DIR/gateway"; chmod 700 "$STACK_DIR/gateway"
+  setsid "$ROOT/loanctl" gateway-sandbox --journal "$STACK_DIR/gateway/journal.jsonl" \
+    </dev/null >>"$LOG/gateway-sandbox.log" 2>&1 &
+  echo $! > "$RUN/gateway.pid"
+  for _ in $(seq 1 100); do
+    gateway_healthy && return 0
+    kill -0 "$(cat "$RUN/gateway.pid")" 2>/dev/null || break
+    sleep 0.05
+  done
+  tail -5 "$LOG/gateway-sandbox.log" >&2
+  return 1
+}
+
+# The supervisor's loop: one per stack (its pid in $RUN/gateway-supervisor.pid, which it
+# writes itself and whose loss ends it), restarting a dead sandbox unless it is held down.
+supervise_gateway() {
+  echo $$ > "$RUN/gateway-supervisor.pid"
+  trap 'exit 0' TERM INT
+  while [ "$(cat "$RUN/gateway-supervisor.pid" 2>/dev/null)" = "$$" ]; do
+    if [ ! -e "$RUN/gateway.down" ] && ! alive "$RUN/gateway.pid"; then
+      say "$(date -u +%FT%TZ) the gateway sandbox is not running: restarting it"
+      start_gateway || say "the gateway sandbox did not start; trying again"
+    fi
+    sleep 1 & wait $!
+  done
+}
+
+start_gateway_supervisor() {
+  gateway_enabled || return 0
+  setsid "$ROOT/scripts/stack.sh" gateway-supervise </dev/null >>"$LOG/gateway-supervisor.log" 2>&1 &
+  for _ in $(seq 1 50); do alive "$RUN/gateway-supervisor.pid" && return 0; sleep 0.05; done
+  say "the gateway supervisor did not start (see $LOG/gateway-supervisor.log)"
+}
+
 start_notifier() {
   NOTIFY_SINK="$LOG/notifications.jsonl" setsid "$ROOT/loanctl" notifier </dev/null >>"$LOG/notifier.log" 2>&1 &
   echo $! > "$RUN/notifier.pid"
@@ -254,9 +310,16 @@ write_env() {
     printf "%s='%s'\n" GATEWAY_PROVIDER "${GATEWAY_PROVIDER:-sandbox}"
     printf "%s='%s'\n" GATEWAY_URL "${GATEWAY_URL:-http://127.0.0.1:$GATEWAY_PORT}"
     printf "%s='%s'\n" GATEWAY_PORT "$GATEWAY_PORT"
+    printf "%s='%s'\n" GATEWAY_KEY_ID "${GATEWAY_KEY_ID:-rzp_test_loanflow}"
     printf "%s='%s'\n" GATEWAY_KEY_SECRET "${GATEWAY_KEY_SECRET:-$(secret_file gateway_key_secret 24)}"
     printf "%s='%s'\n" GATEWAY_WEBHOOK_SECRET "${GATEWAY_WEBHOOK_SECRET:-whsec_$(secret_file gateway_webhook_secret 24)}"
     printf "%s='%s'\n" GATEWAY_WEBHOOK_URL "http://127.0.0.1:$PORT/webhooks/gateway"
+    # The sandbox's behaviour (loanctl gateway-sandbox), when chosen at start.
+    local v
+    for v in GATEWAY_SANDBOX_DELAY_MS GATEWAY_SANDBOX_DUPLICATE_RATE GATEWAY_SANDBOX_SHUFFLE \
+             GATEWAY_SANDBOX_RETRY_MS GATEWAY_SANDBOX_RETRY_FOR_S GATEWAY_SANDBOX_WEBHOOK_TIMEOUT_MS; do
+      [ -z "${!v:-}" ] || printf "%s='%s'\n" "$v" "${!v}"
+    done
     printf "%s='%s'\n" PORT "$PORT"
     printf "%s='%s'\n" BENCH_PORT "$BENCH_PORT"
     printf "%s='%s'\n" STACK_DIR "$STACK_DIR"
@@ -332,6 +395,9 @@ do_stop() {
   stop_pidfile "$RUN/nginx.master" QUIT 10
   stop_pidfile "$RUN/notifier.pid" TERM 10
   stop_pidfile "$RUN/loanflow.pid" TERM 15
+  stop_pidfile "$RUN/gateway-supervisor.pid" TERM 5
+  stop_pidfile "$RUN/gateway.pid" TERM 5
+  rm -f "$RUN/gateway.down"
   stop_pidfile "$RUN/hello.pid" TERM 5
   stop_pidfile "$RUN/redis.pid" TERM 10
   stop_postgres
@@ -352,6 +418,9 @@ do_start() {
     || { cat "$LOG/migrate.log" >&2; die "migrations failed"; }
   "$ROOT/loanctl" user ensure-admin >/dev/null
   load_reference_data
+  rm -f "$RUN/gateway.down"
+  start_gateway || die "the gateway sandbox did not start on 127.0.0.1:$GATEWAY_PORT (see $LOG/gateway-sandbox.log)"
+  start_gateway_supervisor
   start_loanflow "$foreground"
   start_notifier
   start_nginx
@@ -385,6 +454,13 @@ case "$cmd" in
     if [ -e "$STACK_DIR/pg" ] && [ -f "$(readlink -f "$STACK_DIR/pg")/postmaster.pid" ]; then
       echo "postgres: running (pid $(head -1 "$(readlink -f "$STACK_DIR/pg")/postmaster.pid"))"
     else echo "postgres: stopped"; rc=3; fi
+    if [ -f "$STACK_DIR/stack.env" ] && grep -q "^GATEWAY_PROVIDER='sandbox'" "$STACK_DIR/stack.env"; then
+      if alive "$RUN/gateway.pid"; then echo "gateway-sandbox: running (pid $(cat "$RUN/gateway.pid"), :$GATEWAY_PORT)"
+      elif [ -e "$RUN/gateway.down" ]; then echo "gateway-sandbox: held down (stack.sh gateway-start)"
+      else echo "gateway-sandbox: stopped"; rc=3; fi
+      if alive "$RUN/gateway-supervisor.pid"; then echo "gateway-supervisor: running (pid $(cat "$RUN/gateway-supervisor.pid"))"
+      else echo "gateway-supervisor: stopped"; rc=3; fi
+    fi
     if curl -fsS "http://127.0.0.1:$PORT/" 2>/dev/null; then echo; else echo "health: no answer on :$PORT"; rc=3; fi
     exit $rc
     ;;
@@ -401,8 +477,26 @@ case "$cmd" in
   app-start)   load_env; start_loanflow 0 ;;
   notifier-kill)  kill -9 "$(cat "$RUN/notifier.pid")" ;;
   notifier-start) load_env; start_notifier ;;
+  # The gateway sandbox: gateway-kill holds it down (SIGKILL, a crash; the supervisor leaves it
+  # down) until gateway-start, which lets the supervisor bring it back, or starts it itself when
+  # no supervisor runs.
+  gateway-kill)
+    touch "$RUN/gateway.down"
+    if alive "$RUN/gateway.pid"; then
+      pid=$(cat "$RUN/gateway.pid"); kill -9 "$pid"
+      for _ in $(seq 1 50); do pid_alive "$pid" || break; sleep 0.05; done
+    fi ;;
+  gateway-start)
+    load_env; rm -f "$RUN/gateway.down"
+    if alive "$RUN/gateway-supervisor.pid"; then
+      for _ in $(seq 1 100); do alive "$RUN/gateway.pid" && gateway_healthy && exit 0; sleep 0.1; done
+      die "the gateway sandbox did not come back (see $LOG/gateway-sandbox.log)"
+    fi
+    alive "$RUN/gateway.pid" || start_gateway || die "the gateway sandbox did not start" ;;
+  gateway-supervise) load_env; supervise_gateway ;;
+  gateway-pid) cat "$RUN/gateway.pid" ;;
   owner-url)   owner_url ;;
   redis-args)  redis_args ;;
   *)
-    echo "usage: stack.sh run|start|stop|status|pg-stop|pg-start|redis-stop|redis-start|reload|workers|owner-url|redis-args" >&2; exit 2 ;;
+    echo "usage: stack.sh run|start|stop|status|pg-stop|pg-start|redis-stop|redis-start|reload|workers|gateway-kill|gateway-start|gateway-pid|owner-url|redis-args" >&2; exit 2 ;;
 esac

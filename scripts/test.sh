@@ -50,8 +50,12 @@ chmod 755 "$TMP"
 # Providers time out after half a second in tests (3 s by default), so the sandbox's timeout
 # identities answer quickly.
 export STACK_DIR="$TMP" APP_ENV=test TEST_ROUTES=1 SEED_COUNT=0 LOG_LEVEL=info PROVIDER_TIMEOUT_MS=500
-PORT=$(free_port); BENCH_PORT=$(free_port)
-export PORT BENCH_PORT
+PORT=$(free_port); BENCH_PORT=$(free_port); GATEWAY_PORT=$(free_port)
+while [ "$BENCH_PORT" = "$PORT" ]; do BENCH_PORT=$(free_port); done
+while [ "$GATEWAY_PORT" = "$PORT" ] || [ "$GATEWAY_PORT" = "$BENCH_PORT" ]; do GATEWAY_PORT=$(free_port); done
+export PORT BENCH_PORT GATEWAY_PORT
+# The sandbox payment gateway moves a payout a step every 100 ms (300 by default).
+export GATEWAY_SANDBOX_DELAY_MS=100
 cleanup() {
   scripts/stack.sh stop >/dev/null 2>&1 || true
   mkdir -p "$OUT/logs"; cp -r "$TMP/log/." "$OUT/logs/" 2>/dev/null || true

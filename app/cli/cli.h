@@ -72,6 +72,7 @@ int cmd_market_load(int argc, char **argv);
 int cmd_market_list(int argc, char **argv);
 int cmd_seed(int argc, char **argv);
 int cmd_notifier(int argc, char **argv);
+int cmd_gateway_sandbox(int argc, char **argv);
 int cmd_pii_rotate_key(int argc, char **argv);
 int cmd_pii_status(int argc, char **argv);
 int cmd_otp_last(int argc, char **argv);

@@ -9,7 +9,8 @@
  * `loanctl GROUP --help`, `loanctl GROUP CMD --help`, exit 0) and the usage printed for an
  * unknown or missing command (exit 2) are generated from the same rows, so a command cannot be
  * added without its help. The handlers live in one file per group (migrate.c, user.c,
- * sanctions.c, market.c, seed.c, notifier.c, pii.c, schedule.c) on the helpers of cli.c.
+ * sanctions.c, market.c, seed.c, notifier.c, pii.c, schedule.c, lending.c, gateway_sandbox.c) on
+ * the helpers of cli.c.
  */
 #include <signal.h>
 #include <sodium.h>
@@ -39,6 +40,8 @@ static const struct cli_command commands[] = {
     {"market", "list", cmd_market_list, "", "show the market data and last load"},
     {"seed", NULL, cmd_seed, "--count N [--seed S]", "sample applications via the pipeline"},
     {"notifier", NULL, cmd_notifier, "[--once]", "deliver queued notifications"},
+    {"gateway-sandbox", NULL, cmd_gateway_sandbox, "[--port P] [--journal FILE]",
+     "serve the RazorpayX payout sandbox on 127.0.0.1 (GATEWAY_PORT)"},
     {"pii", "rotate-key", cmd_pii_rotate_key, "[--batch N]",
      "re-seal PII_KEY_PREVIOUS rows under PII_KEY"},
     {"pii", "status", cmd_pii_status, "", "rows per PII key"},

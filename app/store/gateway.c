@@ -409,13 +409,19 @@ enum gateway_code gateway_payout(const struct gateway_payout_req *req,
 
 enum gateway_code gateway_payout_get(const char *payout_id, struct gateway_payout_res *res)
 {
+    /* The id may be res->payout_id itself (read a payout back into its own result). */
+    char id[sizeof(res->payout_id)];
+    snprintf(id, sizeof(id), "%s", payout_id ? payout_id : "");
+    if (payout_id != NULL && strlen(payout_id) >= sizeof(id))
+        id[0] = '\0';
+    payout_id = id;
     memset(res, 0, sizeof(*res));
     if (strcmp(config_get()->gateway_provider, "sandbox") != 0)
         return fail(res, GATEWAY_UNAVAILABLE, "%s",
                     "the payment gateway is disabled (GATEWAY_PROVIDER=none)");
     /* The id goes into the path: letters, digits and '_' only. */
-    size_t n = payout_id ? strlen(payout_id) : 0;
-    int ok = n > 0 && n < sizeof(res->payout_id);
+    size_t n = strlen(payout_id);
+    int ok = n > 0;
     for (size_t i = 0; ok && i < n; i++)
         ok = (payout_id[i] >= 'a' && payout_id[i] <= 'z') ||
              (payout_id[i] >= 'A' && payout_id[i] <= 'Z') ||

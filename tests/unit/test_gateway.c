@@ -643,7 +643,13 @@ static void test_payout_get(void **state)
     assert_string_equal(res.status, "processed");
     assert_string_equal(res.utr, "NEFT0123456789");
     assert_string_equal(res.fund_account_id, "fa_BBBBBBBBBBBBBB");
-    assert_int_equal(gateway_payout_get("pout_nothere", &res), GATEWAY_REFUSED);
+    /* Read back into its own result: the id is res's own field (the server's second answer
+     * says it does not exist). */
+    assert_int_equal(gateway_payout_get(res.payout_id, &res), GATEWAY_REFUSED);
+    assert_string_equal(res.error, "The id provided does not exist");
+    char *r1 = request_n(1);
+    assert_contains(r1, "GET /v1/payouts/pout_CCCCCCCCCCCCCC HTTP/1.1\r\n");
+    free(r1);
     assert_string_equal(res.error, "The id provided does not exist");
     char *r0 = request_n(0);
     assert_contains(r0, "GET /v1/payouts/pout_CCCCCCCCCCCCCC HTTP/1.1\r\n");
