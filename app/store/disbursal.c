@@ -116,7 +116,7 @@ static const struct db_stmt sql[DS_SQL_COUNT] = {
     [DS_PAYOUT_FIND] = {"disbursal_payout_find",
      "SELECT p.id, p.loan_id, p.status, p.tranche, l.tranche, l.state, l.application_id "
      "FROM loan_payouts p JOIN loans l USING (loan_id) "
-     "WHERE p.payout_id = $1 OR p.idempotency_key = $2 "
+     "WHERE p.payout_id = $1 OR (p.payout_id IS NULL AND p.loan_id = $2 AND p.tranche = l.tranche) "
      "ORDER BY (p.payout_id IS NOT DISTINCT FROM $1) DESC LIMIT 1 FOR UPDATE OF p, l"},
     [DS_PAYOUT_UPDATE] = {"disbursal_payout_update",
      "UPDATE loan_payouts SET status = $2, payout_id = coalesce(payout_id, $3), "
@@ -138,6 +138,8 @@ static const struct db_stmt sql[DS_SQL_COUNT] = {
 /* clang-format on */
 const struct db_stmts disbursal_statements = DB_STMTS("disbursal", sql);
 #define SQL(id) (&sql[id])
+
+#define IMPS_LIMIT 50000000 /* paise: 5,00,000.00 */
 
 static const char *const STATES[] = {"AWAITING_DISBURSAL", "DISBURSING", "ACTIVE", "CLOSED"};
 
@@ -470,7 +472,7 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
     int base = L_COUNT_COL + 1; /* a.name, a.email, a.phone */
     struct gateway_payout_req req = {
         .idempotency_key = key,
-        .reference = key,
+        .reference = loan_id,
         .contact_name = PQgetvalue(r, 0, base),
         .contact_email = PQgetvalue(r, 0, base + 1),
         .contact_phone = PQgetvalue(r, 0, base + 2),
@@ -479,7 +481,8 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
         .ifsc = in.ifsc,
         .amount = net,
         .currency = PQgetvalue(r, 0, L_CURRENCY),
-        .mode = "IMPS",
+        /* IMPS carries up to 5,00,000 a payout; NEFT has no upper limit. */
+        .mode = net <= IMPS_LIMIT ? "IMPS" : "NEFT",
         .narration = "Loanflow loan disbursal",
     };
     struct gateway_payout_res res;
