@@ -358,14 +358,6 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
     c->otp_max_tries = (int)n;
 
     if (c->env == ENV_PRODUCTION) {
-        if (!strcmp(c->gateway_provider, "sandbox"))
-            return fail(err, errlen, "GATEWAY_PROVIDER must not be the sandbox in production");
-        if (signing_missing || !strcasecmp(c->signing_key, CONFIG_DEV_SIGNING_KEY))
-            return fail(err, errlen,
-                        "SIGNING_KEY must be set in production to a key of its own (64 hex "
-                        "digits, e.g. `openssl rand -hex 32`)");
-        if (webhook_missing)
-            return fail(err, errlen, "GATEWAY_WEBHOOK_SECRET must be set in production");
         if (c->test_routes)
             return fail(err, errlen, "TEST_ROUTES must not be enabled with APP_ENV=production");
         if (strstr(c->jwt_secret, "change-me") != NULL || strstr(c->jwt_secret, "dev-only") != NULL)
@@ -395,6 +387,14 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
             return fail(err, errlen,
                         "EKYC_PROVIDER and BUREAU_PROVIDER must not be the sandbox "
                         "in production (use a real provider, or none)");
+        if (!strcmp(c->gateway_provider, "sandbox"))
+            return fail(err, errlen, "GATEWAY_PROVIDER must not be the sandbox in production");
+        if (signing_missing || !strcasecmp(c->signing_key, CONFIG_DEV_SIGNING_KEY))
+            return fail(err, errlen,
+                        "SIGNING_KEY must be set in production to a key of its own (64 hex "
+                        "digits, e.g. `openssl rand -hex 32`)");
+        if (webhook_missing)
+            return fail(err, errlen, "GATEWAY_WEBHOOK_SECRET must be set in production");
     }
     return 0;
 }

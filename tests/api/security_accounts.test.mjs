@@ -62,6 +62,7 @@ function loanctlProduction(args, input, env = {}) {
     encoding: 'utf8',
     env: {
       ...process.env, APP_ENV: 'production', TEST_ROUTES: '0', EKYC_PROVIDER: 'none', BUREAU_PROVIDER: 'none',
+      GATEWAY_PROVIDER: 'none',
       ADMIN_PASSWORD: 'not-used-by-a-production-start-42', ...env,
     },
   });

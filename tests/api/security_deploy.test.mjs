@@ -58,7 +58,8 @@ describe('issue 11 item 4: docker-compose defaults (no default secret, productio
   const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
   const lines = compose.split('\n').filter((l) => !/^\s*#/.test(l));
   const text = lines.join('\n');
-  const secrets = ['JWT_SECRET', 'PII_KEY', 'ADMIN_PASSWORD', 'DB_PASSWORD', 'DB_OWNER_PASSWORD', 'DB_SUPERUSER_PASSWORD'];
+  const secrets = ['JWT_SECRET', 'PII_KEY', 'ADMIN_PASSWORD', 'DB_PASSWORD', 'DB_OWNER_PASSWORD', 'DB_SUPERUSER_PASSWORD',
+    'SIGNING_KEY', 'GATEWAY_KEY_SECRET', 'GATEWAY_WEBHOOK_SECRET'];
 
   test('every secret is required (${VAR:?message naming it}) and has no default anywhere', () => {
     for (const name of secrets) {

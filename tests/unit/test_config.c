@@ -111,19 +111,36 @@ static void test_production(void **state)
     d[4].k = NULL;
     /* Protected identity data: a key of its own, and no sandbox providers. */
     expect_error(d, "PII_KEY");
-    struct kv e[] = {{"APP_ENV", "production"},
-                     {"JWT_SECRET", SECRET},
-                     {"ADMIN_PASSWORD", "s3cret-admin-pass"},
-                     {"DATABASE_URL", "postgresql://lf:Xk29sd@db/loanflow"},
-                     {"PII_KEY", CONFIG_DEV_PII_KEY},
-                     {"EKYC_PROVIDER", "none"},
-                     {"BUREAU_PROVIDER", "none"},
-                     {NULL, NULL}};
+    struct kv e[] = {
+        {"APP_ENV", "production"},
+        {"JWT_SECRET", SECRET},
+        {"ADMIN_PASSWORD", "s3cret-admin-pass"},
+        {"DATABASE_URL", "postgresql://lf:Xk29sd@db/loanflow"},
+        {"PII_KEY", CONFIG_DEV_PII_KEY},
+        {"EKYC_PROVIDER", "none"},
+        {"BUREAU_PROVIDER", "none"},
+        {"GATEWAY_PROVIDER", "none"},
+        {"SIGNING_KEY", "1c0b84e8e3b1c2f7a2e9a6d4f5b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f"},
+        {"GATEWAY_WEBHOOK_SECRET", "whsec_a_production_secret_of_its_own"},
+        {NULL, NULL}};
     expect_error(e, "PII_KEY");
     e[4].v = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
     e[5].v = "sandbox";
     expect_error(e, "EKYC_PROVIDER");
     e[5].v = "none";
+    /* Lending: no sandbox gateway, a signing key and a webhook secret of its own. */
+    e[7].v = "sandbox";
+    expect_error(e, "GATEWAY_PROVIDER");
+    e[7].v = "none";
+    e[8].v = CONFIG_DEV_SIGNING_KEY;
+    expect_error(e, "SIGNING_KEY");
+    e[8].k = "SIGNING_KEY_UNSET";
+    expect_error(e, "SIGNING_KEY");
+    e[8].k = "SIGNING_KEY";
+    e[8].v = "1c0b84e8e3b1c2f7a2e9a6d4f5b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f";
+    e[9].k = "GATEWAY_WEBHOOK_SECRET_UNSET";
+    expect_error(e, "GATEWAY_WEBHOOK_SECRET");
+    e[9].k = "GATEWAY_WEBHOOK_SECRET";
     struct config cfg;
     char err[256];
     assert_int_equal(config_parse(&cfg, lookup, e, err, sizeof(err)), 0);
