@@ -54,7 +54,7 @@ static const struct route table[] = {
     {"GET",   "/loans/{id}",                      handle_loan_account_get,       ROLE_APPLICANT, 0},
     {"GET",   "/loans/{id}/schedule",             handle_loan_account_schedule,  ROLE_APPLICANT, 0},
     {"POST",  "/loans/{id}/disburse",             handle_loan_disburse,          ROLE_OFFICER,   ROUTE_JSON},
-    {"POST",  "/webhooks/gateway",                handle_gateway_webhook,        ROLE_PUBLIC,    ROUTE_JSON},
+    {"POST",  "/webhooks/gateway",                handle_gateway_webhook,        ROLE_PUBLIC,    0},
 
     {"GET",   "/dashboard/overview",              handle_dashboard_overview,     ROLE_OFFICER,   0},
     {"GET",   "/dashboard/by-region",             handle_dashboard_by_region,    ROLE_OFFICER,   0},

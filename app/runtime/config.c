@@ -339,7 +339,8 @@ int config_parse(struct config *c, config_lookup_fn lookup, void *ud, char *err,
                sizeof(CONFIG_DEV_WEBHOOK_SECRET));
     if (strlen(c->gateway_webhook_secret) < 16)
         return fail(err, errlen, "GATEWAY_WEBHOOK_SECRET must be at least 16 characters");
-    if (get_long(lookup, ud, "GATEWAY_TIMEOUT_MS", 5000, 100, 20000, &n, err, errlen))
+    /* A payout is three calls; 3 x 9 s stays inside nginx's 30 s. */
+    if (get_long(lookup, ud, "GATEWAY_TIMEOUT_MS", 5000, 100, 9000, &n, err, errlen))
         return -1;
     c->gateway_timeout_ms = (int)n;
     if (get_str(lookup, ud, "SIGNING_KEY", "", c->signing_key, sizeof(c->signing_key), err, errlen))

@@ -5,8 +5,8 @@
  * one-time code to the applicant's phone through the outbox; a keyed BLAKE2b hash of the code is
  * all the database keeps of it, and the outbox carries the code sealed under the PII key (the
  * notifier opens it when it delivers). A code lives OTP_TTL_SECONDS and allows OTP_MAX_TRIES
- * wrong entries; a wrong entry is committed before the refusal is answered, so the count cannot
- * be reset by a rollback.
+ * entries: each takes a try in one UPDATE before the code is compared (so parallel guesses cannot
+ * share one), and a wrong entry is committed before the refusal is answered.
  *
  * The right code makes the lender countersign: Ed25519 (libsodium) over the terms' bytes with
  * the key derived from SIGNING_KEY, the consent {agreement hash, KFS hash, time, masked phone,
@@ -49,11 +49,11 @@ enum {
 static const struct db_stmt sql[AG_SQL_COUNT] = {
     [AG_LOCK_OFFER] = {"agreements_lock_offer",
      "SELECT a.user_id, a.name, a.email, a.phone, o.offer_id, o.state, "
-     "o.valid_until < current_date, o.kfs, o.kfs_sha256, o.offer_json, ag.agreement_id, ag.state, "
+     "o.valid_until < business_date(), o.kfs, o.kfs_sha256, o.offer_json, ag.agreement_id, ag.state, "
      "ag.sha256, ag.phone_masked "
      "FROM loan_applications a JOIN loan_offers o USING (application_id) "
      "LEFT JOIN agreements ag ON ag.offer_id = o.offer_id "
-     "WHERE a.application_id = $1 FOR UPDATE OF o"},
+     "WHERE a.application_id = $1 FOR UPDATE OF a, o"},
     [AG_INSERT] = {"agreements_insert",
      "INSERT INTO agreements (agreement_id, offer_id, application_id, user_id, terms, sha256, "
      "kfs_sha256, phone_masked) VALUES ($1, $2, $3, $4::bigint, $5, $6, $7, $8)"},
@@ -74,12 +74,16 @@ static const struct db_stmt sql[AG_SQL_COUNT] = {
     [AG_LOCK] = {"agreements_lock",
      "SELECT ag.agreement_id, ag.application_id, ag.user_id, ag.state, ag.terms, ag.sha256, "
      "ag.kfs_sha256, ag.phone_masked, ag.offer_id, otp.id, encode(otp.code_hash, 'hex'), "
-     "otp.tries, otp.expires_at < now(), otp.used_at IS NOT NULL "
-     "FROM agreements ag LEFT JOIN LATERAL (SELECT * FROM agreement_otps o "
-     "WHERE o.agreement_id = ag.agreement_id AND NOT o.superseded ORDER BY o.id DESC LIMIT 1) otp "
-     "ON true WHERE ag.agreement_id = $1 FOR UPDATE OF ag"},
+     "otp.tries, otp.expires_at < now(), otp.used_at IS NOT NULL, o.state, "
+     "o.valid_until < business_date(), a.final_status "
+     "FROM agreements ag JOIN loan_offers o ON o.offer_id = ag.offer_id "
+     "JOIN loan_applications a ON a.application_id = ag.application_id "
+     "LEFT JOIN LATERAL (SELECT * FROM agreement_otps t "
+     "WHERE t.agreement_id = ag.agreement_id AND NOT t.superseded ORDER BY t.id DESC LIMIT 1) otp "
+     "ON true WHERE ag.agreement_id = $1 FOR UPDATE OF ag, o"},
     [AG_OTP_TRY] = {"agreements_otp_try",
-     "UPDATE agreement_otps SET tries = tries + 1 WHERE id = $1::bigint RETURNING tries"},
+     "UPDATE agreement_otps SET tries = tries + 1 WHERE id = $1::bigint AND tries < $2::int "
+     "AND NOT superseded AND used_at IS NULL AND expires_at >= now() RETURNING tries"},
     [AG_OTP_USED] = {"agreements_otp_used",
      "UPDATE agreement_otps SET used_at = now() WHERE id = $1::bigint"},
     [AG_SIGN] = {"agreements_sign",
@@ -227,7 +231,7 @@ static const char *agreement_terms(arena *a, const char *agreement_id, const cha
         "offer: %s\n"
         "key_fact_statement_sha256: %s\n"
         "key_fact_statement: %s\n",
-        agreement_id, app_id, name, email, masked, offer_json, kfs, kfs_hash);
+        agreement_id, app_id, name, email, masked, offer_json, kfs_hash, kfs);
 }
 
 /* Sends a new code for the agreement (superseding the last). 0 with expires (arena); 1 when
@@ -282,7 +286,6 @@ static int send_code(arena *a, const char *agreement_id, const char *app_id, con
 void lending_accept(arena *a, const struct lending_actor *who, const char *app_id,
                     const struct audit_client *client, struct lending_outcome *out)
 {
-    (void)client;
     memset(out, 0, sizeof(*out));
     if (db_begin() != 0) {
         out->code = LENDING_DB_DOWN;
@@ -357,6 +360,10 @@ void lending_accept(arena *a, const struct lending_actor *who, const char *app_i
     json_object_object_add(d, "otp_sent_to", json_object_new_string(masked));
     int lr = lending_log(a, app_id, created ? "offer_accepted" : "otp_sent", who->id, who->email,
                          NULL, d);
+    if (lr == 0)
+        lr = audit_event(a, client, who->id, who->email,
+                         created ? "offer.accepted" : "agreement.code_sent", "agreement",
+                         agreement_id, d);
     json_object_put(d);
     if (lr != 0 || db_commit() != 0) {
         db_rollback();
@@ -402,9 +409,19 @@ void lending_sign(arena *a, const struct lending_actor *who, const char *agreeme
         out->code = LENDING_OTP_MISSING;
         return;
     }
+    /* The offer must still stand: accepted, within its validity, of an approved application. */
+    if (strcmp(PQgetvalue(r, 0, 14), "ACCEPTED") != 0 || strcmp(PQgetvalue(r, 0, 16), "APPROVED")) {
+        db_rollback();
+        out->code = LENDING_NO_OFFER;
+        return;
+    }
+    if (PQgetvalue(r, 0, 15)[0] == 't') {
+        db_rollback();
+        out->code = LENDING_OFFER_EXPIRED;
+        return;
+    }
     int max = config_get()->otp_max_tries;
-    int tries = atoi(PQgetvalue(r, 0, 11));
-    if (tries >= max) {
+    if (atoi(PQgetvalue(r, 0, 11)) >= max) {
         db_rollback();
         out->code = LENDING_OTP_EXHAUSTED;
         return;
@@ -415,6 +432,20 @@ void lending_sign(arena *a, const struct lending_actor *who, const char *agreeme
         return;
     }
     const char *otp_id = PQgetvalue(r, 0, 9);
+    /* A try is taken before the code is compared, in one statement that re-reads the row:
+     * concurrent guesses each use one of the tries, however many wait on the lock. */
+    char maxs[16];
+    snprintf(maxs, sizeof(maxs), "%d", max);
+    const char *pt[2] = {otp_id, maxs};
+    PGresult *t = db_exec(a, SQL(AG_OTP_TRY), 2, pt);
+    if (!db_ok(t))
+        return fail(a, out, t);
+    if (PQntuples(t) == 0) {
+        db_rollback();
+        out->code = LENDING_OTP_EXHAUSTED;
+        return;
+    }
+    int now_tries = atoi(PQgetvalue(t, 0, 0));
     char hash[67];
     if (otp_hash(agreement_id, otp, hash) != 0) {
         db_rollback();
@@ -425,11 +456,6 @@ void lending_sign(arena *a, const struct lending_actor *who, const char *agreeme
     /* hash is "\x" + hex; the stored one is plain hex. Constant-time over equal lengths. */
     const char *stored = PQgetvalue(r, 0, 10);
     if (strlen(stored) != 64 || sodium_memcmp(hash + 2, stored, 64) != 0) {
-        const char *pt[1] = {otp_id};
-        PGresult *t = db_exec(a, SQL(AG_OTP_TRY), 1, pt);
-        if (!db_ok(t))
-            return fail(a, out, t);
-        int now_tries = atoi(PQgetvalue(t, 0, 0));
         json_object *d = json_object_new_object();
         json_object_object_add(d, "agreement_id", json_object_new_string(agreement_id));
         json_object_object_add(d, "tries", json_object_new_int(now_tries));

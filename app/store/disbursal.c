@@ -61,9 +61,9 @@ enum {
     "l.outstanding_principal, l.last_disbursal_error, l.tranche, iso_utc(l.created_at), "          \
     "l.product_code, l.product_version, l.agreement_id, l.offer_id, "                              \
     "(SELECT i.due_date::text FROM loan_installments i WHERE i.loan_id = l.loan_id "               \
-    "AND i.due_date >= current_date ORDER BY i.number LIMIT 1), "                                  \
+    "AND i.due_date >= business_date() ORDER BY i.number LIMIT 1), "                               \
     "(SELECT i.installment FROM loan_installments i WHERE i.loan_id = l.loan_id "                  \
-    "AND i.due_date >= current_date ORDER BY i.number LIMIT 1), "                                  \
+    "AND i.due_date >= business_date() ORDER BY i.number LIMIT 1), "                               \
     "l.disbursal_first_by, l.method, l.rounding"
 enum {
     L_ID, L_APP, L_USER, L_STATE, L_CURRENCY, L_PRINCIPAL, L_RATE, L_APR, L_TENURE, L_EMI, L_FEE,
@@ -102,7 +102,7 @@ static const struct db_stmt sql[DS_SQL_COUNT] = {
      "WHERE idempotency_key = $1 RETURNING status"},
     [DS_PAYOUT_REFUSED] = {"disbursal_payout_refused",
      "UPDATE loan_payouts SET status = 'refused', failure_reason = $2, updated_at = now() "
-     "WHERE idempotency_key = $1 AND status = 'requested'"},
+     "WHERE idempotency_key = $1 AND status = 'requested' RETURNING id"},
     [DS_BACK] = {"disbursal_back",
      "UPDATE loans SET state = 'AWAITING_DISBURSAL', last_disbursal_error = $2, "
      "disbursal_first_by = NULL, disbursed_at = NULL, disbursal_date = NULL, "
@@ -116,7 +116,7 @@ static const struct db_stmt sql[DS_SQL_COUNT] = {
     [DS_PAYOUT_FIND] = {"disbursal_payout_find",
      "SELECT p.id, p.loan_id, p.status, p.tranche, l.tranche, l.state, l.application_id "
      "FROM loan_payouts p JOIN loans l USING (loan_id) "
-     "WHERE p.payout_id = $1 OR (p.payout_id IS NULL AND p.loan_id = $2 AND p.tranche = l.tranche) "
+     "WHERE p.payout_id = $1 OR p.idempotency_key = $2 "
      "ORDER BY (p.payout_id IS NOT DISTINCT FROM $1) DESC LIMIT 1 FOR UPDATE OF p, l"},
     [DS_PAYOUT_UPDATE] = {"disbursal_payout_update",
      "UPDATE loan_payouts SET status = $2, payout_id = coalesce(payout_id, $3), "
@@ -339,6 +339,19 @@ void lending_loans_list(arena *a, const char *state, const char *limit, const ch
 
 /* ---- disbursal --------------------------------------------------------------------------- */
 
+/* The first max characters of UTF-8 s (an arena copy when shorter than s). */
+static const char *utf8_prefix(arena *a, const char *s, size_t max)
+{
+    size_t i = 0, n = 0;
+    while (s[i] != '\0' && n < max) {
+        i++;
+        while ((s[i] & 0xC0) == 0x80)
+            i++;
+        n++;
+    }
+    return s[i] == '\0' ? s : arena_strndup(a, s, i);
+}
+
 static void wipe_input(struct loan_input *in)
 {
     sodium_memzero(in, sizeof(*in));
@@ -348,7 +361,6 @@ static void wipe_input(struct loan_input *in)
 void lending_disburse(arena *a, const struct lending_actor *who, const char *loan_id,
                       const struct audit_client *client, struct lending_outcome *out)
 {
-    (void)client;
     memset(out, 0, sizeof(*out));
     if (db_begin() != 0) {
         out->code = LENDING_DB_DOWN;
@@ -398,6 +410,9 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
             json_object_object_add(d, "loan_id", json_object_new_string(loan_id));
             json_object_object_add(d, "approvals", json_object_new_int(1));
             int lr = lending_log(a, app_id, "disbursal_approved", who->id, who->email, NULL, d);
+            if (lr == 0)
+                lr = audit_event(a, client, who->id, who->email, "loan.disbursal_approved", "loan",
+                                 loan_id, d);
             json_object_put(d);
             if (lr != 0 || db_commit() != 0) {
                 db_rollback();
@@ -461,6 +476,9 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
     json_object_object_add(d, "idempotency_key", json_object_new_string(key));
     json_object_object_add(d, "retry", json_object_new_boolean(resend));
     int lr = lending_log(a, app_id, "disbursal_requested", who->id, who->email, NULL, d);
+    if (lr == 0)
+        lr = audit_event(a, client, who->id, who->email, "loan.disbursal_requested", "loan",
+                         loan_id, d);
     json_object_put(d);
     if (lr != 0 || db_commit() != 0) {
         db_rollback();
@@ -470,11 +488,17 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
 
     /* The gateway, with no transaction open. */
     int base = L_COUNT_COL + 1; /* a.name, a.email, a.phone */
+    /* The contact within the gateway's limits (name 50 characters, email 100): the fund
+     * account's holder name is what the bank matches. */
+    const char *contact_name = utf8_prefix(a, PQgetvalue(r, 0, base), 50);
+    const char *contact_email = PQgetvalue(r, 0, base + 1);
+    if (strlen(contact_email) > 100)
+        contact_email = NULL;
     struct gateway_payout_req req = {
         .idempotency_key = key,
-        .reference = loan_id,
-        .contact_name = PQgetvalue(r, 0, base),
-        .contact_email = PQgetvalue(r, 0, base + 1),
+        .reference = key,
+        .contact_name = contact_name,
+        .contact_email = contact_email,
         .contact_phone = PQgetvalue(r, 0, base + 2),
         .holder_name = in.holder_name ? in.holder_name : PQgetvalue(r, 0, base),
         .account_number = in.bank_account,
@@ -503,13 +527,23 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
         const char *why = arena_printf(a, "the gateway refused the payout: %s", res.error);
         const char *pr[2] = {key, why};
         PGresult *s = db_exec(a, SQL(DS_PAYOUT_REFUSED), 2, pr);
-        const char *pb[2] = {loan_id, why};
-        PGresult *b = db_ok(s) ? db_exec(a, SQL(DS_BACK), 2, pb) : s;
-        if (!db_ok(b))
-            return fail(a, out, b);
+        if (!db_ok(s))
+            return fail(a, out, s);
+        /* A first send refused is a payout that does not exist: the loan waits again. A resend
+         * refused may be a payout that does exist (e.g. the key's first request got through and
+         * the body differs now): the tranche stays open, for an operator to reconcile with
+         * the gateway, and nothing is paid twice. */
+        int back = !resend && PQntuples(s) > 0;
+        if (back) {
+            const char *pb[2] = {loan_id, why};
+            PGresult *b = db_exec(a, SQL(DS_BACK), 2, pb);
+            if (!db_ok(b))
+                return fail(a, out, b);
+        }
         json_object *fd = json_object_new_object();
         json_object_object_add(fd, "loan_id", json_object_new_string(loan_id));
         json_object_object_add(fd, "reason", json_object_new_string(why));
+        json_object_object_add(fd, "tranche_open", json_object_new_boolean(!back));
         int fr = lending_log(a, app_id, "disbursal_failed", who->id, who->email, NULL, fd);
         json_object_put(fd);
         if (fr != 0) {
@@ -580,6 +614,8 @@ static int activate(arena *a, const char *loan_id, PGresult **failed)
     char *arr[6];
     for (int k = 0; k < 6; k++) {
         arr[k] = arena_alloc(a, cap);
+        if (arr[k] == NULL)
+            return *failed = NULL, -1;
         arr[k][0] = '{';
         arr[k][1] = '\0';
     }

@@ -135,7 +135,9 @@ extern const struct db_stmts disbursal_statements;
 int lending_log(arena *a, const char *app_id, const char *action, long long actor_id,
                 const char *actor_email, const char *reason, json_object *details)
     __attribute__((warn_unused_result));
-/* Today's business date (UTC). */
+/* Today's business date: the date in India (the one product's country; UTC+05:30, which has no
+ * daylight saving), the same as business_date() in SQL (sql/012_lending.sql). */
+#define LENDING_UTC_OFFSET (5 * 3600 + 30 * 60)
 sched_day lending_today(void);
 
 #endif

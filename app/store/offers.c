@@ -54,12 +54,13 @@ static const struct db_stmt sql[OF_SQL_COUNT] = {
      "status_before, status_after, details) VALUES ($1, $2, $3::bigint, $4, $5, 'APPROVED', "
      "'APPROVED', $6::jsonb)"},
     [OF_GET] = {"offers_get",
-     "SELECT a.user_id, o.offer_json, CASE WHEN o.state = 'OPEN' AND o.valid_until < current_date "
+     "SELECT a.user_id, o.offer_json, CASE WHEN o.state = 'OPEN' AND o.valid_until < business_date() "
      "THEN 'EXPIRED' ELSE o.state END, o.kfs, o.kfs_sha256, iso_utc(o.created_at) "
      "FROM loan_applications a LEFT JOIN loan_offers o USING (application_id) "
      "WHERE a.application_id = $1"},
     [OF_CLEAR] = {"offers_clear",
-     "DELETE FROM loan_offers WHERE application_id = $1 AND state = 'WITHDRAWN'"},
+     "DELETE FROM loan_offers WHERE application_id = $1 AND (state = 'WITHDRAWN' OR "
+     "(state = 'OPEN' AND valid_until < business_date()))"},
     [OF_WITHDRAW] = {"offers_withdraw",
      "UPDATE loan_offers SET state = 'WITHDRAWN' WHERE application_id = $1 AND state = 'OPEN' "
      "RETURNING offer_id"},
@@ -88,7 +89,8 @@ int lending_log(arena *a, const char *app_id, const char *action, long long acto
 
 sched_day lending_today(void)
 {
-    time_t now = time(NULL);
+    /* India's date (UTC+05:30, no daylight saving), as business_date() in SQL. */
+    time_t now = time(NULL) + LENDING_UTC_OFFSET;
     struct tm tm;
     gmtime_r(&now, &tm);
     return sched_date(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
@@ -169,8 +171,11 @@ int lending_offer_on_approval(arena *a, const PGresult *row)
 
     int64_t principal;
     const char *amount = PQgetvalue(row, 0, LC_LOAN);
-    if (js_parse_cents(amount, strlen(amount), INT64_MAX / 4, &principal) != 0 || principal <= 0)
-        return -1;
+    if (js_parse_cents(amount, strlen(amount), INT64_MAX / 4, &principal) != 0 || principal <= 0) {
+        log_msg(LOG_WARN, "application %s approved with an amount no schedule can lend: no offer",
+                app_id);
+        return 0;
+    }
     int rate = atoi(PQgetvalue(row, 0, LC_RATE_BPS));
 
     /* The fee: a percentage of the principal within [min, max], never more than a tenth of it;
@@ -195,18 +200,28 @@ int lending_offer_on_approval(arena *a, const PGresult *row)
         .first_due = sched_add_months(today, 1),
         .daycount = SCHED_30_360,
     };
+    /* Terms the engine cannot lay out (a product row it cannot read, an amount too small for the
+     * tenure, a rate out of range) make no offer: the approval stands, an officer sees why. */
     if (sched_parse_method(PQgetvalue(pr, 0, P_METHOD), &terms.method) != 0 ||
-        sched_parse_rounding(PQgetvalue(pr, 0, P_ROUNDING), &terms.rounding, &terms.multiple) != 0)
-        return -1;
-    struct sched_item *items = arena_alloc(a, sizeof(*items) * (size_t)tenure);
-    struct schedule s;
-    if (items == NULL || sched_build(&terms, items, tenure, &s) != SCHED_OK) {
-        log_msg(LOG_ERROR, "application %s: the product's terms build no schedule", app_id);
-        return -1;
+        sched_parse_rounding(PQgetvalue(pr, 0, P_ROUNDING), &terms.rounding, &terms.multiple) !=
+            0) {
+        log_msg(LOG_ERROR,
+                "application %s: product %s has a method or rounding the engine does "
+                "not know: no offer",
+                app_id, PQgetvalue(pr, 0, P_CODE));
+        return 0;
     }
-    int apr = 0;
-    if (sched_apr(net, items, s.count, &apr) != 0)
+    struct sched_item *items = arena_alloc(a, sizeof(*items) * (size_t)tenure);
+    if (items == NULL)
         return -1;
+    struct schedule s;
+    enum sched_error se = sched_build(&terms, items, tenure, &s);
+    int apr = 0;
+    if (se != SCHED_OK || net <= 0 || sched_apr(net, items, s.count, &apr) != 0) {
+        log_msg(LOG_WARN, "application %s: the terms build no schedule or APR (%s): no offer",
+                app_id, se != SCHED_OK ? sched_error_field(se) : "apr");
+        return 0;
+    }
     sched_day valid = working_days_after(today, (int)num(pr, P_VALID_DAYS));
 
     unsigned char rnd[5];

@@ -575,6 +575,14 @@ void review_reprocess(arena *a, const struct review_actor *who, const char *app_
         out->code = REVIEW_CHANGED;
         return;
     }
+    /* Again under the row's lock (acceptance locks the application row too): an offer accepted
+     * while the providers answered stops the re-evaluation. */
+    taken = lending_offer_taken(a, app_id);
+    if (taken != 0) {
+        db_rollback();
+        out->code = taken < 0 ? REVIEW_DB_DOWN : REVIEW_OFFER_TAKEN;
+        return;
+    }
     struct compliance_facts facts;
     struct loan_result res;
     if (evaluate_row(a, app_id, &in, 0, &fresh, &facts, &res, out) != 0)

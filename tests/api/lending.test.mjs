@@ -715,6 +715,35 @@ describe('signing the agreement', () => {
     const fresh = await otpFor(phone, { not: code });
     assert.equal((await signAgreement(agr, fresh, applicant.token)).status, 201);
   });
+
+  test('parallel guesses share the tries: of 12 wrong codes at once, at most OTP_MAX_TRIES are judged; then even the right one is refused', async () => {
+    const { applicant, app, phone } = await approvedApplication();
+    const acc = await accept(app.application_id, applicant.token);
+    assert.equal(acc.status, 201, acc.text);
+    const agr = acc.json.agreement_id;
+    const code = await otpFor(phone);
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, k) => signAgreement(agr, otherCode(code, k + 1), applicant.token)));
+    const judged = answers.filter((r) => r.json?.error?.code === 'otp_invalid').length;
+    for (const r of answers) assert.ok(['otp_invalid', 'otp_exhausted'].includes(r.json?.error?.code), r.text);
+    assert.ok(judged <= OTP_MAX_TRIES, `${judged} wrong codes were compared (at most ${OTP_MAX_TRIES})`);
+    assertError(await signAgreement(agr, code, applicant.token), 400, 'otp_exhausted');
+    const tries = sql('SELECT max(tries) FROM agreement_otps WHERE agreement_id = :\'p1\'', agr)[0][0];
+    assert.equal(Number(tries), OTP_MAX_TRIES);
+  });
+
+  test('the signed terms name the KFS by its hash, then carry the KFS itself', async () => {
+    const x = await signedLoan();
+    const g = await api('GET', `/agreements/${x.accept.agreement_id}`, { token: x.applicant.token });
+    assert.equal(g.status, 200, g.text);
+    const terms = g.json.agreement.terms;
+    const kfs = (await kfsOf(x.app.application_id, x.applicant.token)).json.kfs;
+    assert.ok(terms.includes(`key_fact_statement_sha256: ${kfs.kfs_sha256}\n`), 'the hash is labelled as the hash');
+    const m = terms.match(/\nkey_fact_statement: (\{.*\})\n/);
+    assert.ok(m, 'the KFS is labelled as the KFS');
+    const inTerms = JSON.parse(m[1]);
+    assert.equal(inTerms.offer_id, kfs.offer_id);
+    assert.equal(createHash('sha256').update(m[1]).digest('hex'), kfs.kfs_sha256, 'the KFS in the terms is the one hashed');
+  });
 });
 
 // ---- 6. the loan account ---------------------------------------------------------------------
@@ -815,7 +844,7 @@ describe('disbursal', () => {
     const gp = await gateway('GET', `/v1/payouts/${p.payout_id}`);
     assert.equal(gp.status, 200, gp.text);
     assert.equal(gp.json.amount, paise(o.net_disbursed), 'the payout is the net disbursed amount, in paise');
-    assert.equal(gp.json.reference_id, x.loanId, 'the payout references the loan');
+    assert.equal(gp.json.reference_id, `${x.loanId}:1`, 'the payout references the loan and its tranche (the idempotency key)');
     const ba = gp.json.fund_account?.bank_account;
     if (ba) {
       assert.equal(ba.ifsc, PRIYA.bank_account.ifsc, 'the borrower\'s own account');
@@ -957,6 +986,42 @@ describe('disbursal', () => {
     assert.equal(second.json.loan.state, 'DISBURSING');
     assert.match(String(second.json.payout?.payout_id), /^pout_/);
     await waitState(loanId, officer.token, 'ACTIVE');
+  });
+
+  test('the gateway took the payout but its answer was lost: 503, the tranche stays open, disbursing again re-sends the same key and pays once', async () => {
+    const x = await signedLoan();
+    // The sandbox's webhooks go nowhere for now (none reconciles the payout meanwhile); the payout
+    // takes effect, then the connection closes before the answer. Twice: libcurl itself re-sends
+    // once on a reused connection that dies (the same key: the same payout).
+    const before = await gateway('GET', '/sandbox/config');
+    assert.equal(before.status, 200, before.text);
+    const hook = before.json.webhook_url;
+    assert.ok(hook, before.text);
+    await gateway('POST', '/sandbox/config', { webhook_url: 'http://127.0.0.1:9/nowhere' });
+    try {
+      const inj = await gateway('POST', '/sandbox/next-error', { status: 0, after: true, count: 2, path: '/v1/payouts' });
+      assert.equal(inj.status, 200, inj.text);
+      const lost = await disburse(x.loanId, officer.token);
+      await gateway('POST', '/sandbox/next-error', { count: 0 });
+      assertError(lost, 503, 'gateway_unavailable');
+      assert.equal((await getLoan(x.loanId, officer.token)).state, 'DISBURSING');
+      assert.deepEqual(sql('SELECT tranche, status FROM loan_payouts WHERE loan_id = :\'p1\'', x.loanId), [['1', 'requested']]);
+      const again = await disburse(x.loanId, officer.token);
+      assert.equal(again.status, 202, again.text);
+      assert.equal(again.json.payout.tranche, 1, 'the same tranche, the same idempotency key');
+      assertError(await disburse(x.loanId, officer.token), 409, 'invalid_state');
+      const source = process.env.GATEWAY_ACCOUNT || '7878780080316316';
+      const list = await gateway('GET', `/v1/payouts?account_number=${source}&reference_id=${encodeURIComponent(`${x.loanId}:1`)}&count=10`);
+      assert.equal(list.status, 200, list.text);
+      assert.equal(list.json.items.length, 1, `one payout at the gateway: ${list.text}`);
+      assert.equal(list.json.items[0].id, again.json.payout.payout_id);
+      assert.deepEqual(sql('SELECT count(*) FROM loan_payouts WHERE loan_id = :\'p1\'', x.loanId), [['1']]);
+    } finally {
+      await gateway('POST', '/sandbox/next-error', { count: 0 });
+      await gateway('POST', '/sandbox/config', { webhook_url: hook });
+    }
+    // The events, retried to the service again, make the loan ACTIVE.
+    await waitState(x.loanId, officer.token, 'ACTIVE', () => true, 30000);
   });
 
   test('no verified bank account (an application outside India): no offer, or 409 no_verified_bank_account on disburse', async () => {

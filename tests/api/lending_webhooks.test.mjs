@@ -118,6 +118,14 @@ describe('the signature', () => {
     assert.equal(eventRows(eventId), 1, 'the event recorded once');
   });
 
+  test('the signature is judged before the body: an unsigned body of any type, JSON or not, is 400 invalid_signature', async () => {
+    for (const [type, body] of [['text/plain', 'not json at all'], ['application/json', '{"broken":'],
+      ['application/x-www-form-urlencoded', 'a=1'], ['application/json', '{"entity":"event"}']]) {
+      const r = await api('POST', '/webhooks/gateway', { body, headers: { 'Content-Type': type } });
+      assertError(r, 400, 'invalid_signature');
+    }
+  });
+
   test('a validly signed body that is not JSON: 400, nothing changes', async () => {
     const h = await heldLoan();
     for (const raw of ['{"entity":"event","event":"payout.processed",', 'not json', '']) {
