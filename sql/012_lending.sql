@@ -6,12 +6,6 @@
 -- keys and the hash would no longer be of what was shown), and the agreement keeps the exact
 -- bytes that were signed.
 
--- The business date of lending: the date in India, the one product's country. Offers' validity,
--- due dates and the disbursal date are all of it, in SQL as in C (lending_today).
-CREATE FUNCTION business_date() RETURNS date LANGUAGE sql STABLE AS $$
-    SELECT (now() AT TIME ZONE 'Asia/Kolkata')::date
-$$;
-
 -- The lending trail joins the review trail (approval_logs, append-only): each step of an
 -- application's offer, agreement and loan is a row with its details.
 ALTER TABLE approval_logs DROP CONSTRAINT approval_logs_action_check;

@@ -136,7 +136,7 @@ int lending_log(arena *a, const char *app_id, const char *action, long long acto
                 const char *actor_email, const char *reason, json_object *details)
     __attribute__((warn_unused_result));
 /* Today's business date: the date in India (the one product's country; UTC+05:30, which has no
- * daylight saving), the same as business_date() in SQL (sql/012_lending.sql). */
+ * daylight saving), the same as business_date() in SQL (sql/013_business_date.sql). */
 #define LENDING_UTC_OFFSET (5 * 3600 + 30 * 60)
 sched_day lending_today(void);
 
