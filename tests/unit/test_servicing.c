@@ -1,0 +1,173 @@
+/*
+ * The servicing rules (app/pipeline/servicing.c) against SERVICING's vectors: the regulator's
+ * days past due and classes (due 31 Mar: day 31 on 30 Apr, SMA-2 on 30 May, NPA on 29 Jun, each
+ * one day before Fineract's count would say so), the two allocation strategies, the foreclosure
+ * payoff, both part-prepayment modes, the cooling-off exit, and a penal charge that never
+ * becomes interest.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "schedule.h"
+#include "servicing.h"
+
+static sched_day day(int y, int m, int d)
+{
+    sched_day x = sched_date(y, m, d);
+    assert_true(x != INT32_MIN);
+    return x;
+}
+
+static void test_days_past_due(void **state)
+{
+    (void)state;
+    sched_day due = day(2027, 3, 31);
+    struct {
+        int m, d, dpd;
+        const char *cls;
+    } v[] = {
+        {3, 30, 0, "STANDARD"}, {3, 31, 1, "SMA-0"},  {4, 29, 30, "SMA-0"}, {4, 30, 31, "SMA-1"},
+        {5, 29, 60, "SMA-1"},   {5, 30, 61, "SMA-2"}, {6, 28, 90, "SMA-2"}, {6, 29, 91, "NPA"},
+    };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        int dpd = svc_days_past_due(due, day(2027, v[i].m, v[i].d));
+        assert_int_equal(dpd, v[i].dpd);
+        assert_string_equal(svc_class_name(svc_classify(dpd)), v[i].cls);
+    }
+    /* Fineract's and Frappe's count (business date - due date) would still say SMA-2 on 29 Jun. */
+    assert_int_equal(svc_classify((int)(day(2027, 6, 29) - due)), SVC_SMA2);
+}
+
+static void test_allocation(void **state)
+{
+    (void)state;
+    /* Two due installments of 200 principal + 20 interest; 40 paid. */
+    struct svc_due dues[2] = {{0, 0, 2000, 20000}, {0, 0, 2000, 20000}};
+    struct svc_due paid[2];
+    assert_int_equal(svc_allocate(SVC_RBI_INDIA, dues, 2, 4000, paid), 0);
+    assert_int_equal(paid[0].interest, 2000);
+    assert_int_equal(paid[1].interest, 2000);
+    assert_int_equal(paid[0].principal + paid[1].principal, 0);
+    assert_int_equal(svc_allocate(SVC_STANDARD_ORDER, dues, 2, 4000, paid), 0);
+    assert_int_equal(paid[0].interest, 2000);
+    assert_int_equal(paid[0].principal, 2000);
+    assert_int_equal(paid[1].interest + paid[1].principal, 0);
+    /* Penal charges: first for standard, last for rbi_india; an overpayment is left over. */
+    struct svc_due pen[2] = {{50000, 0, 2000, 20000}, {0, 0, 2000, 20000}};
+    assert_int_equal(svc_allocate(SVC_STANDARD_ORDER, pen, 2, 50000, paid), 0);
+    assert_int_equal(paid[0].penal, 50000);
+    assert_int_equal(paid[0].interest, 0);
+    assert_int_equal(svc_allocate(SVC_RBI_INDIA, pen, 2, 50000, paid), 0);
+    assert_int_equal(paid[0].interest + paid[1].interest, 4000);
+    assert_int_equal(paid[0].principal + paid[1].principal, 40000);
+    assert_int_equal(paid[0].penal, 6000);
+    assert_int_equal(svc_allocate(SVC_RBI_INDIA, pen, 2, 100000, paid), 100000 - 94000);
+    assert_int_equal(svc_allocate(SVC_STANDARD_ORDER, pen, 2, -5, paid), 0);
+    enum svc_strategy s;
+    assert_int_equal(svc_parse_strategy("rbi_india", &s), 0);
+    assert_int_equal(s, SVC_RBI_INDIA);
+    assert_int_equal(svc_parse_strategy("standard", &s), 0);
+    assert_int_equal(s, SVC_STANDARD_ORDER);
+    assert_int_equal(svc_parse_strategy("fifo", &s), -1);
+}
+
+/* Loan A: 100,000.00 at 12 % for 12 months, first due 2027-01-15. */
+static void loan_a(struct sched_item items[12], struct schedule *s)
+{
+    struct sched_terms t = {
+        .principal = 10000000,
+        .minor_exp = 2,
+        .rate_bps = 1200,
+        .months = 12,
+        .disbursed = day(2026, 12, 15),
+        .first_due = day(2027, 1, 15),
+        .method = SCHED_EMI,
+        .rounding = SCHED_ROUND_HALF_EVEN,
+        .daycount = SCHED_30_360,
+    };
+    assert_int_equal(sched_build(&t, items, 12, s), SCHED_OK);
+}
+
+static void test_foreclosure(void **state)
+{
+    (void)state;
+    struct sched_item items[12];
+    struct schedule s;
+    loan_a(items, &s);
+    assert_int_equal(items[2].balance, 7610802);
+    struct svc_payoff p;
+    svc_foreclosure(items[2].balance, 1200, items[2].due, items[2].due + 15, 0, 0, 0, 0, &p);
+    assert_int_equal(p.interest, 37533);
+    assert_int_equal(p.total, 7648335);
+    /* Dues and penal charges are added, a credit taken off, a charge on the principal. */
+    svc_foreclosure(items[2].balance, 1200, items[2].due, items[2].due + 15, 888488, 50000, 1000,
+                    200, &p);
+    assert_int_equal(p.charge, 152216);
+    assert_int_equal(p.total, 7610802 + 37533 + 888488 + 50000 + 152216 - 1000);
+    /* On the due date itself nothing has accrued. */
+    svc_foreclosure(items[2].balance, 1200, items[2].due, items[2].due, 0, 0, 0, 0, &p);
+    assert_int_equal(p.total, 7610802);
+}
+
+static void test_prepayment(void **state)
+{
+    (void)state;
+    struct sched_item items[12], out[12];
+    struct schedule s, r;
+    loan_a(items, &s);
+    int64_t balance = items[2].balance - 2000000; /* 56,108.02 after a 20,000 prepayment */
+    assert_int_equal(balance, 5610802);
+    sched_day next = items[3].due;
+    assert_int_equal(svc_reschedule(balance, 1200, 9, s.emi, SVC_REDUCE_EMI, next, out, 12, &r),
+                     SCHED_OK);
+    assert_int_equal(r.count, 9);
+    assert_int_equal(r.emi, 655007);
+    assert_int_equal(r.total_principal, balance);
+    assert_int_equal(svc_reschedule(balance, 1200, 9, s.emi, SVC_REDUCE_TENURE, next, out, 12, &r),
+                     SCHED_OK);
+    assert_int_equal(r.count, 7);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(out[i].installment, 888488);
+    assert_int_equal(out[6].installment, 494887);
+    assert_int_equal(out[6].balance, 0);
+    assert_int_equal(out[0].due, next);
+    int64_t sum = 0;
+    for (int i = 0; i < r.count; i++)
+        sum += out[i].principal;
+    assert_int_equal(sum, balance);
+    /* An installment that cannot even pay the interest, or a longer loan than before: refused. */
+    assert_int_equal(svc_reschedule(balance, 1200, 9, 56108, SVC_REDUCE_TENURE, next, out, 12, &r),
+                     SCHED_E_AMORTIZATION);
+    assert_int_equal(svc_reschedule(balance, 1200, 3, s.emi, SVC_REDUCE_TENURE, next, out, 12, &r),
+                     SCHED_E_AMORTIZATION);
+    assert_int_equal(svc_reschedule(0, 1200, 9, s.emi, SVC_REDUCE_TENURE, next, out, 12, &r),
+                     SCHED_E_PRINCIPAL);
+}
+
+static void test_cooling_off_and_penal(void **state)
+{
+    (void)state;
+    assert_int_equal(svc_cooling_off_exit(10000000, 1200, 2), 10006575);
+    assert_int_equal(svc_cooling_off_exit(10000000, 1200, 0), 10000000);
+    /* The first EMI missed with a 500 penal charge: period 2's interest stays 921.15; had the
+     * charge been capitalised it would be 926.15. */
+    struct sched_item items[12];
+    struct schedule s;
+    loan_a(items, &s);
+    assert_int_equal(items[1].interest, 92115);
+    assert_int_equal(sched_interest_month(items[0].balance + 50000, 1200), 92615);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_days_past_due),         cmocka_unit_test(test_allocation),
+        cmocka_unit_test(test_foreclosure),           cmocka_unit_test(test_prepayment),
+        cmocka_unit_test(test_cooling_off_and_penal),
+    };
+    return cmocka_run_group_tests_name("servicing", tests, NULL, NULL);
+}
