@@ -192,16 +192,6 @@ static void sha256_hex(const char *s, char out[65])
     sodium_bin2hex(out, 65, h, sizeof(h));
 }
 
-static void new_id(const char *prefix, char out[32])
-{
-    unsigned char rnd[5];
-    randombytes_buf(rnd, sizeof(rnd));
-    char ymd[16];
-    sched_format_date(lending_today(), ymd);
-    snprintf(out, 32, "%s-%.4s%.2s%.2s-%02X%02X%02X%02X%02X", prefix, ymd, ymd + 5, ymd + 8, rnd[0],
-             rnd[1], rnd[2], rnd[3], rnd[4]);
-}
-
 /* The canonical bytes of the agreement: fixed clauses, the offer and the KFS verbatim. */
 static const char *agreement_terms(arena *a, const char *agreement_id, const char *app_id,
                                    const char *name, const char *email, const char *masked,
@@ -323,7 +313,7 @@ void lending_accept(arena *a, const struct lending_actor *who, const char *app_i
     char masked[32];
     int created = PQgetisnull(r, 0, 10);
     if (created) {
-        new_id("AGR", agreement_id);
+        lending_new_id("AGR", agreement_id);
         mask_phone(phone, masked);
         const char *terms =
             agreement_terms(a, agreement_id, app_id, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
@@ -489,7 +479,7 @@ void lending_sign(arena *a, const struct lending_actor *who, const char *agreeme
     if (!db_ok(s))
         return fail(a, out, s);
     char loan_id[32];
-    new_id("LN", loan_id);
+    lending_new_id("LN", loan_id);
     const char *offer_id = PQgetvalue(r, 0, 8);
     const char *pl[3] = {loan_id, agreement_id, offer_id};
     PGresult *l = db_exec(a, SQL(AG_LOAN_INSERT), 3, pl);

@@ -135,6 +135,9 @@ extern const struct db_stmts disbursal_statements;
 int lending_log(arena *a, const char *app_id, const char *action, long long actor_id,
                 const char *actor_email, const char *reason, json_object *details)
     __attribute__((warn_unused_result));
+/* A new id PREFIX-YYYYMMDD-XXXXXXXX (8 of A-Z0-9 from the CSPRNG, as application ids: no id is
+ * shaped like a PAN or an Aadhaar number, which log scanners look for) into out[32]. */
+void lending_new_id(const char *prefix, char out[32]);
 /* Today's business date: the date in India (the one product's country; UTC+05:30, which has no
  * daylight saving), the same as business_date() in SQL (sql/013_business_date.sql). */
 #define LENDING_UTC_OFFSET (5 * 3600 + 30 * 60)

@@ -96,6 +96,17 @@ sched_day lending_today(void)
     return sched_date(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
+void lending_new_id(const char *prefix, char out[32])
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    char ymd[16];
+    sched_format_date(lending_today(), ymd);
+    int n = snprintf(out, 32, "%s-%.4s%.2s%.2s-", prefix, ymd, ymd + 5, ymd + 8);
+    for (int i = 0; i < 8 && n + i < 31; i++)
+        out[n + i] = alphabet[randombytes_uniform(36)];
+    out[n + 8 < 31 ? n + 8 : 31] = '\0';
+}
+
 /* n working days (Monday to Friday) after day. */
 static sched_day working_days_after(sched_day day, int n)
 {
@@ -224,13 +235,8 @@ int lending_offer_on_approval(arena *a, const PGresult *row)
     }
     sched_day valid = working_days_after(today, (int)num(pr, P_VALID_DAYS));
 
-    unsigned char rnd[5];
-    randombytes_buf(rnd, sizeof(rnd));
     char offer_id[32];
-    char ymd[16];
-    sched_format_date(today, ymd);
-    snprintf(offer_id, sizeof(offer_id), "OFR-%.4s%.2s%.2s-%02X%02X%02X%02X%02X", ymd, ymd + 5,
-             ymd + 8, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4]);
+    lending_new_id("OFR", offer_id);
     const char *currency = PQgetvalue(pr, 0, P_CURRENCY);
 
     /* The KFS (RBI's Part 1, Part 2 and the illustrative schedule), in a fixed order. */
