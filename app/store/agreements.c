@@ -115,13 +115,6 @@ const struct db_stmts agreements_statements = DB_STMTS("agreements", sql);
 
 #define OTP_PER_HOUR 5
 
-static void fail(arena *a, struct lending_outcome *out, const PGresult *r)
-{
-    db_rollback();
-    out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-    out->detail = db_error_brief(a, r);
-}
-
 /* "XXXXXX7890": every digit of the phone but the last four masked. */
 static void mask_phone(const char *phone, char out[32])
 {
@@ -276,16 +269,10 @@ static int send_code(arena *a, const char *agreement_id, const char *app_id, con
 void lending_accept(arena *a, const struct lending_actor *who, const char *app_id,
                     const struct audit_client *client, struct lending_outcome *out)
 {
-    memset(out, 0, sizeof(*out));
-    if (db_begin() != 0) {
-        out->code = LENDING_DB_DOWN;
+    PGresult *r = lending_begin_lock(a, SQL(AG_LOCK_OFFER), app_id, out);
+    if (r == NULL)
         return;
-    }
-    const char *p[1] = {app_id};
-    PGresult *r = db_exec(a, SQL(AG_LOCK_OFFER), 1, p);
-    if (!db_ok(r))
-        return fail(a, out, r);
-    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0) || atoll(PQgetvalue(r, 0, 0)) != who->id) {
+    if (PQgetisnull(r, 0, 0) || atoll(PQgetvalue(r, 0, 0)) != who->id) {
         db_rollback();
         out->code = LENDING_NOT_FOUND;
         return;
@@ -323,7 +310,7 @@ void lending_accept(arena *a, const struct lending_actor *who, const char *app_i
                              PQgetvalue(r, 0, 8), masked};
         PGresult *ins = db_exec(a, SQL(AG_INSERT), 8, pi);
         if (!db_ok(ins))
-            return fail(a, out, ins);
+            return lending_fail(a, out, ins);
     } else {
         snprintf(agreement_id, sizeof(agreement_id), "%s", PQgetvalue(r, 0, 10));
         snprintf(sha, sizeof(sha), "%s", PQgetvalue(r, 0, 12));
@@ -333,7 +320,7 @@ void lending_accept(arena *a, const struct lending_actor *who, const char *app_i
     PGresult *failed = NULL;
     int sent = send_code(a, agreement_id, app_id, phone, &expires, &failed);
     if (sent < 0)
-        return fail(a, out, failed);
+        return lending_fail(a, out, failed);
     if (sent > 0) {
         db_rollback();
         out->code = LENDING_OTP_RATE;
@@ -342,7 +329,7 @@ void lending_accept(arena *a, const struct lending_actor *who, const char *app_i
     const char *po[1] = {offer_id};
     PGresult *up = db_exec(a, SQL(AG_OFFER_ACCEPTED), 1, po);
     if (!db_ok(up))
-        return fail(a, out, up);
+        return lending_fail(a, out, up);
     json_object *d = json_object_new_object();
     json_object_object_add(d, "offer_id", json_object_new_string(offer_id));
     json_object_object_add(d, "agreement_id", json_object_new_string(agreement_id));
@@ -374,16 +361,10 @@ void lending_accept(arena *a, const struct lending_actor *who, const char *app_i
 void lending_sign(arena *a, const struct lending_actor *who, const char *agreement_id,
                   const char *otp, const struct audit_client *client, struct lending_outcome *out)
 {
-    memset(out, 0, sizeof(*out));
-    if (db_begin() != 0) {
-        out->code = LENDING_DB_DOWN;
+    PGresult *r = lending_begin_lock(a, SQL(AG_LOCK), agreement_id, out);
+    if (r == NULL)
         return;
-    }
-    const char *p[1] = {agreement_id};
-    PGresult *r = db_exec(a, SQL(AG_LOCK), 1, p);
-    if (!db_ok(r))
-        return fail(a, out, r);
-    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 2) || atoll(PQgetvalue(r, 0, 2)) != who->id) {
+    if (PQgetisnull(r, 0, 2) || atoll(PQgetvalue(r, 0, 2)) != who->id) {
         db_rollback();
         out->code = LENDING_NOT_FOUND;
         return;
@@ -429,7 +410,7 @@ void lending_sign(arena *a, const struct lending_actor *who, const char *agreeme
     const char *pt[2] = {otp_id, maxs};
     PGresult *t = db_exec(a, SQL(AG_OTP_TRY), 2, pt);
     if (!db_ok(t))
-        return fail(a, out, t);
+        return lending_fail(a, out, t);
     if (PQntuples(t) == 0) {
         db_rollback();
         out->code = LENDING_OTP_EXHAUSTED;
@@ -473,22 +454,22 @@ void lending_sign(arena *a, const struct lending_actor *who, const char *agreeme
     const char *pu[1] = {otp_id};
     PGresult *u = db_exec(a, SQL(AG_OTP_USED), 1, pu);
     if (!db_ok(u))
-        return fail(a, out, u);
+        return lending_fail(a, out, u);
     const char *ps[3] = {agreement_id, key_id, sig};
     PGresult *s = db_exec(a, SQL(AG_SIGN), 3, ps);
     if (!db_ok(s))
-        return fail(a, out, s);
+        return lending_fail(a, out, s);
     char loan_id[32];
     lending_new_id("LN", loan_id);
     const char *offer_id = PQgetvalue(r, 0, 8);
     const char *pl[3] = {loan_id, agreement_id, offer_id};
     PGresult *l = db_exec(a, SQL(AG_LOAN_INSERT), 3, pl);
     if (!db_ok(l))
-        return fail(a, out, l);
+        return lending_fail(a, out, l);
     const char *po[1] = {offer_id};
     PGresult *os = db_exec(a, SQL(AG_OFFER_SIGNED), 1, po);
     if (!db_ok(os))
-        return fail(a, out, os);
+        return lending_fail(a, out, os);
     /* The consent record. */
     json_object *d = json_object_new_object();
     json_object_object_add(d, "agreement_id", json_object_new_string(agreement_id));

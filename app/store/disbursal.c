@@ -151,13 +151,6 @@ int lending_state_valid(const char *s)
     return 0;
 }
 
-static void fail(arena *a, struct lending_outcome *out, const PGresult *r)
-{
-    db_rollback();
-    out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-    out->detail = db_error_brief(a, r);
-}
-
 static json_object *money_col(const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NULL : js_new_money(atoll(PQgetvalue(r, row, col)));
@@ -361,20 +354,10 @@ static void wipe_input(struct loan_input *in)
 void lending_disburse(arena *a, const struct lending_actor *who, const char *loan_id,
                       const struct audit_client *client, struct lending_outcome *out)
 {
-    memset(out, 0, sizeof(*out));
-    if (db_begin() != 0) {
-        out->code = LENDING_DB_DOWN;
+    PGresult *r = lending_begin_lock(a, SQL(DS_LOCK), loan_id, out);
+    if (r == NULL)
         return;
-    }
     const char *p[1] = {loan_id};
-    PGresult *r = db_exec(a, SQL(DS_LOCK), 1, p);
-    if (!db_ok(r))
-        return fail(a, out, r);
-    if (PQntuples(r) == 0) {
-        db_rollback();
-        out->code = LENDING_NOT_FOUND;
-        return;
-    }
     const char *app_id = PQgetvalue(r, 0, L_APP);
     const char *state = PQgetvalue(r, 0, L_STATE);
     int submitter_col = L_COUNT_COL; /* a.user_id follows LOAN_COLS */
@@ -386,7 +369,7 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
     /* A tranche the gateway never answered for is sent again under the same key. */
     PGresult *last = db_exec(a, SQL(DS_LAST_PAYOUT), 1, p);
     if (!db_ok(last))
-        return fail(a, out, last);
+        return lending_fail(a, out, last);
     int resend = !strcmp(state, "DISBURSING") && PQntuples(last) > 0 &&
                  !strcmp(PQgetvalue(last, 0, 2), "requested");
     if (strcmp(state, "AWAITING_DISBURSAL") != 0 && !resend) {
@@ -405,7 +388,7 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
             const char *pf[2] = {loan_id, who_id};
             PGresult *f = db_exec(a, SQL(DS_FIRST), 2, pf);
             if (!db_ok(f))
-                return fail(a, out, f);
+                return lending_fail(a, out, f);
             json_object *d = json_object_new_object();
             json_object_object_add(d, "loan_id", json_object_new_string(loan_id));
             json_object_object_add(d, "approvals", json_object_new_int(1));
@@ -463,11 +446,11 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
             who_id};
         PGresult *ins = db_exec(a, SQL(DS_PAYOUT_INSERT), 7, pi);
         if (!db_ok(ins))
-            return fail(a, out, ins);
+            return lending_fail(a, out, ins);
         const char *pd[2] = {loan_id, tr};
         PGresult *up = db_exec(a, SQL(DS_DISBURSING), 2, pd);
         if (!db_ok(up))
-            return fail(a, out, up);
+            return lending_fail(a, out, up);
     }
     json_object *d = json_object_new_object();
     json_object_object_add(d, "loan_id", json_object_new_string(loan_id));
@@ -522,13 +505,13 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
         const char *ps[3] = {key, res.payout_id, res.status};
         PGresult *s = db_exec(a, SQL(DS_PAYOUT_SENT), 3, ps);
         if (!db_ok(s))
-            return fail(a, out, s);
+            return lending_fail(a, out, s);
     } else if (gc == GATEWAY_REFUSED) {
         const char *why = arena_printf(a, "the gateway refused the payout: %s", res.error);
         const char *pr[2] = {key, why};
         PGresult *s = db_exec(a, SQL(DS_PAYOUT_REFUSED), 2, pr);
         if (!db_ok(s))
-            return fail(a, out, s);
+            return lending_fail(a, out, s);
         /* A first send refused is a payout that does not exist: the loan waits again. A resend
          * refused may be a payout that does exist (e.g. the key's first request got through and
          * the body differs now): the tranche stays open, for an operator to reconcile with
@@ -538,7 +521,7 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
             const char *pb[2] = {loan_id, why};
             PGresult *b = db_exec(a, SQL(DS_BACK), 2, pb);
             if (!db_ok(b))
-                return fail(a, out, b);
+                return lending_fail(a, out, b);
         }
         json_object *fd = json_object_new_object();
         json_object_object_add(fd, "loan_id", json_object_new_string(loan_id));
@@ -554,7 +537,7 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
     }
     PGresult *now = db_exec(a, SQL(DS_GET), 1, p);
     if (!db_ok(now))
-        return fail(a, out, now);
+        return lending_fail(a, out, now);
     if (db_commit() != 0) {
         out->code = LENDING_DB_DOWN;
         return;
@@ -686,7 +669,7 @@ void lending_webhook(arena *a, const char *body, size_t len, const char *event_i
     const char *pe[4] = {event_id, ev.event, ev.payout_id, ev.status};
     PGresult *e = db_exec(a, SQL(DS_EVENT_INSERT), 4, pe);
     if (!db_ok(e))
-        return fail(a, out, e);
+        return lending_fail(a, out, e);
     if (PQntuples(e) == 0) {
         db_rollback();
         return webhook_done(a, "duplicate", out);
@@ -695,7 +678,7 @@ void lending_webhook(arena *a, const char *body, size_t len, const char *event_i
     const char *pf[2] = {ev.payout_id, ev.reference};
     PGresult *p = db_exec(a, SQL(DS_PAYOUT_FIND), 2, pf);
     if (!db_ok(p))
-        return fail(a, out, p);
+        return lending_fail(a, out, p);
     if (PQntuples(p) == 0) {
         outcome = "ignored";
         log_msg(LOG_WARN, "webhook %s: %s for unknown payout %s", event_id, ev.event, ev.payout_id);
@@ -721,12 +704,12 @@ void lending_webhook(arena *a, const char *body, size_t len, const char *event_i
             const char *pu[5] = {PQgetvalue(p, 0, 0), ev.status, ev.payout_id, ev.utr, ev.reason};
             PGresult *u = db_exec(a, SQL(DS_PAYOUT_UPDATE), 5, pu);
             if (!db_ok(u))
-                return fail(a, out, u);
+                return lending_fail(a, out, u);
             const char *action = "payout_update";
             PGresult *failed = NULL;
             if (current && !strcmp(ev.status, "processed") && !strcmp(loan_state, "DISBURSING")) {
                 if (activate(a, loan_id, &failed) != 0)
-                    return fail(a, out, failed);
+                    return lending_fail(a, out, failed);
                 action = "loan_activated";
             } else if (current &&
                        (!strcmp(ev.status, "failed") || !strcmp(ev.status, "reversed") ||
@@ -739,7 +722,7 @@ void lending_webhook(arena *a, const char *body, size_t len, const char *event_i
                 const char *pb[2] = {loan_id, why};
                 PGresult *b = db_ok(del) ? db_exec(a, SQL(DS_BACK), 2, pb) : del;
                 if (!db_ok(b))
-                    return fail(a, out, b);
+                    return lending_fail(a, out, b);
                 action = "disbursal_failed";
             }
             json_object *d = json_object_new_object();
@@ -764,7 +747,7 @@ void lending_webhook(arena *a, const char *body, size_t len, const char *event_i
     const char *po[2] = {event_id, outcome};
     PGresult *oc = db_exec(a, SQL(DS_EVENT_OUTCOME), 2, po);
     if (!db_ok(oc))
-        return fail(a, out, oc);
+        return lending_fail(a, out, oc);
     if (db_commit() != 0) {
         out->code = LENDING_DB_DOWN;
         return;

@@ -135,6 +135,12 @@ extern const struct db_stmts disbursal_statements;
 int lending_log(arena *a, const char *app_id, const char *action, long long actor_id,
                 const char *actor_email, const char *reason, json_object *details)
     __attribute__((warn_unused_result));
+/* Rolls back and sets out for a failed (or NULL: unreachable) result. */
+void lending_fail(arena *a, struct lending_outcome *out, const PGresult *r);
+/* Resets out, BEGINs and runs stmt (one parameter: id), which locks a row. Returns the row, or
+ * NULL with the transaction rolled back and out set (DB_DOWN, FAULT, NOT_FOUND for no row). */
+PGresult *lending_begin_lock(arena *a, const struct db_stmt *stmt, const char *id,
+                             struct lending_outcome *out);
 /* A new id PREFIX-YYYYMMDD-XXXXXXXX (8 of A-Z0-9 from the CSPRNG, as application ids: no id is
  * shaped like a PAN or an Aadhaar number, which log scanners look for) into out[32]. */
 void lending_new_id(const char *prefix, char out[32]);

@@ -107,6 +107,35 @@ void lending_new_id(const char *prefix, char out[32])
     out[n + 8 < 31 ? n + 8 : 31] = '\0';
 }
 
+void lending_fail(arena *a, struct lending_outcome *out, const PGresult *r)
+{
+    db_rollback();
+    out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
+    out->detail = db_error_brief(a, r);
+}
+
+PGresult *lending_begin_lock(arena *a, const struct db_stmt *stmt, const char *id,
+                             struct lending_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (db_begin() != 0) {
+        out->code = LENDING_DB_DOWN;
+        return NULL;
+    }
+    const char *p[1] = {id};
+    PGresult *r = db_exec(a, stmt, 1, p);
+    if (!db_ok(r)) {
+        lending_fail(a, out, r);
+        return NULL;
+    }
+    if (PQntuples(r) == 0) {
+        db_rollback();
+        out->code = LENDING_NOT_FOUND;
+        return NULL;
+    }
+    return r;
+}
+
 /* n working days (Monday to Friday) after day. */
 static sched_day working_days_after(sched_day day, int n)
 {
