@@ -17,10 +17,14 @@ count_tap() {  # adds the "# pass N" / "# fail N" of a node TAP file to the tota
   if [ -z "$p" ]; then fail=$((fail + 1)); echo "not ok - $1 produced no summary"; fi
 }
 
+# A port nobody listens on, below the kernel's ephemeral range (ip_local_port_range): a port in
+# that range can be the local end of any outgoing connection at the moment nginx binds it.
+EPHEMERAL_LOW=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "${EPHEMERAL_LOW:-0}" -gt 21000 ] 2>/dev/null || EPHEMERAL_LOW=32768
 free_port() {
   local p
   for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + RANDOM % (EPHEMERAL_LOW - 20000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done
   return 1
