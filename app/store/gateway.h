@@ -95,4 +95,58 @@ int gateway_event_parse(const char *body, size_t len, struct gateway_event *ev, 
  * above the stored one changes nothing (reversed may follow processed). */
 int gateway_status_rank(const char *status);
 
+/* ---- collection (issue 14): payment links, captured payments, refunds ------------------ */
+
+/* A payment link for a borrower (POST /v1/payment_links). All strings borrowed. */
+struct gateway_link_req {
+    const char *reference;      /* reference_id: ours, unique per link (the gateway refuses a
+                                   reference it has seen) */
+    int64_t amount;             /* minor units */
+    const char *currency;       /* "INR" */
+    const char *description;    /* shown on the gateway's page */
+    const char *customer_name;  /* the borrower */
+    const char *customer_email; /* may be NULL */
+    const char *customer_phone; /* may be NULL */
+    long long expire_by;        /* unix seconds, 0: the gateway's default */
+    const char *loan_id;        /* notes.loan_id: comes back in the payment's notes */
+    const char *purpose;        /* notes.purpose: "repayment" | "cooling_off_exit" */
+};
+
+struct gateway_link_res {
+    char id[64];         /* "plink_..." */
+    char short_url[256]; /* the page the borrower pays on */
+    char status[24];     /* created | partially_paid | paid | expired | cancelled */
+    long long expire_by; /* unix seconds, 0 when none */
+    int http_status;
+    char error[200];
+};
+
+/* Creates a payment link. The same outcomes as gateway_payout (REFUSED: 4xx with the
+ * description in res->error). */
+enum gateway_code gateway_payment_link(const struct gateway_link_req *req,
+                                       struct gateway_link_res *res)
+    __attribute__((warn_unused_result));
+
+/* A collection webhook, parsed: payment.captured (payload.payment.entity), refund.processed
+ * (payload.refund.entity, with payment_id), payment_link.paid / partially_paid / expired /
+ * cancelled (payload.payment_link.entity, and payload.payment.entity when paid). */
+struct gateway_payment_event {
+    char event[40];
+    char payment_id[64]; /* "pay_..." (refunds: the payment refunded) */
+    char refund_id[64];  /* "rfnd_...", "" unless a refund event */
+    char link_id[64];    /* "plink_..." when the event names one, else "" */
+    char status[24];     /* the entity's status: captured, processed, paid ... */
+    int64_t amount;      /* the payment's (refund's) amount, minor units */
+    char currency[4];
+    char loan_id[40];    /* notes.loan_id, "" when absent */
+    char reference[64];  /* notes.reference or the link's reference_id, "" when absent */
+    char purpose[24];    /* notes.purpose, "" when absent */
+    long long created_at;
+};
+
+/* 0 parsed; 1 the body is an event of the protocol but not a collection one (payout.*: use
+ * gateway_event_parse); -1 malformed (field says which field is missing or wrong). */
+int gateway_payment_event_parse(const char *body, size_t len, struct gateway_payment_event *ev,
+                                const char **field);
+
 #endif
