@@ -167,3 +167,321 @@ int64_t svc_cooling_off_exit(int64_t principal, int apr_bps, int days_held)
 {
     return principal + sched_interest_days(principal, apr_bps, days_held > 0 ? days_held : 0);
 }
+
+/* ---- the account ------------------------------------------------------------------------ */
+
+/* Adds up to *left to one bucket of an installment (paid toward due) and to the event's split. */
+static void fill(int64_t due, int64_t *paid, int64_t *split, int64_t *left)
+{
+    int64_t before = *paid;
+    take(due, paid, left);
+    *split += *paid - before;
+}
+
+static void settle_if_paid(struct svc_inst *it, sched_day v)
+{
+    if (it->settled_on == 0 && it->paid.interest == it->interest &&
+        it->paid.principal == it->principal)
+        it->settled_on = v;
+}
+
+/* The day-ends of the due dates before `before` (and not after the last day-end run) not yet
+ * applied: each installment unsettled at its due date's day-end takes the penal charge. */
+static void day_ends(const struct svc_account *a, struct svc_inst *inst, int n, sched_day before)
+{
+    for (int i = 0; i < n; i++) {
+        struct svc_inst *it = &inst[i];
+        if (it->seen || it->due >= before || it->due > a->last_day_end)
+            continue;
+        it->seen = 1;
+        if (it->settled_on == 0)
+            it->penal = a->penal_charge;
+    }
+}
+
+/* The index of the first installment due after day (n when none). */
+static int first_after(const struct svc_inst *inst, int n, sched_day day)
+{
+    int k = 0;
+    while (k < n && inst[k].due <= day)
+        k++;
+    return k;
+}
+
+/* Splits left over what is due on e->value by the strategy; returns what is left. */
+static int64_t pay_dues(const struct svc_account *a, struct svc_inst *inst, int n,
+                        struct svc_event *e, int64_t left)
+{
+    struct svc_due dues[SVC_MAX_INSTALLMENTS], paid[SVC_MAX_INSTALLMENTS];
+    int k = first_after(inst, n, e->value);
+    if (k == 0)
+        return left;
+    for (int i = 0; i < k; i++) {
+        dues[i].penal = inst[i].penal - inst[i].paid.penal;
+        dues[i].fee = 0;
+        dues[i].interest = inst[i].interest - inst[i].paid.interest;
+        dues[i].principal = inst[i].principal - inst[i].paid.principal;
+    }
+    left = svc_allocate(a->strategy, dues, k, left, paid);
+    for (int i = 0; i < k; i++) {
+        inst[i].paid.penal += paid[i].penal;
+        inst[i].paid.interest += paid[i].interest;
+        inst[i].paid.principal += paid[i].principal;
+        e->split.penal += paid[i].penal;
+        e->split.interest += paid[i].interest;
+        e->split.principal += paid[i].principal;
+        settle_if_paid(&inst[i], e->value);
+    }
+    return left;
+}
+
+/* Money beyond what is due pays the coming installments, nearest first: rbi_india principal
+ * before interest (money paid in advance reduces principal), standard interest first. */
+static int64_t pay_advance(const struct svc_account *a, struct svc_inst *inst, int n,
+                           struct svc_event *e, int64_t left)
+{
+    for (int i = first_after(inst, n, e->value); i < n && left > 0; i++) {
+        struct svc_inst *it = &inst[i];
+        if (a->strategy == SVC_RBI_INDIA) {
+            fill(it->principal, &it->paid.principal, &e->split.principal, &left);
+            fill(it->interest, &it->paid.interest, &e->split.interest, &left);
+        } else {
+            fill(it->interest, &it->paid.interest, &e->split.interest, &left);
+            fill(it->principal, &it->paid.principal, &e->split.principal, &left);
+        }
+        settle_if_paid(it, e->value);
+    }
+    return left;
+}
+
+/* When all principal is paid and nothing due or charged is open, the loan is closed on v: the
+ * interest of installments not yet due is not owed (it would accrue on a zero balance). */
+static void close_if_met(struct svc_inst *inst, int n, sched_day v, struct svc_result *res)
+{
+    int64_t principal_open = 0, penal_open = 0;
+    for (int i = 0; i < n; i++) {
+        principal_open += inst[i].principal - inst[i].paid.principal;
+        penal_open += inst[i].penal - inst[i].paid.penal;
+        if (inst[i].due <= v && inst[i].settled_on == 0)
+            return;
+    }
+    if (principal_open != 0 || penal_open != 0)
+        return;
+    for (int i = 0; i < n; i++)
+        if (inst[i].settled_on == 0) {
+            inst[i].interest = inst[i].paid.interest;
+            inst[i].settled_on = v;
+        }
+    res->closed = SVC_CLOSED_PAID;
+    res->closed_on = v;
+}
+
+/* Collapses the installments from k on into one paid on v (the closing installment of a
+ * foreclosure or an exit): interest as given, the principal still scheduled. Returns the new
+ * count. */
+static int collapse(struct svc_inst *inst, int n, int k, sched_day v, int64_t interest)
+{
+    int64_t principal = 0;
+    for (int i = k; i < n; i++)
+        principal += inst[i].principal;
+    struct svc_inst *f = &inst[k];
+    f->number = k + 1;
+    f->due = v;
+    f->interest = interest;
+    f->principal = principal;
+    f->balance = 0;
+    f->penal = 0;
+    f->paid = (struct svc_due){0, 0, interest, principal};
+    f->settled_on = v;
+    f->seen = 1;
+    return k + 1;
+}
+
+static int64_t unpaid_principal(const struct svc_inst *inst, int from, int n)
+{
+    int64_t p = 0;
+    for (int i = from; i < n; i++)
+        p += inst[i].principal - inst[i].paid.principal;
+    return p;
+}
+
+static int64_t paid_interest(const struct svc_inst *inst, int from, int n)
+{
+    int64_t p = 0;
+    for (int i = from; i < n; i++)
+        p += inst[i].paid.interest;
+    return p;
+}
+
+/* A prepayment on e->value: what is due first; then either the payoff (the loan is foreclosed)
+ * or a part of the principal, the rest of the loan re-scheduled by e->mode from the next due
+ * date. Interest paid in advance (standard) stays interest and pays the new installments. */
+static enum sched_error prepay(const struct svc_account *a, struct svc_inst *inst, int *n,
+                               int cap, struct svc_event *e, struct svc_result *res)
+{
+    int64_t left = pay_dues(a, inst, *n, e, e->amount);
+    int k = first_after(inst, *n, e->value);
+    if (left == 0)
+        return SCHED_OK;
+    if (k == *n) { /* nothing ahead: what is left is a credit */
+        e->to_credit += left;
+        res->credit += left;
+        close_if_met(inst, *n, e->value, res);
+        return SCHED_OK;
+    }
+    int64_t principal = unpaid_principal(inst, k, *n);
+    int64_t adv = paid_interest(inst, k, *n);
+    sched_day last_due = k > 0 ? inst[k - 1].due : a->disbursed;
+    int days = e->value > last_due ? (int)(e->value - last_due) : 0;
+    int64_t broken = sched_interest_days(principal, a->rate_bps, days);
+    int64_t charge = sched_div_half_even((__int128)principal * a->charge_bps, 10000);
+    int64_t interest_owed = broken > adv ? broken - adv : 0;
+    int64_t need = principal + interest_owed + charge;
+    if (left >= need) {
+        e->split.principal += principal;
+        e->split.interest += interest_owed;
+        e->split.fee += charge;
+        left -= need;
+        /* Interest paid in advance beyond what accrued is the borrower's. */
+        res->credit += adv > broken ? adv - broken : 0;
+        *n = collapse(inst, *n, k, e->value, broken > adv ? broken : adv);
+        e->to_credit += left;
+        res->credit += left;
+        e->closed = res->closed = SVC_CLOSED_FORECLOSED;
+        res->closed_on = e->value;
+        return SCHED_OK;
+    }
+    if (left >= principal) {
+        /* It would repay the principal but not the payoff: paid in advance instead. */
+        left = pay_advance(a, inst, *n, e, left);
+        e->to_credit += left;
+        res->credit += left;
+        close_if_met(inst, *n, e->value, res);
+        return SCHED_OK;
+    }
+    struct sched_item items[SVC_MAX_INSTALLMENTS];
+    struct schedule s;
+    int64_t emi = inst[k].interest + inst[k].principal;
+    enum sched_error err = svc_reschedule(principal - left, a->rate_bps, *n - k, emi, e->mode,
+                                          inst[k].due, items, cap - k, &s);
+    if (err != SCHED_OK)
+        return err;
+    for (int j = 0; j < s.count; j++) {
+        struct svc_inst *it = &inst[k + j];
+        memset(it, 0, sizeof(*it));
+        it->number = k + j + 1;
+        it->due = items[j].due;
+        it->interest = items[j].interest;
+        it->principal = items[j].principal;
+        it->balance = items[j].balance;
+    }
+    *n = k + s.count;
+    e->split.principal += left;
+    for (int i = k; i < *n && adv > 0; i++) {
+        int64_t x = inst[i].interest < adv ? inst[i].interest : adv;
+        inst[i].paid.interest = x;
+        adv -= x;
+    }
+    res->credit += adv;
+    return SCHED_OK;
+}
+
+/* The cooling-off exit on e->value: the principal unpaid plus interest at the APR for the days
+ * held, no penalty. Outside the period, or short of the amount, it is a repayment. */
+static int exit_cooling_off(const struct svc_account *a, struct svc_inst *inst, int *n,
+                            struct svc_event *e, struct svc_result *res)
+{
+    int held = e->value > a->disbursed ? (int)(e->value - a->disbursed) : 0;
+    if (held > a->cooling_off_days || *n == 0)
+        return -1;
+    int64_t principal = unpaid_principal(inst, 0, *n);
+    int64_t interest = svc_cooling_off_exit(principal, a->apr_bps, held) - principal;
+    int64_t adv = paid_interest(inst, 0, *n);
+    int64_t owed = interest > adv ? interest - adv : 0;
+    if (e->amount < principal + owed)
+        return -1;
+    e->split.principal += principal;
+    e->split.interest += owed;
+    e->to_credit += e->amount - principal - owed;
+    res->credit += e->to_credit + (adv > interest ? adv - interest : 0);
+    *n = collapse(inst, *n, 0, e->value, interest > adv ? interest : adv);
+    e->closed = res->closed = SVC_CLOSED_COOLING_OFF;
+    res->closed_on = e->value;
+    return 0;
+}
+
+enum sched_error svc_replay(const struct svc_account *a, struct svc_inst *inst, int n, int cap,
+                            struct svc_event *ev, int nev, struct svc_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (n < 0 || n > cap || cap > SVC_MAX_INSTALLMENTS)
+        return SCHED_E_CAPACITY;
+    for (int i = 0; i < n; i++) {
+        inst[i].penal = 0;
+        inst[i].paid = (struct svc_due){0, 0, 0, 0};
+        inst[i].settled_on = 0;
+        inst[i].seen = 0;
+    }
+    for (int j = 0; j < nev; j++) {
+        struct svc_event *e = &ev[j];
+        e->split = (struct svc_due){0, 0, 0, 0};
+        e->to_credit = 0;
+        e->closed = SVC_OPEN;
+        int64_t amount = e->amount > 0 ? e->amount : 0;
+        if (res->closed != SVC_OPEN) { /* money on a closed loan is the borrower's */
+            e->to_credit = amount;
+            res->credit += amount;
+            continue;
+        }
+        day_ends(a, inst, n, e->value);
+        if (e->kind == SVC_EV_PREPAYMENT) {
+            enum sched_error err = prepay(a, inst, &n, cap, e, res);
+            if (err != SCHED_OK)
+                return err;
+        } else if (e->kind != SVC_EV_COOLING_OFF || exit_cooling_off(a, inst, &n, e, res) != 0) {
+            int64_t left = pay_dues(a, inst, n, e, amount);
+            left = pay_advance(a, inst, n, e, left);
+            e->to_credit += left;
+            res->credit += left;
+            close_if_met(inst, n, e->value, res);
+        }
+        if (res->closed != SVC_OPEN)
+            e->closed = res->closed;
+    }
+    if (res->closed == SVC_OPEN && a->last_day_end > 0)
+        day_ends(a, inst, n, a->last_day_end + 1);
+    res->count = n;
+    for (int i = 0; i < n; i++) {
+        res->outstanding += inst[i].principal - inst[i].paid.principal;
+        res->penal_due += inst[i].penal - inst[i].paid.penal;
+    }
+    return SCHED_OK;
+}
+
+int64_t svc_account_due(const struct svc_inst *inst, int n, sched_day day)
+{
+    int64_t due = 0;
+    for (int i = 0; i < n; i++) {
+        due += inst[i].penal - inst[i].paid.penal;
+        if (inst[i].due <= day)
+            due += inst[i].interest - inst[i].paid.interest + inst[i].principal -
+                   inst[i].paid.principal;
+    }
+    return due;
+}
+
+void svc_account_payoff(const struct svc_account *a, const struct svc_inst *inst, int n,
+                        const struct svc_result *res, sched_day day, struct svc_payoff *out)
+{
+    int k = first_after(inst, n, day);
+    int64_t dues = 0, penal = 0;
+    for (int i = 0; i < n; i++) {
+        penal += inst[i].penal - inst[i].paid.penal;
+        if (i < k)
+            dues += inst[i].interest - inst[i].paid.interest + inst[i].principal -
+                    inst[i].paid.principal;
+    }
+    sched_day last_due = k > 0 ? inst[k - 1].due : a->disbursed;
+    svc_foreclosure(unpaid_principal(inst, k, n), a->rate_bps, last_due, day, dues, penal,
+                    res->credit + paid_interest(inst, k, n), a->charge_bps, out);
+}

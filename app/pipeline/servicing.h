@@ -84,4 +84,87 @@ enum sched_error svc_reschedule(int64_t balance, int rate_bps, int months_left, 
  * half-even), no penalty. Loan A exited on day 2 at an APR of 12.00 % -> 100,065.75. */
 int64_t svc_cooling_off_exit(int64_t principal, int apr_bps, int days_held);
 
+/* ---- the account: a loan's schedule replayed with its repayments ------------------------ */
+
+/* One installment. In: number, due, interest, principal, balance (the scheduled balance after
+ * it). Out: the penal charge levied, what was paid into each bucket, the value date it was
+ * settled (interest and principal paid in full; 0 when not). */
+struct svc_inst {
+    int number;
+    sched_day due;
+    int64_t interest, principal, balance;
+    int64_t penal;
+    struct svc_due paid; /* fee stays 0: installments carry no fee */
+    sched_day settled_on;
+    int seen; /* internal: its due date's day-end has been applied */
+};
+
+enum svc_event_kind {
+    SVC_EV_REPAYMENT,   /* split over what is due, the rest paid in advance */
+    SVC_EV_PREPAYMENT,  /* what is due, then the principal (re-scheduled by mode), or the payoff */
+    SVC_EV_COOLING_OFF, /* the cooling-off exit: principal + interest at the APR for the days */
+};
+
+enum svc_close {
+    SVC_OPEN,
+    SVC_CLOSED_PAID,        /* obligations met */
+    SVC_CLOSED_FORECLOSED,  /* a prepayment covered the payoff */
+    SVC_CLOSED_COOLING_OFF, /* exited in the cooling-off period */
+};
+
+/* A repayment. In: kind, value, amount, mode. Out: where the money went (split.fee: the
+ * foreclosure charge; to_credit: what no obligation took) and whether it closed the loan. */
+struct svc_event {
+    enum svc_event_kind kind;
+    sched_day value;
+    int64_t amount;
+    enum svc_prepay_mode mode;
+    struct svc_due split;
+    int64_t to_credit;
+    enum svc_close closed;
+};
+
+struct svc_account {
+    int64_t principal; /* as disbursed */
+    int rate_bps, apr_bps;
+    sched_day disbursed;
+    enum svc_strategy strategy;
+    int64_t penal_charge;  /* levied on an installment unpaid at its due date's day-end */
+    sched_day last_day_end; /* the last day-end run: penal charges up to it; 0 none */
+    int charge_bps;         /* the foreclosure charge on the principal */
+    int cooling_off_days;
+};
+
+struct svc_result {
+    int count;           /* installments after the replay */
+    int64_t outstanding; /* principal unpaid */
+    int64_t penal_due;   /* penal levied and unpaid */
+    int64_t credit;      /* money no obligation took */
+    enum svc_close closed;
+    sched_day closed_on;
+};
+
+#define SVC_MAX_INSTALLMENTS SCHED_MAX_INSTALLMENTS
+
+/*
+ * Replays the account: inst[0..n) is the schedule as disbursed (cap entries of room: a
+ * re-schedule may change the count), ev[0..nev) the repayments not reversed in value-date order
+ * (ties in the order they were recorded). Day-ends and repayments interleave by date: the
+ * day-end of D comes after every repayment valued D. Fills the outputs of inst, ev and *res.
+ * SCHED_OK, or the error of a re-schedule that cannot be built.
+ */
+enum sched_error svc_replay(const struct svc_account *acct, struct svc_inst *inst, int n, int cap,
+                            struct svc_event *ev, int nev, struct svc_result *res)
+    __attribute__((warn_unused_result));
+
+/* The payoff on day of a replayed account (svc_foreclosure over its installments): the
+ * principal not yet due, the interest on it since the last due date on or before day (or the
+ * disbursal), what is due by day and unpaid, penal charges unpaid, less the credit. */
+void svc_account_payoff(const struct svc_account *acct, const struct svc_inst *inst, int n,
+                        const struct svc_result *res, sched_day day, struct svc_payoff *out);
+
+/* What is due by day and unpaid (interest and principal of installments due on or before day),
+ * and penal charges unpaid, of a replayed account. */
+int64_t svc_account_due(const struct svc_inst *inst, int n, sched_day day);
+
 #endif

@@ -162,12 +162,212 @@ static void test_cooling_off_and_penal(void **state)
     assert_int_equal(sched_interest_month(items[0].balance + 50000, 1200), 92615);
 }
 
+/* ---- the replayed account ---- */
+
+static struct svc_account acct_a(void)
+{
+    struct svc_account a = {
+        .principal = 10000000,
+        .rate_bps = 1200,
+        .apr_bps = 1200,
+        .disbursed = day(2026, 12, 15),
+        .strategy = SVC_RBI_INDIA,
+        .penal_charge = 50000,
+        .last_day_end = 0,
+        .charge_bps = 0,
+        .cooling_off_days = 3,
+    };
+    return a;
+}
+
+/* Loan A's schedule as the replay's installments. */
+static int inst_a(struct svc_inst *inst)
+{
+    struct sched_item items[12];
+    struct schedule s;
+    loan_a(items, &s);
+    memset(inst, 0, sizeof(*inst) * 12);
+    for (int i = 0; i < 12; i++) {
+        inst[i].number = items[i].number;
+        inst[i].due = items[i].due;
+        inst[i].interest = items[i].interest;
+        inst[i].principal = items[i].principal;
+        inst[i].balance = items[i].balance;
+    }
+    return 12;
+}
+
+static struct svc_event pay(sched_day v, int64_t amount)
+{
+    struct svc_event e = {.kind = SVC_EV_REPAYMENT, .value = v, .amount = amount};
+    return e;
+}
+
+static void test_replay_on_time_and_missed(void **state)
+{
+    (void)state;
+    struct svc_inst inst[SVC_MAX_INSTALLMENTS];
+    struct svc_account a = acct_a();
+    int n = inst_a(inst);
+    struct svc_result r;
+    /* Three EMIs on their due dates: balance 76,108.02, nothing charged. */
+    struct svc_event ev[3] = {pay(inst[0].due, 888488), pay(inst[1].due, 888488),
+                              pay(inst[2].due, 888488)};
+    a.last_day_end = inst[3].due;
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, ev, 3, &r), SCHED_OK);
+    assert_int_equal(r.outstanding, 7610802);
+    assert_int_equal(r.penal_due, 50000); /* the fourth, unpaid at its day-end */
+    assert_int_equal(inst[2].settled_on, inst[2].due);
+    assert_int_equal(inst[3].settled_on, 0);
+    assert_int_equal(inst[0].penal + inst[1].penal + inst[2].penal, 0);
+    assert_int_equal(ev[0].split.interest, 100000);
+    assert_int_equal(ev[0].split.principal, 788488);
+
+    /* The first EMI missed: the penal charge sits in its own bucket, period 2's interest stays
+     * 921.15; paid a day late (rbi_india: interest, principal, then penal) it settles then. */
+    n = inst_a(inst);
+    a.last_day_end = inst[0].due;
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, NULL, 0, &r), SCHED_OK);
+    assert_int_equal(inst[0].penal, 50000);
+    assert_int_equal(inst[1].interest, 92115);
+    struct svc_event late[1] = {pay(inst[0].due + 1, 888488)};
+    a.last_day_end = inst[0].due + 1;
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, late, 1, &r), SCHED_OK);
+    assert_int_equal(inst[0].settled_on, inst[0].due + 1);
+    assert_int_equal(r.penal_due, 50000);
+    assert_int_equal(late[0].split.penal, 0);
+    /* Backdated to the due date itself: no charge at all. */
+    late[0].value = inst[0].due;
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, late, 1, &r), SCHED_OK);
+    assert_int_equal(inst[0].penal, 0);
+    assert_int_equal(r.penal_due, 0);
+}
+
+static void test_replay_allocation_and_credit(void **state)
+{
+    (void)state;
+    /* The vector: two due installments of 200 + 20, 40 paid. */
+    struct svc_inst inst[2] = {
+        {.number = 1, .due = day(2027, 1, 1), .interest = 2000, .principal = 20000},
+        {.number = 2, .due = day(2027, 2, 1), .interest = 2000, .principal = 20000},
+    };
+    struct svc_account a = acct_a();
+    a.disbursed = day(2026, 12, 1);
+    a.penal_charge = 0;
+    struct svc_event ev[1] = {pay(day(2027, 2, 1), 4000)};
+    struct svc_result r;
+    assert_int_equal(svc_replay(&a, inst, 2, 2, ev, 1, &r), SCHED_OK);
+    assert_int_equal(inst[0].paid.interest, 2000);
+    assert_int_equal(inst[1].paid.interest, 2000);
+    assert_int_equal(ev[0].split.principal, 0);
+    a.strategy = SVC_STANDARD_ORDER;
+    assert_int_equal(svc_replay(&a, inst, 2, 2, ev, 1, &r), SCHED_OK);
+    assert_int_equal(inst[0].paid.interest, 2000);
+    assert_int_equal(inst[0].paid.principal, 2000);
+    assert_int_equal(inst[1].paid.interest, 0);
+    /* Everything and 1.00 more: closed, the 1.00 a credit, never lost. */
+    ev[0].amount = 44100;
+    assert_int_equal(svc_replay(&a, inst, 2, 2, ev, 1, &r), SCHED_OK);
+    assert_int_equal(r.closed, SVC_CLOSED_PAID);
+    assert_int_equal(r.credit, 100);
+    assert_int_equal(ev[0].to_credit, 100);
+    /* Paid in advance (before the first due date), rbi_india: principal first. */
+    a.strategy = SVC_RBI_INDIA;
+    ev[0] = pay(day(2026, 12, 20), 21000);
+    assert_int_equal(svc_replay(&a, inst, 2, 2, ev, 1, &r), SCHED_OK);
+    assert_int_equal(inst[0].paid.principal, 20000);
+    assert_int_equal(inst[0].paid.interest, 1000);
+    assert_int_equal(r.outstanding, 20000);
+    assert_int_equal(r.closed, SVC_OPEN);
+}
+
+static void test_replay_prepayment_and_foreclosure(void **state)
+{
+    (void)state;
+    struct svc_inst inst[SVC_MAX_INSTALLMENTS];
+    struct svc_account a = acct_a();
+    struct svc_result r;
+    int n = inst_a(inst);
+    sched_day d3 = inst[2].due;
+    struct svc_event ev[4] = {pay(inst[0].due, 888488), pay(inst[1].due, 888488),
+                              pay(inst[2].due, 888488),
+                              {.kind = SVC_EV_PREPAYMENT, .value = d3, .amount = 2000000,
+                               .mode = SVC_REDUCE_EMI}};
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, ev, 4, &r), SCHED_OK);
+    assert_int_equal(r.count, 12);
+    assert_int_equal(r.outstanding, 5610802);
+    for (int i = 3; i < 11; i++)
+        assert_int_equal(inst[i].interest + inst[i].principal, 655007);
+    assert_int_equal(ev[3].split.principal, 2000000);
+
+    n = inst_a(inst);
+    ev[3].mode = SVC_REDUCE_TENURE;
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, ev, 4, &r), SCHED_OK);
+    assert_int_equal(r.count, 10);
+    for (int i = 3; i < 9; i++)
+        assert_int_equal(inst[i].interest + inst[i].principal, 888488);
+    assert_int_equal(inst[9].interest + inst[9].principal, 494887);
+
+    /* The quote 15 days into period 4, and a prepayment of exactly it: foreclosed. */
+    n = inst_a(inst);
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, ev, 3, &r), SCHED_OK);
+    struct svc_payoff p;
+    svc_account_payoff(&a, inst, r.count, &r, d3 + 15, &p);
+    assert_int_equal(p.principal, 7610802);
+    assert_int_equal(p.interest, 37533);
+    assert_int_equal(p.total, 7648335);
+    ev[3] = (struct svc_event){.kind = SVC_EV_PREPAYMENT, .value = d3 + 15, .amount = 7648335 + 5};
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, ev, 4, &r), SCHED_OK);
+    assert_int_equal(r.closed, SVC_CLOSED_FORECLOSED);
+    assert_int_equal(r.count, 4);
+    assert_int_equal(r.outstanding, 0);
+    assert_int_equal(ev[3].split.interest, 37533);
+    assert_int_equal(ev[3].to_credit, 5);
+    assert_int_equal(inst[3].settled_on, d3 + 15);
+    /* A payment after the close is a credit. */
+    struct svc_event after[5] = {ev[0], ev[1], ev[2], ev[3], pay(d3 + 20, 100)};
+    n = inst_a(inst);
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, after, 5, &r), SCHED_OK);
+    assert_int_equal(r.credit, 105);
+}
+
+static void test_replay_cooling_off(void **state)
+{
+    (void)state;
+    struct svc_inst inst[SVC_MAX_INSTALLMENTS];
+    struct svc_account a = acct_a();
+    struct svc_result r;
+    int n = inst_a(inst);
+    struct svc_event ev[1] = {
+        {.kind = SVC_EV_COOLING_OFF, .value = a.disbursed + 2, .amount = 10006575}};
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, ev, 1, &r), SCHED_OK);
+    assert_int_equal(r.closed, SVC_CLOSED_COOLING_OFF);
+    assert_int_equal(ev[0].split.interest, 6575);
+    assert_int_equal(ev[0].split.principal, 10000000);
+    assert_int_equal(r.count, 1);
+    /* A day after the period: an ordinary (advance) repayment, the loan stays open. */
+    n = inst_a(inst);
+    ev[0].value = a.disbursed + 4;
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, ev, 1, &r), SCHED_OK);
+    assert_int_equal(r.closed, SVC_OPEN);
+    /* Short of the amount: also a repayment. */
+    n = inst_a(inst);
+    ev[0].value = a.disbursed + 2;
+    ev[0].amount = 10006574;
+    assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, ev, 1, &r), SCHED_OK);
+    assert_int_equal(r.closed, SVC_OPEN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_days_past_due),         cmocka_unit_test(test_allocation),
         cmocka_unit_test(test_foreclosure),           cmocka_unit_test(test_prepayment),
         cmocka_unit_test(test_cooling_off_and_penal),
+        cmocka_unit_test(test_replay_on_time_and_missed),
+        cmocka_unit_test(test_replay_allocation_and_credit),
+        cmocka_unit_test(test_replay_prepayment_and_foreclosure),
+        cmocka_unit_test(test_replay_cooling_off),
     };
     return cmocka_run_group_tests_name("servicing", tests, NULL, NULL);
 }
