@@ -32,6 +32,15 @@ static struct audit_client client_of(http_req *r)
 
 /* The one error shape, with the field named (field may be NULL) and tries_left when >= 0. */
 static int lending_error(http_req *r, int status, const char *code, const char *message,
+                         const char *field, int tries_left);
+
+int lending_field_error(http_req *r, int status, const char *code, const char *message,
+                        const char *field)
+{
+    return lending_error(r, status, code, message, field, -1);
+}
+
+static int lending_error(http_req *r, int status, const char *code, const char *message,
                          const char *field, int tries_left)
 {
     json_object *o = json_object_new_object();
@@ -59,7 +68,7 @@ static int send_text(http_req *r, int status, const char *json)
     return http_send(r, status, "application/json", json, strlen(json));
 }
 
-static int reply(http_req *r, const struct lending_outcome *out, const char *what)
+int lending_reply(http_req *r, const struct lending_outcome *out, const char *what)
 {
     switch (out->code) {
     case LENDING_OK:
@@ -122,8 +131,27 @@ static int reply(http_req *r, const struct lending_outcome *out, const char *wha
                           "retry (the same payout is re-sent, never a second one)");
     case LENDING_GATEWAY_REFUSED:
         return http_error(r, 502, "gateway_refused",
-                          arena_printf(r->pool, "The payment gateway refused the payout: %s",
+                          arena_printf(r->pool, "The payment gateway refused the request: %s",
                                        out->detail ? out->detail : "no reason given"));
+    case LENDING_INVALID:
+        return lending_error(r, 400, "validation_failed", out->detail, out->state, -1);
+    case LENDING_NOT_ACTIVE:
+        return lending_error(r, 409, "loan_not_active",
+                             arena_printf(r->pool, "The loan is %s, not ACTIVE",
+                                          out->state ? out->state : "?"),
+                             NULL, -1);
+    case LENDING_DUPLICATE:
+        return lending_error(r, 409, "duplicate_reference",
+                             "A payment with this reference is already recorded", "reference",
+                             -1);
+    case LENDING_ALREADY_REVERSED:
+        return http_error(r, 409, "already_reversed", "The repayment is already reversed");
+    case LENDING_COOLING_OFF_OVER:
+        return http_error(r, 409, "cooling_off_over",
+                          "The cooling-off period of this loan has ended; a prepayment closes it");
+    case LENDING_OWN_LOAN:
+        return http_error(r, 403, "own_loan",
+                          "You applied for this loan; another officer must record its payments");
     }
     return http_fault(r, "unknown lending outcome %d", (int)out->code);
 }
@@ -133,7 +161,7 @@ int handle_offer_get(http_req *r)
     struct lending_actor who = actor_of(r);
     struct lending_outcome out;
     lending_offer_get(r->pool, &who, http_route_param(r, 0), 0, &out);
-    return reply(r, &out, "application");
+    return lending_reply(r, &out, "application");
 }
 
 int handle_kfs_get(http_req *r)
@@ -141,7 +169,7 @@ int handle_kfs_get(http_req *r)
     struct lending_actor who = actor_of(r);
     struct lending_outcome out;
     lending_offer_get(r->pool, &who, http_route_param(r, 0), 1, &out);
-    return reply(r, &out, "application");
+    return lending_reply(r, &out, "application");
 }
 
 /* The printable KFS: the stored KFS document rendered by templates/kfs.html. */
@@ -151,7 +179,7 @@ int handle_kfs_page(http_req *r)
     struct lending_outcome out;
     lending_kfs_doc(r->pool, &who, http_route_param(r, 0), &out);
     if (out.code != LENDING_OK)
-        return reply(r, &out, "application");
+        return lending_reply(r, &out, "application");
     json_object *kfs = json_tokener_parse(out.json);
     if (kfs == NULL)
         return http_fault(r, "stored KFS of %s is not JSON", http_route_param(r, 0));
@@ -177,7 +205,7 @@ int handle_offer_accept(http_req *r)
     struct audit_client c = client_of(r);
     struct lending_outcome out;
     lending_accept(r->pool, &who, http_route_param(r, 0), &c, &out);
-    return reply(r, &out, "application");
+    return lending_reply(r, &out, "application");
 }
 
 int handle_agreement_sign(http_req *r)
@@ -198,7 +226,7 @@ int handle_agreement_sign(http_req *r)
     struct audit_client c = client_of(r);
     struct lending_outcome out;
     lending_sign(r->pool, &who, http_route_param(r, 0), otp, &c, &out);
-    return reply(r, &out, "agreement");
+    return lending_reply(r, &out, "agreement");
 }
 
 int handle_agreement_get(http_req *r)
@@ -206,7 +234,7 @@ int handle_agreement_get(http_req *r)
     struct lending_actor who = actor_of(r);
     struct lending_outcome out;
     lending_agreement_get(r->pool, &who, http_route_param(r, 0), &out);
-    return reply(r, &out, "agreement");
+    return lending_reply(r, &out, "agreement");
 }
 
 int handle_signing_keys(http_req *r)
@@ -232,7 +260,7 @@ int handle_loan_account_get(http_req *r)
     struct lending_actor who = actor_of(r);
     struct lending_outcome out;
     lending_loan_get(r->pool, &who, http_route_param(r, 0), 0, &out);
-    return reply(r, &out, "loan");
+    return lending_reply(r, &out, "loan");
 }
 
 int handle_loan_account_schedule(http_req *r)
@@ -240,7 +268,7 @@ int handle_loan_account_schedule(http_req *r)
     struct lending_actor who = actor_of(r);
     struct lending_outcome out;
     lending_loan_get(r->pool, &who, http_route_param(r, 0), 1, &out);
-    return reply(r, &out, "loan");
+    return lending_reply(r, &out, "loan");
 }
 
 int handle_me_loans(http_req *r)
@@ -248,7 +276,7 @@ int handle_me_loans(http_req *r)
     struct lending_actor who = actor_of(r);
     struct lending_outcome out;
     lending_loans_mine(r->pool, &who, &out);
-    return reply(r, &out, "loan");
+    return lending_reply(r, &out, "loan");
 }
 
 int handle_loans_list(http_req *r)
@@ -267,7 +295,7 @@ int handle_loans_list(http_req *r)
         return r->status;
     struct lending_outcome out;
     lending_loans_list(r->pool, state, limit, offset, &out);
-    return reply(r, &out, "loan");
+    return lending_reply(r, &out, "loan");
 }
 
 int handle_loan_disburse(http_req *r)
@@ -280,7 +308,7 @@ int handle_loan_disburse(http_req *r)
     lending_disburse(r->pool, &who, http_route_param(r, 0), &c, &out);
     if (out.code == LENDING_OK)
         return send_text(r, 202, out.json);
-    return reply(r, &out, "loan");
+    return lending_reply(r, &out, "loan");
 }
 
 /* The gateway's webhooks: the signature over the raw body first, then the event once. */
@@ -297,9 +325,16 @@ int handle_gateway_webhook(http_req *r)
                              "X-Razorpay-Event-Id must be 1 to 100 characters",
                              "X-Razorpay-Event-Id", -1);
     struct lending_outcome out;
+    /* Collections (payments, refunds, links) first; a payout event goes on to the payouts. */
+    if (lending_collection_webhook(r->pool, r->body, r->body_len, event_id, &out) == 0) {
+        if (out.code == LENDING_FAULT && out.state != NULL)
+            return lending_error(r, 400, "invalid_event", "The body is not a gateway event",
+                                 out.detail, -1);
+        return lending_reply(r, &out, "payment");
+    }
     lending_webhook(r->pool, r->body, r->body_len, event_id, &out);
     if (out.code == LENDING_FAULT && out.state != NULL)
         return lending_error(r, 400, "invalid_event", "The body is not a payout event", out.detail,
                              -1);
-    return reply(r, &out, "payout");
+    return lending_reply(r, &out, "payout");
 }

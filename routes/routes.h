@@ -83,6 +83,21 @@ int handle_loan_account_schedule(http_req *r);
 int handle_me_loans(http_req *r);
 int handle_loans_list(http_req *r);
 int handle_loan_disburse(http_req *r);
+/* servicing.c (issue 14) */
+int handle_loan_repayments_list(http_req *r);
+int handle_loan_repayment_create(http_req *r);
+int handle_loan_repayment_reverse(http_req *r);
+int handle_loan_prepayment(http_req *r);
+int handle_loan_payment_link(http_req *r);
+int handle_loan_foreclosure_quote(http_req *r);
+int handle_loan_cooling_off_exit(http_req *r);
+int handle_portfolio_overview(http_req *r);
+int handle_portfolio_delinquency(http_req *r);
+/* lending.c: the lending outcome as a response, and the error shape with a field. */
+struct lending_outcome;
+int lending_reply(http_req *r, const struct lending_outcome *out, const char *what);
+int lending_field_error(http_req *r, int status, const char *code, const char *message,
+                        const char *field);
 int handle_gateway_webhook(http_req *r);
 
 /* routes/market.c */

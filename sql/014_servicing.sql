@@ -32,13 +32,13 @@ ALTER TABLE loans ADD COLUMN days_past_due integer NOT NULL DEFAULT 0 CHECK (day
 ALTER TABLE loans ADD COLUMN own_classification text NOT NULL DEFAULT 'STANDARD';
 ALTER TABLE loans ADD COLUMN classification text NOT NULL DEFAULT 'STANDARD'
     CHECK (classification IN ('STANDARD', 'SMA-0', 'SMA-1', 'SMA-2', 'NPA'));
-ALTER TABLE loans ADD COLUMN classified_on date;
 ALTER TABLE loans ADD COLUMN closed_on date;
 ALTER TABLE loans ADD COLUMN close_reason text
     CHECK (close_reason IN ('obligations_met', 'foreclosed', 'cooling_off_exit'));
 ALTER TABLE loans ADD CONSTRAINT loans_closed_check CHECK ((state = 'CLOSED') = (closed_on IS NOT NULL));
 CREATE INDEX loans_active_user ON loans (user_id) WHERE state = 'ACTIVE';
 CREATE INDEX loans_delinquent ON loans (classification, loan_id) WHERE classification <> 'STANDARD';
+CREATE INDEX loans_overdue ON loans (loan_id) WHERE days_past_due > 0;
 
 UPDATE loans l SET allocation = p.allocation, penal_charge = p.penal_charge
 FROM loan_products p WHERE p.code = l.product_code AND p.version = l.product_version;
@@ -85,6 +85,10 @@ CREATE TABLE loan_repayments (
     CHECK (to_penal + to_fee + to_interest + to_principal + to_credit = amount OR reversed_at IS NOT NULL),
     CHECK ((reversed_at IS NULL) = (reversal_reason IS NULL))
 );
+CREATE TRIGGER loan_repayments_kept BEFORE DELETE ON loan_repayments
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER loan_repayments_kept_all BEFORE TRUNCATE ON loan_repayments
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 CREATE INDEX loan_repayments_loan ON loan_repayments (loan_id, value_date, id);
 CREATE INDEX loan_repayments_month ON loan_repayments (value_date) WHERE reversed_at IS NULL;
 
@@ -118,7 +122,8 @@ CREATE TABLE cob_runs (
     replayed       boolean     NOT NULL DEFAULT false
 );
 
--- The classification history: a row on each day-end that changed a loan's classification.
+-- The classification history: a row on each day-end that changed a loan's own classification
+-- (by its days past due; loans.classification adds the borrower's other loans).
 CREATE TABLE loan_dpd_history (
     loan_id         text    NOT NULL REFERENCES loans (loan_id),
     as_of           date    NOT NULL,
@@ -133,4 +138,200 @@ CREATE TABLE loan_dpd_history (
 CREATE OR REPLACE FUNCTION business_date() RETURNS date LANGUAGE sql STABLE AS $$
     SELECT greatest((now() AT TIME ZONE 'Asia/Kolkata')::date,
                     (SELECT max(business_date) + 1 FROM cob_runs))
+$$;
+
+-- The regulator's classes by days past due.
+CREATE FUNCTION cob_class(dpd integer) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN dpd <= 0 THEN 'STANDARD' WHEN dpd <= 30 THEN 'SMA-0' WHEN dpd <= 60 THEN 'SMA-1'
+                WHEN dpd <= 90 THEN 'SMA-2' ELSE 'NPA' END
+$$;
+
+-- Minor units as text with two decimals (the one product's INR; notices only).
+CREATE FUNCTION money_text(amount bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN amount < 0 THEN '-' ELSE '' END || (abs(amount) / 100)::text || '.'
+           || lpad((abs(amount) % 100)::text, 2, '0')
+$$;
+
+-- Every active loan of a borrower with an NPA loan is NPA; the others take their own class.
+-- Only rows that change are written.
+CREATE FUNCTION cob_contagion(p_users bigint[]) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    WITH npa AS (
+        SELECT DISTINCT user_id FROM loans
+         WHERE state = 'ACTIVE' AND own_classification = 'NPA' AND user_id IS NOT NULL
+           AND (p_users IS NULL OR user_id = ANY (p_users))
+    ), want AS (
+        SELECT l.loan_id,
+               CASE WHEN l.user_id IN (SELECT user_id FROM npa) THEN 'NPA' ELSE l.own_classification END AS cls
+          FROM loans l
+         WHERE l.state = 'ACTIVE'
+           AND (p_users IS NULL OR l.user_id = ANY (p_users))
+           AND (l.own_classification <> 'STANDARD' OR l.classification <> 'STANDARD'
+                OR l.user_id IN (SELECT user_id FROM npa))
+    )
+    UPDATE loans l SET classification = w.cls, updated_at = now()
+      FROM want w WHERE l.loan_id = w.loan_id AND l.classification <> w.cls;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- The day-end of d, set-based (loanctl cob runs it in a transaction of its own, in date order):
+-- penal charges, days past due and classes, the history, reminders and notices. A date already
+-- run returns its row unchanged.
+CREATE FUNCTION cob_day(d date) RETURNS cob_runs LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    r cob_runs;
+    n_pen bigint;
+    n_rem bigint := 0;
+    n_not bigint;
+    n_tmp bigint;
+    rd integer;
+BEGIN
+    SELECT * INTO r FROM cob_runs WHERE business_date = d;
+    IF FOUND THEN
+        RETURN r;
+    END IF;
+
+    -- 1. The penal charge of each installment due by d and unsettled (once: penal = 0).
+    UPDATE loan_installments i SET penal = l.penal_charge
+      FROM loans l
+     WHERE i.settled_on IS NULL AND i.due_date <= d AND i.penal = 0
+       AND l.loan_id = i.loan_id AND l.state = 'ACTIVE' AND l.penal_charge > 0;
+    GET DIAGNOSTICS n_pen = ROW_COUNT;
+
+    -- 2. Days past due from the oldest installment unsettled (the due date's day-end is day 1),
+    --    for loans with one, and back to 0 for loans that had some.
+    CREATE TEMP TABLE cob_dpd ON COMMIT DROP AS
+    SELECT x.loan_id, x.dpd, l.days_past_due AS old_dpd, l.own_classification AS old_cls, l.user_id,
+           l.application_id
+      FROM (SELECT i.loan_id, d - min(i.due_date) + 1 AS dpd
+              FROM loan_installments i
+             WHERE i.settled_on IS NULL AND i.due_date <= d
+             GROUP BY i.loan_id
+            UNION ALL
+            SELECT l0.loan_id, 0 FROM loans l0
+             WHERE l0.days_past_due > 0
+               AND NOT EXISTS (SELECT 1 FROM loan_installments i
+                                WHERE i.loan_id = l0.loan_id AND i.settled_on IS NULL
+                                  AND i.due_date <= d)) x
+      JOIN loans l ON l.loan_id = x.loan_id AND l.state = 'ACTIVE';
+
+    UPDATE loans l SET days_past_due = c.dpd, own_classification = cob_class(c.dpd), updated_at = now()
+      FROM cob_dpd c
+     WHERE l.loan_id = c.loan_id AND (l.days_past_due <> c.dpd OR l.own_classification <> cob_class(c.dpd));
+
+    -- 3. The history, where the class changed.
+    INSERT INTO loan_dpd_history (loan_id, as_of, days_past_due, classification)
+    SELECT loan_id, d, dpd, cob_class(dpd) FROM cob_dpd WHERE cob_class(dpd) <> old_cls
+    ON CONFLICT (loan_id, as_of) DO UPDATE
+       SET days_past_due = excluded.days_past_due, classification = excluded.classification;
+
+    -- 4. The borrower's other loans.
+    PERFORM cob_contagion(NULL);
+
+    -- 5. Reminders of installments due in the product's reminder_days, notices of a loan that fell
+    --    overdue or moved to a worse class.
+    FOR rd IN SELECT DISTINCT reminder_days FROM loan_products WHERE reminder_days > 0 LOOP
+        INSERT INTO notifications (application_id, kind, recipient, subject, body)
+        SELECT l.application_id, 'email', a.email,
+               format('Loanflow: your installment of %s %s is due on %s', l.currency,
+                      money_text(i.installment - i.paid_interest - i.paid_principal), i.due_date),
+               format(E'Dear %s,\n\ninstallment %s of your loan %s, %s %s, is due on %s. Please keep the amount in your account or pay it from your loan page.\n\nLoanflow',
+                      a.name, i.number, l.loan_id, l.currency,
+                      money_text(i.installment - i.paid_interest - i.paid_principal), i.due_date)
+          FROM loan_installments i
+          JOIN loans l ON l.loan_id = i.loan_id AND l.state = 'ACTIVE'
+          JOIN loan_products p ON p.code = l.product_code AND p.version = l.product_version
+          JOIN loan_applications a ON a.application_id = l.application_id
+         WHERE i.settled_on IS NULL AND i.due_date = d + rd AND p.reminder_days = rd;
+        GET DIAGNOSTICS n_tmp = ROW_COUNT;
+        n_rem := n_rem + n_tmp;
+    END LOOP;
+
+    INSERT INTO notifications (application_id, kind, recipient, subject, body)
+    SELECT c.application_id, 'email', a.email,
+           CASE WHEN c.old_cls = 'STANDARD' THEN format('Loanflow: your loan %s is overdue', c.loan_id)
+                ELSE format('Loanflow: your loan %s is %s days past due', c.loan_id, c.dpd) END,
+           format(E'Dear %s,\n\nas of %s your loan %s has %s %s unpaid, %s days past due (%s). Please pay it from your loan page; a penal charge applies to each installment unpaid after its due date, as your Key Fact Statement says.\n\nLoanflow',
+                  a.name, d, c.loan_id, l.currency,
+                  money_text((SELECT sum(i.installment - i.paid_interest - i.paid_principal + i.penal - i.paid_penal)
+                                FROM loan_installments i WHERE i.loan_id = c.loan_id AND i.due_date <= d)),
+                  c.dpd, cob_class(c.dpd))
+      FROM cob_dpd c
+      JOIN loans l ON l.loan_id = c.loan_id
+      JOIN loan_applications a ON a.application_id = c.application_id
+     WHERE c.dpd > 0 AND cob_class(c.dpd) <> c.old_cls
+       AND (c.old_cls = 'STANDARD' OR cob_class(c.dpd) IN ('SMA-1', 'SMA-2', 'NPA'));
+    GET DIAGNOSTICS n_not = ROW_COUNT;
+
+    INSERT INTO cob_runs (business_date, started_at, loans_active, loans_overdue, penal_levied,
+                          reminders, notices)
+    VALUES (d, started, (SELECT count(*) FROM loans WHERE state = 'ACTIVE'),
+            (SELECT count(*) FROM cob_dpd WHERE dpd > 0), n_pen, n_rem, n_not)
+    RETURNING * INTO r;
+    DROP TABLE cob_dpd;
+    RETURN r;
+END
+$$;
+
+-- Re-classifies loans from p_from to the last day-end from their installments as they are now
+-- (after a backdated payment or a reversal): the history from p_from is rebuilt, days past due
+-- and classes are set as of the last day-end, and the borrowers' other loans follow. p_loans
+-- NULL: every loan that was active on or after p_from. Penal charges are not touched (the
+-- replay of the account derives them).
+CREATE FUNCTION cob_reclassify(p_loans text[], p_from date) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    last date := (SELECT max(business_date) FROM cob_runs);
+    n bigint;
+BEGIN
+    IF last IS NULL OR p_from > last THEN
+        RETURN 0;
+    END IF;
+    CREATE TEMP TABLE cob_set ON COMMIT DROP AS
+    SELECT loan_id, user_id FROM loans
+     WHERE (p_loans IS NULL OR loan_id = ANY (p_loans))
+       AND disbursal_date IS NOT NULL AND (closed_on IS NULL OR closed_on >= p_from);
+    DELETE FROM loan_dpd_history h USING cob_set s WHERE h.loan_id = s.loan_id AND h.as_of >= p_from;
+    WITH days AS (
+        SELECT s.loan_id, g.d::date AS d,
+               coalesce(g.d::date - (SELECT min(i.due_date) FROM loan_installments i
+                                      WHERE i.loan_id = s.loan_id AND i.due_date <= g.d::date
+                                        AND (i.settled_on IS NULL OR i.settled_on > g.d::date)) + 1, 0) AS dpd
+          FROM cob_set s
+          JOIN loans l ON l.loan_id = s.loan_id
+         CROSS JOIN LATERAL generate_series(greatest(p_from, l.disbursal_date),
+                                            least(last, coalesce(l.closed_on - 1, last)), interval '1 day') g(d)
+    ), marked AS (
+        SELECT loan_id, d, dpd, cob_class(dpd) AS cls,
+               lag(cob_class(dpd)) OVER (PARTITION BY loan_id ORDER BY d) AS prev
+          FROM days
+    )
+    INSERT INTO loan_dpd_history (loan_id, as_of, days_past_due, classification)
+    SELECT m.loan_id, m.d, m.dpd, m.cls FROM marked m
+     WHERE m.cls <> coalesce(m.prev,
+                             (SELECT h.classification FROM loan_dpd_history h
+                               WHERE h.loan_id = m.loan_id AND h.as_of < p_from
+                               ORDER BY h.as_of DESC LIMIT 1), 'STANDARD');
+    UPDATE loans l SET days_past_due = x.dpd, own_classification = cob_class(x.dpd), updated_at = now()
+      FROM (SELECT s.loan_id,
+                   CASE WHEN l2.state <> 'ACTIVE' THEN 0 ELSE
+                   coalesce(last - (SELECT min(i.due_date) FROM loan_installments i
+                                     WHERE i.loan_id = s.loan_id AND i.due_date <= last
+                                       AND (i.settled_on IS NULL OR i.settled_on > last)) + 1, 0) END AS dpd
+              FROM cob_set s JOIN loans l2 ON l2.loan_id = s.loan_id) x
+     WHERE l.loan_id = x.loan_id;
+    UPDATE loans l SET classification = 'STANDARD'
+      FROM cob_set s WHERE l.loan_id = s.loan_id AND l.state <> 'ACTIVE' AND l.classification <> 'STANDARD';
+    IF p_loans IS NULL THEN
+        PERFORM cob_contagion(NULL);
+    ELSE
+        PERFORM cob_contagion(ARRAY(SELECT DISTINCT user_id FROM cob_set WHERE user_id IS NOT NULL));
+    END IF;
+    SELECT count(*) INTO n FROM cob_set;
+    DROP TABLE cob_set;
+    RETURN n;
+END
 $$;

@@ -78,6 +78,7 @@ int cmd_pii_status(int argc, char **argv);
 int cmd_otp_last(int argc, char **argv);
 int cmd_agreement_verify(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
+int cmd_cob(int argc, char **argv);
 int cmd_apr(int argc, char **argv);
 
 #endif

@@ -49,6 +49,8 @@ static const struct cli_command commands[] = {
      "the last one-time code sent to a phone (development and test only)"},
     {"agreement", "verify", cmd_agreement_verify, "FILE [--keys KEYS.json | --key HEX]",
      "verify a downloaded agreement's hash and Ed25519 signature offline"},
+    {"cob", NULL, cmd_cob, "[--date YYYY-MM-DD | --from YYYY-MM-DD | --daily HH:MM]",
+     "the day-end: penal charges, days past due, SMA/NPA, reminders"},
     {"schedule", NULL, cmd_schedule,
      "--principal P --rate PCT --months N [--method emi|flat|equal_principal] "
      "[--rounding half_even|ceil_unit|multiple:M] [--grace-principal N] [--first-due YYYY-MM-DD] "

@@ -61,15 +61,23 @@ enum {
     "l.outstanding_principal, l.last_disbursal_error, l.tranche, iso_utc(l.created_at), "          \
     "l.product_code, l.product_version, l.agreement_id, l.offer_id, "                              \
     "(SELECT i.due_date::text FROM loan_installments i WHERE i.loan_id = l.loan_id "               \
-    "AND i.due_date >= business_date() ORDER BY i.number LIMIT 1), "                               \
-    "(SELECT i.installment FROM loan_installments i WHERE i.loan_id = l.loan_id "                  \
-    "AND i.due_date >= business_date() ORDER BY i.number LIMIT 1), "                               \
-    "l.disbursal_first_by, l.method, l.rounding"
+    "AND i.settled_on IS NULL ORDER BY i.number LIMIT 1), "                                        \
+    "(SELECT i.installment - i.paid_interest - i.paid_principal FROM loan_installments i "          \
+    "WHERE i.loan_id = l.loan_id AND i.settled_on IS NULL ORDER BY i.number LIMIT 1), "            \
+    "l.disbursal_first_by, l.method, l.rounding, l.credit_balance, l.days_past_due, "              \
+    "l.classification, l.own_classification, (SELECT max(business_date)::text FROM cob_runs), "    \
+    "l.closed_on::text, l.close_reason, "                                                          \
+    "(SELECT coalesce(sum(i.installment - i.paid_interest - i.paid_principal), 0) "                \
+    "FROM loan_installments i WHERE i.loan_id = l.loan_id AND i.settled_on IS NULL "               \
+    "AND i.due_date < business_date()), "                                                          \
+    "(SELECT coalesce(sum(i.penal - i.paid_penal), 0) FROM loan_installments i "                   \
+    "WHERE i.loan_id = l.loan_id), l.allocation"
 enum {
     L_ID, L_APP, L_USER, L_STATE, L_CURRENCY, L_PRINCIPAL, L_RATE, L_APR, L_TENURE, L_EMI, L_FEE,
     L_FEE_TAX, L_NET, L_DISBURSED_AT, L_DISBURSAL_DATE, L_FIRST_DUE, L_OUTSTANDING, L_ERROR,
     L_TRANCHE, L_CREATED, L_PRODUCT, L_PRODUCT_VERSION, L_AGREEMENT, L_OFFER, L_NEXT_DATE,
-    L_NEXT_AMOUNT, L_FIRST_BY, L_METHOD, L_ROUNDING, L_COUNT_COL,
+    L_NEXT_AMOUNT, L_FIRST_BY, L_METHOD, L_ROUNDING, L_CREDIT, L_DPD, L_CLASS, L_OWN_CLASS,
+    L_CLASSIFIED_ON, L_CLOSED_ON, L_CLOSE_REASON, L_OVERDUE, L_PENAL_DUE, L_ALLOCATION, L_COUNT_COL,
 };
 static const struct db_stmt sql[DS_SQL_COUNT] = {
     [DS_GET] = {"disbursal_get", "SELECT " LOAN_COLS " FROM loans l WHERE l.loan_id = $1"},
@@ -80,7 +88,10 @@ static const struct db_stmt sql[DS_SQL_COUNT] = {
      "SELECT " LOAN_COLS ", count(*) OVER () FROM loans l WHERE ($1::text IS NULL OR l.state = $1) "
      "ORDER BY l.created_at DESC, l.loan_id LIMIT $2::int OFFSET $3::int"},
     [DS_INSTALLMENTS] = {"disbursal_installments",
-     "SELECT number, due_date::text, installment, interest, principal, balance "
+     "SELECT number, due_date::text, installment, interest, principal, balance, penal, "
+     "paid_penal, paid_interest, paid_principal, settled_on::text, "
+     "CASE WHEN settled_on IS NOT NULL THEN 'paid' WHEN due_date < business_date() THEN 'overdue' "
+     "WHEN due_date = business_date() THEN 'due' ELSE 'upcoming' END "
      "FROM loan_installments WHERE loan_id = $1 ORDER BY number"},
     [DS_LOCK] = {"disbursal_lock",
      "SELECT " LOAN_COLS ", a.user_id, a.name, a.email, a.phone FROM loans l "
@@ -191,9 +202,30 @@ static json_object *loan_json(const PGresult *r, int i)
     json_object_object_add(o, "outstanding_principal", money_col(r, i, L_OUTSTANDING));
     json_object_object_add(o, "next_due_date", text_col(r, i, L_NEXT_DATE));
     json_object_object_add(o, "next_due_amount", money_col(r, i, L_NEXT_AMOUNT));
+    json_object_object_add(o, "credit_balance", money_col(r, i, L_CREDIT));
+    json_object_object_add(o, "overdue_amount", money_col(r, i, L_OVERDUE));
+    json_object_object_add(o, "penal_due", money_col(r, i, L_PENAL_DUE));
+    json_object_object_add(o, "days_past_due", json_object_new_int(atoi(PQgetvalue(r, i, L_DPD))));
+    json_object_object_add(o, "classification", text_col(r, i, L_CLASS));
+    json_object_object_add(o, "own_classification", text_col(r, i, L_OWN_CLASS));
+    json_object_object_add(o, "classified_on", text_col(r, i, L_CLASSIFIED_ON));
+    json_object_object_add(o, "allocation", text_col(r, i, L_ALLOCATION));
+    json_object_object_add(o, "closed_on", text_col(r, i, L_CLOSED_ON));
+    json_object_object_add(o, "close_reason", text_col(r, i, L_CLOSE_REASON));
     json_object_object_add(o, "last_disbursal_error", text_col(r, i, L_ERROR));
     json_object_object_add(o, "created_at", text_col(r, i, L_CREATED));
     return o;
+}
+
+json_object *lending_loan_read(arena *a, const char *loan_id, PGresult **failed)
+{
+    const char *p[1] = {loan_id};
+    PGresult *r = db_exec(a, SQL(DS_GET), 1, p);
+    if (!db_ok(r) || PQntuples(r) == 0) {
+        *failed = r;
+        return NULL;
+    }
+    return loan_json(r, 0);
 }
 
 static const char *to_text(arena *a, json_object *o)
@@ -261,7 +293,23 @@ void lending_loan_get(arena *a, const struct lending_actor *who, const char *loa
         s.total_payment = s.total_interest + s.total_principal;
         s.emi = atoll(PQgetvalue(r, 0, L_EMI));
         json_object_object_add(o, "fixed", json_object_new_boolean(1));
-        json_object_object_add(o, "schedule", sched_json_items(items, n));
+        json_object *arr = sched_json_items(items, n);
+        /* What each installment has been paid, its penal charge, and where it stands. */
+        for (int i = 0; i < n; i++) {
+            json_object *it = json_object_array_get_idx(arr, (size_t)i);
+            int64_t pp = atoll(PQgetvalue(ins, i, 7)), pi = atoll(PQgetvalue(ins, i, 8)),
+                    pr = atoll(PQgetvalue(ins, i, 9));
+            json_object_object_add(it, "penal", money_col(ins, i, 6));
+            json_object *paid = json_object_new_object();
+            json_object_object_add(paid, "penal", js_new_money(pp));
+            json_object_object_add(paid, "interest", js_new_money(pi));
+            json_object_object_add(paid, "principal", js_new_money(pr));
+            json_object_object_add(paid, "total", js_new_money(pp + pi + pr));
+            json_object_object_add(it, "paid", paid);
+            json_object_object_add(it, "settled_on", text_col(ins, i, 10));
+            json_object_object_add(it, "status", text_col(ins, i, 11));
+        }
+        json_object_object_add(o, "schedule", arr);
         json_object_object_add(o, "totals", sched_json_totals(&s));
     } else {
         /* Before disbursal: the offer's illustrative schedule (as if disbursed on the offer's

@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "db.h"
 #include "schedule.h"
+#include "servicing.h"
 
 /* Who acts (as struct review_actor): the signed-in user, their email, and whether an officer. */
 struct lending_actor {
@@ -48,6 +49,12 @@ enum lending_code {
     LENDING_NO_BANK,         /* disburse: no eKYC-verified bank account of the applicant */
     LENDING_GATEWAY_DOWN,    /* disburse: the gateway did not answer (retry is safe) */
     LENDING_GATEWAY_REFUSED, /* disburse: the gateway refused (detail) */
+    LENDING_INVALID,         /* input the loan refuses: state names the field, detail says why */
+    LENDING_NOT_ACTIVE,      /* servicing: the loan is not ACTIVE (state says what it is) */
+    LENDING_DUPLICATE,       /* a repayment reference seen before */
+    LENDING_ALREADY_REVERSED,
+    LENDING_COOLING_OFF_OVER, /* the cooling-off period has ended */
+    LENDING_OWN_LOAN,         /* an officer recording money on a loan of their own */
 };
 
 struct lending_outcome {
@@ -148,5 +155,61 @@ void lending_new_id(const char *prefix, char out[32]);
  * daylight saving), the same as business_date() in SQL (sql/013_business_date.sql). */
 #define LENDING_UTC_OFFSET (5 * 3600 + 30 * 60)
 sched_day lending_today(void);
+
+/* ---- servicing (issue 14; repayments.c, cob.c) -------------------------------------------- */
+
+/* The loan as clients see it (GET /loans/{id}'s "loan"), caller puts; NULL with *failed (NULL
+ * when there is no such loan). */
+json_object *lending_loan_read(arena *a, const char *loan_id, PGresult **failed);
+
+/* Money in. amount: minor units (ignored for a cooling-off exit, which is computed);
+ * value_date: "YYYY-MM-DD" or NULL for the business date; reference: the payment's own id. */
+struct lending_payment {
+    enum svc_event_kind kind;
+    int64_t amount;
+    const char *value_date;
+    const char *reference;
+    enum svc_prepay_mode mode;
+    const char *channel; /* "officer" | "gateway" */
+    const char *link_id; /* the payment link it came through, or NULL */
+};
+
+/* Records a repayment, prepayment or cooling-off exit and replays the account, in one
+ * transaction: CREATED with {"repayment", "loan"} (and "exit" for an exit). */
+void lending_repay(arena *a, const struct lending_actor *who, const char *loan_id,
+                   const struct lending_payment *pay, const struct audit_client *client,
+                   struct lending_outcome *out);
+/* Reverses a repayment (reason required) and replays the account: OK with {"repayment",
+ * "loan"}. who NULL: the gateway (a refund). */
+void lending_reverse(arena *a, const struct lending_actor *who, const char *loan_id,
+                     const char *repayment_id, const char *reason,
+                     const struct audit_client *client, struct lending_outcome *out);
+void lending_repayments_list(arena *a, const struct lending_actor *who, const char *loan_id,
+                             struct lending_outcome *out);
+/* The foreclosure quote on date ("YYYY-MM-DD", NULL: the business date). */
+void lending_quote(arena *a, const struct lending_actor *who, const char *loan_id,
+                   const char *date, struct lending_outcome *out);
+/* A payment link from the gateway for amount (0: what is due now, else the next installment;
+ * purpose "cooling_off_exit": the exit amount). CREATED with {"payment_link"} (and "exit"). */
+void lending_payment_link(arena *a, const struct lending_actor *who, const char *loan_id,
+                          int64_t amount, const char *purpose, struct lending_outcome *out);
+/* A collection webhook (payment.captured, refund.processed, payment_link.*) whose signature
+ * the caller verified: OK with {"status"}; 1 returned when the body is a payout event (the
+ * caller hands it to lending_webhook), 0 otherwise. */
+int lending_collection_webhook(arena *a, const char *body, size_t len, const char *event_id,
+                               struct lending_outcome *out);
+
+/* The portfolio (officers): GET /portfolio/overview and /portfolio/delinquency (bucket one of
+ * current, SMA-0, SMA-1, SMA-2, NPA: lending_bucket_valid). */
+#define PORTFOLIO_VERSION_KEY "portfolio:version"
+int lending_bucket_valid(const char *bucket);
+/* After a commit that moved money or a classification: the overview's caches are stale. */
+void lending_portfolio_changed(void);
+void lending_portfolio_overview(arena *a, struct lending_outcome *out);
+void lending_portfolio_delinquency(arena *a, const char *bucket, const char *limit,
+                                   const char *offset, struct lending_outcome *out);
+
+extern const struct db_stmts repayments_statements;
+extern const struct db_stmts portfolio_statements;
 
 #endif

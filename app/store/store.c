@@ -6,6 +6,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "cob.h"
 #include "credit.h"
 #include "applications.h"
 #include "identity.h"
@@ -36,5 +37,8 @@ const struct db_stmts *const store_statements[] = {
     &offers_statements,
     &agreements_statements,
     &disbursal_statements,
+    &repayments_statements,
+    &portfolio_statements,
+    &cob_statements,
     NULL,
 };
