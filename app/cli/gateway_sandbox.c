@@ -32,17 +32,37 @@
  * shuffle a payout's events are held until its last one and then delivered in an order that is
  * never the original one.
  *
+ * Collections speak Razorpay's payment links API with the same auth and errors: POST
+ * /v1/payment_links {amount (paise, > 0), currency INR, accept_partial (false), description,
+ * reference_id (required; one seen before is refused: "reference_id already exists"), expire_by
+ * (unix seconds, 15 minutes to 2 years ahead; default a week from now), customer {name, email,
+ * contact}, notify {sms, email}, notes (at most 15 strings)} answers the link, status created,
+ * with short_url http://127.0.0.1:PORT/pay/{id}; GET /v1/payment_links/{id}; POST
+ * /v1/payment_links/{id}/cancel; GET /v1/payments/{id}. A link whose expire_by passes expires
+ * (payment_link.expired). Nobody pays a sandbox link but the control API or its checkout page:
+ * a payment (pay_..., captured, its notes the link's with reference = the link's reference_id
+ * unless they have one) raises amount_paid, the link becomes paid or partially_paid, and two
+ * events follow, payment.captured then payment_link.paid or payment_link.partially_paid (40 ms
+ * apart; shuffled, in the other order). A refund (rfnd_..., processed at once) is
+ * refund.processed, with the refund and the payment. Each is delivered as the payout events
+ * are: signed, retried, duplicated, shuffled, recorded.
+ *
  * The control API under /sandbox/ (no auth: the process listens on 127.0.0.1 only) steers it for
- * development and tests: config, outcomes, injected API errors and stalls, and the record of
- * every delivery attempt (with the exact body and signature sent).
+ * development and tests: config, outcomes, injected API errors and stalls (on /v1/ only), the
+ * record of every delivery attempt (with the exact body and signature sent), and the borrower's
+ * side of collections: POST /sandbox/payment_links/{id}/pay {amount? (default what remains; a
+ * part only when accept_partial), method? (upi)}, POST /sandbox/payment_links/{id}/expire, POST
+ * /sandbox/payments/{id}/refund {amount? (default what is not refunded yet)}. GET /pay/{id} is
+ * the link's checkout page for a browser (no auth, every value escaped), and its form POSTs to
+ * /pay/{id} to pay what remains, as the control API does.
  *
  * State lives in memory and, with --journal FILE, is also appended to FILE (one JSON object a
- * line, mode 0600) and replayed at start, so contacts, fund accounts, payouts, idempotency keys
- * and undelivered events survive a restart; a payout on its way resumes its lifecycle from the
- * restart, and events not yet delivered are delivered again. The record of delivery attempts
- * and the runtime settings are not kept. No account number is kept in clear, in memory or in
- * the journal: a fund account holds the last four digits and a keyed digest (to recognise the
- * same account again), and nothing logs a number or a secret.
+ * line, mode 0600) and replayed at start, so contacts, fund accounts, payouts, idempotency keys,
+ * payment links, payments, refunds and undelivered events survive a restart; a payout on its way
+ * resumes its lifecycle from the restart, and events not yet delivered are delivered again. The
+ * record of delivery attempts and the runtime settings are not kept. No account number is kept in
+ * clear, in memory or in the journal: a fund account holds the last four digits and a keyed digest
+ * (to recognise the same account again), and nothing logs a number or a secret.
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -141,13 +161,55 @@ struct payout {
     long long next_at; /* monotonic ms of the next step, 0 = none */
 };
 
+/* A payment link (collection): paid in one or more payments until amount_paid is amount. */
+struct plink {
+    char id[ID_LEN];
+    int64_t amount;
+    int64_t amount_paid;
+    char currency[4];
+    int accept_partial;
+    char description[1024];
+    char reference[48];
+    char status[16];  /* created | partially_paid | paid | expired | cancelled */
+    char notes[1024]; /* the notes object, serialised */
+    char cust_name[208];
+    char cust_email[104];
+    char cust_phone[24];
+    int notify_sms, notify_email;
+    long long expire_by, expired_at, cancelled_at, created_at, updated_at;
+};
+
+/* A payment captured on a link. */
+struct payment {
+    char id[ID_LEN];
+    char link_id[ID_LEN];
+    int64_t amount;
+    int64_t refunded;
+    char currency[4];
+    char method[16];
+    char status[16];  /* captured | refunded */
+    char notes[1152]; /* the link's notes with reference, serialised */
+    long long created_at;
+};
+
+struct refund {
+    char id[ID_LEN];
+    char payment_id[ID_LEN];
+    int64_t amount;
+    char currency[4];
+    long long created_at;
+};
+
 enum ev_state { EV_HELD, EV_PENDING, EV_INFLIGHT, EV_DONE, EV_GAVE_UP };
 
 struct event {
     char id[ID_LEN];
     char name[32];
-    char payout_id[ID_LEN];
-    char *body; /* the exact bytes every delivery sends (owned) */
+    char payout_id[ID_LEN];  /* payout events */
+    char link_id[ID_LEN];    /* collection events: the link, "" when none */
+    char payment_id[ID_LEN]; /* collection events: the payment, "" when none */
+    char group[ID_LEN];      /* events held together under shuffle (a payout, an action) */
+    char *body;              /* the exact bytes every delivery sends (owned) */
     size_t len;
     char sig[65];
     char sha[65];
@@ -196,6 +258,9 @@ static struct settings set;
 static ARRAY(struct contact) contacts;
 static ARRAY(struct fund_account) funds;
 static ARRAY(struct payout) payouts;
+static ARRAY(struct plink) links;
+static ARRAY(struct payment) payments;
+static ARRAY(struct refund) refunds;
 static ARRAY(struct event) events;
 static struct attempt attempts[MAX_ATTEMPTS_KEPT];
 static size_t nattempts; /* all ever made; the last MAX_ATTEMPTS_KEPT are kept */
@@ -206,6 +271,7 @@ static const char *key_id, *key_secret, *webhook_secret, *source_account;
 static int journal_fd = -1;
 static const char *journal_path;
 static int replaying;
+static long listen_port; /* for the links' short_url */
 static volatile sig_atomic_t stopping;
 
 /* A zeroed new slot at the end of an array, or NULL when memory ran out. */
@@ -508,12 +574,13 @@ static void schedule(struct payout *p, long long now)
     p->next_at = p->hold ? 0 : now + set.delay_ms + 1;
 }
 
-/* Releases a payout's held events in an order that is not the one they happened in. */
-static void release_held(const char *payout_id, long long now)
+/* Releases a group's held events (a payout's, or one collection action's) in an order that is
+ * not the one they happened in. */
+static void release_held(const char *group, long long now)
 {
     size_t idx[64], n = 0;
     for (size_t i = 0; i < events.n && n < 64; i++)
-        if (events.v[i].state == EV_HELD && !strcmp(events.v[i].payout_id, payout_id))
+        if (events.v[i].state == EV_HELD && !strcmp(events.v[i].group, group))
             idx[n++] = i;
     for (size_t i = n; i > 1; i--) {
         size_t j = randombytes_uniform((uint32_t)i);
@@ -536,20 +603,34 @@ static void release_held(const char *payout_id, long long now)
     }
 }
 
-/* A new event for the payout's present state, delivered (or held) from now on. */
-static void emit(struct payout *p, const char *name, long long now)
+/* What an event is about: the ids it is filtered by and the group it is held in. */
+struct about {
+    const char *payout_id, *link_id, *payment_id, *group;
+};
+
+static int held_in(const char *group)
+{
+    for (size_t i = 0; i < events.n; i++)
+        if (events.v[i].state == EV_HELD && !strcmp(events.v[i].group, group))
+            return 1;
+    return 0;
+}
+
+/*
+ * A new event in RazorpayX's envelope around payload (taken), serialised once, signed and
+ * journaled: held (hold) or due at due. NULL when memory ran out.
+ */
+static struct event *new_event(const char *name, const char *const *contains, json_object *payload,
+                               const struct about *ab, int hold, long long due)
 {
     json_object *ev = json_object_new_object();
     json_object_object_add(ev, "entity", json_object_new_string("event"));
     json_object_object_add(ev, "account_id", json_object_new_string(account_id));
     json_object_object_add(ev, "event", json_object_new_string(name));
-    json_object *contains = json_object_new_array();
-    json_object_array_add(contains, json_object_new_string("payout"));
-    json_object_object_add(ev, "contains", contains);
-    json_object *entity = json_object_new_object();
-    json_object_object_add(entity, "entity", payout_json(p));
-    json_object *payload = json_object_new_object();
-    json_object_object_add(payload, "payout", entity);
+    json_object *c = json_object_new_array();
+    for (; *contains; contains++)
+        json_object_array_add(c, json_object_new_string(*contains));
+    json_object_object_add(ev, "contains", c);
     json_object_object_add(ev, "payload", payload);
     json_object_object_add(ev, "created_at", json_object_new_int64((int64_t)time(NULL)));
     const char *body = serialise(ev);
@@ -559,34 +640,46 @@ static void emit(struct payout *p, const char *name, long long now)
             events.n--;
         json_object_put(ev);
         log_msg(LOG_ERROR, "gateway-sandbox: out of memory for an event");
-        return;
+        return NULL;
     }
     json_object_put(ev);
     e->len = strlen(e->body);
     new_id("evt_", e->id);
     copy(e->name, sizeof(e->name), name);
-    copy(e->payout_id, sizeof(e->payout_id), p->id);
+    copy(e->payout_id, sizeof(e->payout_id), ab->payout_id);
+    copy(e->link_id, sizeof(e->link_id), ab->link_id);
+    copy(e->payment_id, sizeof(e->payment_id), ab->payment_id);
+    copy(e->group, sizeof(e->group), ab->group);
     gateway_sign(webhook_secret, e->body, e->len, e->sig);
     sha256_hex(e->body, e->len, e->sha);
     e->created_ms = wall_ms();
-    int held_before = 0;
-    for (size_t i = 0; i + 1 < events.n; i++)
-        held_before =
-            held_before || (events.v[i].state == EV_HELD && !strcmp(events.v[i].payout_id, p->id));
-    e->state = EV_HELD;
-    if (terminal(p->status))
-        release_held(p->id, now);
-    else if (!set.shuffle && !held_before) {
-        e->state = EV_PENDING;
-        e->due = now;
-    }
+    e->state = hold ? EV_HELD : EV_PENDING;
+    e->due = due;
     json_object *j = json_object_new_object();
     json_object_object_add(j, "id", json_object_new_string(e->id));
     json_object_object_add(j, "event", json_object_new_string(e->name));
     json_object_object_add(j, "payout_id", json_object_new_string(e->payout_id));
+    json_object_object_add(j, "link_id", json_object_new_string(e->link_id));
+    json_object_object_add(j, "payment_id", json_object_new_string(e->payment_id));
+    json_object_object_add(j, "group", json_object_new_string(e->group));
     json_object_object_add(j, "body", json_object_new_string(e->body));
     json_object_object_add(j, "created_ms", json_object_new_int64(e->created_ms));
     journal("event", j);
+    return e;
+}
+
+/* A new event for the payout's present state, delivered (or held) from now on. */
+static void emit(struct payout *p, const char *name, long long now)
+{
+    static const char *const contains[] = {"payout", NULL};
+    json_object *entity = json_object_new_object();
+    json_object_object_add(entity, "entity", payout_json(p));
+    json_object *payload = json_object_new_object();
+    json_object_object_add(payload, "payout", entity);
+    const struct about ab = {.payout_id = p->id, .group = p->id};
+    int hold = set.shuffle || held_in(p->id);
+    if (new_event(name, contains, payload, &ab, hold, now) != NULL && terminal(p->status))
+        release_held(p->id, now);
 }
 
 static void set_details(struct payout *p, const char *reason, const char *desc, const char *src)
@@ -652,11 +745,14 @@ static void step(struct payout *p, long long now)
     log_msg(LOG_INFO, "gateway-sandbox: payout %s %s", p->id, p->status);
 }
 
+static void expire_due_links(long long now);
+
 static void run_lifecycle(long long now)
 {
     for (size_t i = 0; i < payouts.n; i++)
         if (payouts.v[i].next_at != 0 && payouts.v[i].next_at <= now)
             step(&payouts.v[i], now);
+    expire_due_links(now);
 }
 
 /* ---- webhook deliveries (libcurl multi_socket) ---- */
@@ -789,7 +885,10 @@ static void delivery_done(CURL *h, CURLcode rc, long long now)
     a->at = wall_ms();
     a->ms = (long)(now - e->started);
     log_msg(status >= 200 && status < 300 ? LOG_INFO : LOG_WARN,
-            "gateway-sandbox: webhook %s %s (%s) attempt %d: %ld%s%s", e->name, e->id, e->payout_id,
+            "gateway-sandbox: webhook %s %s (%s) attempt %d: %ld%s%s", e->name, e->id,
+            e->payout_id[0]    ? e->payout_id
+            : e->payment_id[0] ? e->payment_id
+                               : e->link_id,
             e->attempts, status, rc == CURLE_OK ? "" : " ",
             rc == CURLE_OK ? "" : curl_easy_strerror(rc));
     if (e->dup_next) { /* the duplicate was a bonus: delivered already */
@@ -871,6 +970,7 @@ struct request {
 struct response {
     int status;
     json_object *body;
+    char *html;      /* owned: an HTML page answered instead of body (the checkout page) */
     char extra[192]; /* extra header lines, CRLF-terminated */
     int drop;        /* close without an answer */
     long stall_ms;   /* answer this much later */
@@ -928,6 +1028,8 @@ static void error_res(struct response *res, int status, const char *code, const 
                       const char *field)
 {
     json_object_put(res->body);
+    free(res->html);
+    res->html = NULL;
     res->status = status;
     json_object *e = json_object_new_object();
     json_object_object_add(e, "code", json_object_new_string(code));
@@ -949,6 +1051,8 @@ static void bad(struct response *res, const char *desc, const char *field)
 static void ok(struct response *res, int status, json_object *body)
 {
     json_object_put(res->body);
+    free(res->html);
+    res->html = NULL;
     res->status = status;
     res->body = body;
 }
@@ -974,21 +1078,29 @@ static int out_append(struct conn *c, const char *data, size_t n)
 
 static void send_response(struct conn *c, struct response *res, int keep_alive)
 {
-    const char *body = res->body ? serialise(res->body) : "";
+    const char *body = res->html ? res->html : res->body ? serialise(res->body) : "";
     size_t bl = strlen(body);
-    char head[512];
+    char head[768];
     if (!keep_alive)
         c->close_after = 1;
     int hl = snprintf(head, sizeof(head),
                       "HTTP/1.1 %d %s\r\nServer: loanflow-gateway-sandbox\r\n"
-                      "Content-Type: application/json\r\nContent-Length: %zu\r\n%s"
+                      "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s"
                       "Connection: %s\r\n\r\n",
-                      res->status, reason_phrase(res->status), bl, res->extra,
+                      res->status, reason_phrase(res->status),
+                      res->html ? "text/html; charset=utf-8" : "application/json", bl, res->extra,
+                      res->html ? "Content-Security-Policy: default-src 'none'; style-src "
+                                  "'unsafe-inline'; form-action 'self'; frame-ancestors 'none'\r\n"
+                                  "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n"
+                                  "Referrer-Policy: no-referrer\r\n"
+                                : "",
                       c->close_after ? "close" : "keep-alive");
     if (out_append(c, head, (size_t)hl) != 0 || out_append(c, body, bl) != 0)
         c->dead = 1;
     json_object_put(res->body);
     res->body = NULL;
+    free(res->html);
+    res->html = NULL;
 }
 
 /* A protocol error: answered, then the connection is closed. */
@@ -1400,6 +1512,26 @@ static int authorized(const struct request *r)
     return good;
 }
 
+static int email_ok(const char *email)
+{
+    const char *at = strchr(email, '@');
+    return !(at == NULL || at == email || at[1] == '\0' || strchr(at + 1, '@') ||
+             strchr(email, ' ') || !strchr(at + 1, '.'));
+}
+
+/* 8 to 15 digits, with spaces, dashes and a leading '+'. */
+static int phone_ok(const char *phone)
+{
+    size_t digits = 0;
+    for (const char *p = phone; *p; p++) {
+        if (*p >= '0' && *p <= '9')
+            digits++;
+        else if (!((*p == '+' && p == phone) || *p == ' ' || *p == '-'))
+            return 0;
+    }
+    return digits >= 8 && digits <= 15;
+}
+
 /* ---- the API ---- */
 
 typedef void (*handler_fn)(const struct request *r, const char *id, struct response *res);
@@ -1420,27 +1552,13 @@ static void api_contact_create(const struct request *r, const char *id, struct r
         want_str(o, "type", 20, 0, &type, res) < 0 ||
         want_str(o, "reference_id", 40, 0, &ref, res) < 0)
         goto out;
-    if (email != NULL) {
-        const char *at = strchr(email, '@');
-        if (at == NULL || at == email || at[1] == '\0' || strchr(at + 1, '@') ||
-            strchr(email, ' ') || !strchr(at + 1, '.')) {
-            bad(res, "The email must be a valid email address.", "email");
-            goto out;
-        }
+    if (email != NULL && !email_ok(email)) {
+        bad(res, "The email must be a valid email address.", "email");
+        goto out;
     }
-    if (phone != NULL) {
-        size_t digits = 0;
-        int okp = 1;
-        for (const char *p = phone; *p && okp; p++) {
-            if (*p >= '0' && *p <= '9')
-                digits++;
-            else
-                okp = (*p == '+' && p == phone) || *p == ' ' || *p == '-';
-        }
-        if (!okp || digits < 8 || digits > 15) {
-            bad(res, "The contact format is invalid.", "contact");
-            goto out;
-        }
+    if (phone != NULL && !phone_ok(phone)) {
+        bad(res, "The contact format is invalid.", "contact");
+        goto out;
     }
     if (type != NULL && strcmp(type, "customer") && strcmp(type, "employee") &&
         strcmp(type, "vendor") && strcmp(type, "self")) {
@@ -1805,6 +1923,961 @@ static void api_payout_list(const struct request *r, const char *id, struct resp
     ok(res, 200, o);
 }
 
+/* ---- collection: payment links, payments, refunds ---- */
+
+enum {
+    LINK_MIN_AHEAD_S = 15 * 60,     /* expire_by at least this far ahead (Razorpay's rule) */
+    LINK_DEFAULT_S = 7 * 24 * 3600, /* expire_by when none is given: a week */
+    LINK_MAX_AHEAD_S = 2 * 366 * 24 * 3600, /* and at most this far ahead */
+};
+
+static struct plink *find_link(const char *id)
+{
+    for (size_t i = 0; i < links.n; i++)
+        if (!strcmp(links.v[i].id, id))
+            return &links.v[i];
+    return NULL;
+}
+
+static struct payment *find_payment(const char *id)
+{
+    for (size_t i = 0; i < payments.n; i++)
+        if (!strcmp(payments.v[i].id, id))
+            return &payments.v[i];
+    return NULL;
+}
+
+/* A serialised notes object parsed back (an empty object when none). */
+static json_object *notes_of(const char *serialised)
+{
+    json_object *notes = NULL;
+    const char *why;
+    if (serialised[0] == '\0' || js_parse(serialised, strlen(serialised), &notes, &why) != 0 ||
+        !json_object_is_type(notes, json_type_object)) {
+        json_object_put(notes);
+        notes = json_object_new_object();
+    }
+    return notes;
+}
+
+static json_object *wrap_entity(json_object *entity)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "entity", entity);
+    return o;
+}
+
+static void short_url(const struct plink *l, char *out, size_t cap)
+{
+    snprintf(out, cap, "http://127.0.0.1:%ld/pay/%s", listen_port, l->id);
+}
+
+/* The payment as Razorpay's API and webhooks show it. */
+static json_object *payment_json(const struct payment *y)
+{
+    const struct plink *l = find_link(y->link_id);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(y->id));
+    json_object_object_add(o, "entity", json_object_new_string("payment"));
+    json_object_object_add(o, "amount", json_object_new_int64(y->amount));
+    json_object_object_add(o, "currency", json_object_new_string(y->currency));
+    json_object_object_add(o, "status", json_object_new_string(y->status));
+    json_object_object_add(o, "order_id", NULL);
+    json_object_object_add(o, "invoice_id", NULL);
+    json_object_object_add(o, "international", json_object_new_boolean(0));
+    json_object_object_add(o, "method", json_object_new_string(y->method));
+    json_object_object_add(o, "amount_refunded", json_object_new_int64(y->refunded));
+    json_object_object_add(
+        o, "refund_status",
+        y->refunded == 0 ? NULL
+                         : json_object_new_string(y->refunded < y->amount ? "partial" : "full"));
+    json_object_object_add(o, "captured", json_object_new_boolean(1));
+    json_object_object_add(o, "description", l ? str_or_null(l->description) : NULL);
+    json_object_object_add(o, "vpa",
+                           str_or_null(strcmp(y->method, "upi") ? "" : "success@razorpay"));
+    json_object_object_add(o, "email", l ? str_or_null(l->cust_email) : NULL);
+    json_object_object_add(o, "contact", l ? str_or_null(l->cust_phone) : NULL);
+    json_object_object_add(o, "notes", notes_of(y->notes));
+    json_object_object_add(o, "fee", json_object_new_int(0));
+    json_object_object_add(o, "tax", json_object_new_int(0));
+    json_object_object_add(o, "error_code", NULL);
+    json_object_object_add(o, "error_description", NULL);
+    json_object_object_add(o, "created_at", json_object_new_int64(y->created_at));
+    return o;
+}
+
+/* The link as Razorpay's API and webhooks show it. */
+static json_object *link_json(const struct plink *l)
+{
+    char url[128];
+    short_url(l, url, sizeof(url));
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(l->id));
+    json_object_object_add(o, "amount", json_object_new_int64(l->amount));
+    json_object_object_add(o, "amount_paid", json_object_new_int64(l->amount_paid));
+    json_object_object_add(o, "currency", json_object_new_string(l->currency));
+    json_object_object_add(o, "accept_partial", json_object_new_boolean(l->accept_partial));
+    json_object_object_add(o, "first_min_partial_amount", json_object_new_int(0));
+    json_object_object_add(o, "description", json_object_new_string(l->description));
+    json_object_object_add(o, "reference_id", json_object_new_string(l->reference));
+    json_object_object_add(o, "status", json_object_new_string(l->status));
+    json_object_object_add(o, "short_url", json_object_new_string(url));
+    json_object_object_add(o, "expire_by", json_object_new_int64(l->expire_by));
+    json_object_object_add(o, "expired_at", json_object_new_int64(l->expired_at));
+    json_object_object_add(o, "cancelled_at", json_object_new_int64(l->cancelled_at));
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "name", str_or_null(l->cust_name));
+    json_object_object_add(c, "email", str_or_null(l->cust_email));
+    json_object_object_add(c, "contact", str_or_null(l->cust_phone));
+    json_object_object_add(o, "customer", c);
+    json_object *n = json_object_new_object();
+    json_object_object_add(n, "sms", json_object_new_boolean(l->notify_sms));
+    json_object_object_add(n, "email", json_object_new_boolean(l->notify_email));
+    json_object_object_add(o, "notify", n);
+    json_object_object_add(o, "notes", notes_of(l->notes));
+    json_object *pays = NULL;
+    for (size_t i = 0; i < payments.n; i++) {
+        const struct payment *y = &payments.v[i];
+        if (strcmp(y->link_id, l->id) != 0)
+            continue;
+        if (pays == NULL)
+            pays = json_object_new_array();
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "payment_id", json_object_new_string(y->id));
+        json_object_object_add(p, "amount", json_object_new_int64(y->amount));
+        json_object_object_add(p, "method", json_object_new_string(y->method));
+        json_object_object_add(p, "status", json_object_new_string(y->status));
+        json_object_object_add(p, "created_at", json_object_new_int64(y->created_at));
+        json_object_array_add(pays, p);
+    }
+    json_object_object_add(o, "payments", pays);
+    json_object_object_add(o, "reminder_enable", json_object_new_boolean(0));
+    json_object_object_add(o, "upi_link", json_object_new_boolean(0));
+    json_object_object_add(o, "user_id", json_object_new_string(""));
+    json_object_object_add(o, "created_at", json_object_new_int64(l->created_at));
+    json_object_object_add(o, "updated_at", json_object_new_int64(l->updated_at));
+    return o;
+}
+
+static json_object *refund_json(const struct refund *f)
+{
+    const struct payment *y = find_payment(f->payment_id);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(f->id));
+    json_object_object_add(o, "entity", json_object_new_string("refund"));
+    json_object_object_add(o, "amount", json_object_new_int64(f->amount));
+    json_object_object_add(o, "currency", json_object_new_string(f->currency));
+    json_object_object_add(o, "payment_id", json_object_new_string(f->payment_id));
+    json_object_object_add(o, "notes", notes_of(y ? y->notes : ""));
+    json_object_object_add(o, "receipt", NULL);
+    json_object_object_add(o, "batch_id", NULL);
+    json_object_object_add(o, "status", json_object_new_string("processed"));
+    json_object_object_add(o, "speed_processed", json_object_new_string("normal"));
+    json_object_object_add(o, "speed_requested", json_object_new_string("normal"));
+    json_object_object_add(o, "created_at", json_object_new_int64(f->created_at));
+    return o;
+}
+
+/* The journal's records: flat, with the serialised notes as they are kept. */
+static json_object *link_state_json(const struct plink *l)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(l->id));
+    json_object_object_add(o, "amount", json_object_new_int64(l->amount));
+    json_object_object_add(o, "amount_paid", json_object_new_int64(l->amount_paid));
+    json_object_object_add(o, "currency", json_object_new_string(l->currency));
+    json_object_object_add(o, "accept_partial", json_object_new_boolean(l->accept_partial));
+    json_object_object_add(o, "description", json_object_new_string(l->description));
+    json_object_object_add(o, "reference_id", json_object_new_string(l->reference));
+    json_object_object_add(o, "status", json_object_new_string(l->status));
+    json_object_object_add(o, "notes", json_object_new_string(l->notes));
+    json_object_object_add(o, "name", json_object_new_string(l->cust_name));
+    json_object_object_add(o, "email", json_object_new_string(l->cust_email));
+    json_object_object_add(o, "contact", json_object_new_string(l->cust_phone));
+    json_object_object_add(o, "notify_sms", json_object_new_boolean(l->notify_sms));
+    json_object_object_add(o, "notify_email", json_object_new_boolean(l->notify_email));
+    json_object_object_add(o, "expire_by", json_object_new_int64(l->expire_by));
+    json_object_object_add(o, "expired_at", json_object_new_int64(l->expired_at));
+    json_object_object_add(o, "cancelled_at", json_object_new_int64(l->cancelled_at));
+    json_object_object_add(o, "created_at", json_object_new_int64(l->created_at));
+    json_object_object_add(o, "updated_at", json_object_new_int64(l->updated_at));
+    return o;
+}
+
+static int take_bool(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+static void link_from_state(struct plink *l, json_object *o)
+{
+    take_str(o, "id", l->id, sizeof(l->id));
+    l->amount = take_int(o, "amount");
+    l->amount_paid = take_int(o, "amount_paid");
+    take_str(o, "currency", l->currency, sizeof(l->currency));
+    l->accept_partial = take_bool(o, "accept_partial");
+    take_str(o, "description", l->description, sizeof(l->description));
+    take_str(o, "reference_id", l->reference, sizeof(l->reference));
+    take_str(o, "status", l->status, sizeof(l->status));
+    take_str(o, "notes", l->notes, sizeof(l->notes));
+    take_str(o, "name", l->cust_name, sizeof(l->cust_name));
+    take_str(o, "email", l->cust_email, sizeof(l->cust_email));
+    take_str(o, "contact", l->cust_phone, sizeof(l->cust_phone));
+    l->notify_sms = take_bool(o, "notify_sms");
+    l->notify_email = take_bool(o, "notify_email");
+    l->expire_by = take_int(o, "expire_by");
+    l->expired_at = take_int(o, "expired_at");
+    l->cancelled_at = take_int(o, "cancelled_at");
+    l->created_at = take_int(o, "created_at");
+    l->updated_at = take_int(o, "updated_at");
+}
+
+static json_object *payment_state_json(const struct payment *y)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(y->id));
+    json_object_object_add(o, "link_id", json_object_new_string(y->link_id));
+    json_object_object_add(o, "amount", json_object_new_int64(y->amount));
+    json_object_object_add(o, "refunded", json_object_new_int64(y->refunded));
+    json_object_object_add(o, "currency", json_object_new_string(y->currency));
+    json_object_object_add(o, "method", json_object_new_string(y->method));
+    json_object_object_add(o, "status", json_object_new_string(y->status));
+    json_object_object_add(o, "notes", json_object_new_string(y->notes));
+    json_object_object_add(o, "created_at", json_object_new_int64(y->created_at));
+    return o;
+}
+
+static void payment_from_state(struct payment *y, json_object *o)
+{
+    take_str(o, "id", y->id, sizeof(y->id));
+    take_str(o, "link_id", y->link_id, sizeof(y->link_id));
+    y->amount = take_int(o, "amount");
+    y->refunded = take_int(o, "refunded");
+    take_str(o, "currency", y->currency, sizeof(y->currency));
+    take_str(o, "method", y->method, sizeof(y->method));
+    take_str(o, "status", y->status, sizeof(y->status));
+    take_str(o, "notes", y->notes, sizeof(y->notes));
+    y->created_at = take_int(o, "created_at");
+}
+
+static json_object *refund_state_json(const struct refund *f)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(f->id));
+    json_object_object_add(o, "payment_id", json_object_new_string(f->payment_id));
+    json_object_object_add(o, "amount", json_object_new_int64(f->amount));
+    json_object_object_add(o, "currency", json_object_new_string(f->currency));
+    json_object_object_add(o, "created_at", json_object_new_int64(f->created_at));
+    return o;
+}
+
+static void refund_from_state(struct refund *f, json_object *o)
+{
+    take_str(o, "id", f->id, sizeof(f->id));
+    take_str(o, "payment_id", f->payment_id, sizeof(f->payment_id));
+    f->amount = take_int(o, "amount");
+    take_str(o, "currency", f->currency, sizeof(f->currency));
+    f->created_at = take_int(o, "created_at");
+}
+
+/* A collection event, k-th of its action (so the action's events go out in order, 40 ms apart,
+ * unless shuffle holds them until the action's end). */
+static void emit_collection(const char *name, const char *const *contains, json_object *payload,
+                            const char *link_id, const char *payment_id, const char *group, int k,
+                            long long now)
+{
+    const struct about ab = {
+        .payout_id = "", .link_id = link_id, .payment_id = payment_id, .group = group};
+    (void)new_event(name, contains, payload, &ab, set.shuffle, now + (long long)k * 40);
+}
+
+static void link_save(struct plink *l)
+{
+    l->updated_at = (long long)time(NULL);
+    journal("payment_link", link_state_json(l));
+}
+
+static int link_open(const struct plink *l)
+{
+    return !strcmp(l->status, "created") || !strcmp(l->status, "partially_paid");
+}
+
+/* The link ends expired or cancelled, with its event. */
+static void link_end(struct plink *l, const char *status, long long now)
+{
+    static const char *const contains[] = {"payment_link", NULL};
+    copy(l->status, sizeof(l->status), status);
+    if (!strcmp(status, "expired"))
+        l->expired_at = (long long)time(NULL);
+    else
+        l->cancelled_at = (long long)time(NULL);
+    link_save(l);
+    char name[40];
+    snprintf(name, sizeof(name), "payment_link.%s", status);
+    json_object *payload = json_object_new_object();
+    json_object_object_add(payload, "payment_link", wrap_entity(link_json(l)));
+    emit_collection(name, contains, payload, l->id, "", l->id, 0, now);
+    if (set.shuffle)
+        release_held(l->id, now);
+    log_msg(LOG_INFO, "gateway-sandbox: payment link %s %s", l->id, l->status);
+}
+
+/* Links whose expire_by has passed expire (run from the loop, and before a payment). */
+static void expire_due_links(long long now)
+{
+    long long t = (long long)time(NULL);
+    for (size_t i = 0; i < links.n; i++)
+        if (link_open(&links.v[i]) && links.v[i].expire_by != 0 && t >= links.v[i].expire_by)
+            link_end(&links.v[i], "expired", now);
+}
+
+static const char *link_closed_why(const struct plink *l)
+{
+    if (!strcmp(l->status, "paid"))
+        return "The payment link has been paid already";
+    if (!strcmp(l->status, "expired"))
+        return "The payment link has expired";
+    if (!strcmp(l->status, "cancelled"))
+        return "The payment link has been cancelled";
+    return "The payment link cannot be paid";
+}
+
+/*
+ * Pays amount (0: what remains) by method on l: the payment captured, then payment.captured
+ * and payment_link.paid or partially_paid. The payment, or NULL with *why and *field saying
+ * what is wrong.
+ */
+static struct payment *pay_link(struct plink *l, int64_t amount, const char *method,
+                                const char **why, const char **field)
+{
+    static const char *const cap_contains[] = {"payment", NULL};
+    static const char *const link_contains[] = {"payment_link", "payment", NULL};
+    long long now = mono_ms();
+    *field = NULL;
+    expire_due_links(now);
+    if (!link_open(l)) {
+        *why = link_closed_why(l);
+        *field = "id";
+        return NULL;
+    }
+    int64_t left = l->amount - l->amount_paid;
+    if (amount == 0)
+        amount = left;
+    *field = "amount";
+    if (amount > left) {
+        *why = "The amount exceeds what remains to be paid on the payment link";
+        return NULL;
+    }
+    if (amount < left && !l->accept_partial) {
+        *why = "The payment link does not accept partial payments: pay what remains";
+        return NULL;
+    }
+    /* The payment's notes: the link's, with its reference_id as reference unless they have
+     * one (the link's notes are < 1 KB serialised, so this fits). */
+    json_object *notes = notes_of(l->notes), *had;
+    if (!json_object_object_get_ex(notes, "reference", &had))
+        json_object_object_add(notes, "reference", json_object_new_string(l->reference));
+    const char *ns = serialise(notes);
+    struct payment *y = strlen(ns) < sizeof(y->notes) ? PUSH(payments) : NULL;
+    if (y == NULL) {
+        json_object_put(notes);
+        *why = "The sandbox could not record the payment";
+        *field = NULL;
+        return NULL;
+    }
+    new_id("pay_", y->id);
+    copy(y->notes, sizeof(y->notes), ns);
+    json_object_put(notes);
+    copy(y->link_id, sizeof(y->link_id), l->id);
+    y->amount = amount;
+    copy(y->currency, sizeof(y->currency), l->currency);
+    copy(y->method, sizeof(y->method), method);
+    copy(y->status, sizeof(y->status), "captured");
+    y->created_at = (long long)time(NULL);
+    l->amount_paid += amount;
+    copy(l->status, sizeof(l->status), l->amount_paid == l->amount ? "paid" : "partially_paid");
+    journal("payment", payment_state_json(y));
+    link_save(l);
+    json_object *p1 = json_object_new_object();
+    json_object_object_add(p1, "payment", wrap_entity(payment_json(y)));
+    emit_collection("payment.captured", cap_contains, p1, l->id, y->id, y->id, 0, now);
+    json_object *p2 = json_object_new_object();
+    json_object_object_add(p2, "payment_link", wrap_entity(link_json(l)));
+    json_object_object_add(p2, "payment", wrap_entity(payment_json(y)));
+    emit_collection(!strcmp(l->status, "paid") ? "payment_link.paid"
+                                               : "payment_link.partially_paid",
+                    link_contains, p2, l->id, y->id, y->id, 1, now);
+    if (set.shuffle)
+        release_held(y->id, now);
+    log_msg(LOG_INFO, "gateway-sandbox: payment %s of %lld on %s (%s)", y->id, (long long)amount,
+            l->id, l->status);
+    return y;
+}
+
+/* Refunds amount (0: what is not refunded yet) of y: refund.processed. NULL with *why. */
+static struct refund *refund_payment(struct payment *y, int64_t amount, const char **why)
+{
+    static const char *const contains[] = {"refund", "payment", NULL};
+    int64_t left = y->amount - y->refunded;
+    if (left <= 0) {
+        *why = "The payment has been fully refunded already";
+        return NULL;
+    }
+    if (amount == 0)
+        amount = left;
+    if (amount > left) {
+        *why = "The refund amount exceeds what is captured and not refunded yet";
+        return NULL;
+    }
+    struct refund *f = PUSH(refunds);
+    if (f == NULL) {
+        *why = "The sandbox could not record the refund";
+        return NULL;
+    }
+    new_id("rfnd_", f->id);
+    copy(f->payment_id, sizeof(f->payment_id), y->id);
+    f->amount = amount;
+    copy(f->currency, sizeof(f->currency), y->currency);
+    f->created_at = (long long)time(NULL);
+    y->refunded += amount;
+    if (y->refunded == y->amount)
+        copy(y->status, sizeof(y->status), "refunded");
+    journal("refund", refund_state_json(f));
+    journal("payment", payment_state_json(y));
+    long long now = mono_ms();
+    json_object *payload = json_object_new_object();
+    json_object_object_add(payload, "refund", wrap_entity(refund_json(f)));
+    json_object_object_add(payload, "payment", wrap_entity(payment_json(y)));
+    emit_collection("refund.processed", contains, payload, y->link_id, y->id, f->id, 0, now);
+    if (set.shuffle)
+        release_held(f->id, now);
+    log_msg(LOG_INFO, "gateway-sandbox: refund %s of %lld on %s", f->id, (long long)amount, y->id);
+    return f;
+}
+
+/* An optional whole amount member (>= 1): 1 set, 0 absent, -1 with res answered. */
+static int want_amount(json_object *o, int64_t *out, struct response *res)
+{
+    json_object *v;
+    *out = 0;
+    if (!json_object_object_get_ex(o, "amount", &v) || v == NULL)
+        return 0;
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+        json_object_get_int64(v) > 100000000000LL) {
+        bad(res, "The amount must be an integer in paise, at least 1 and at most 100000000000.",
+            "amount");
+        return -1;
+    }
+    *out = json_object_get_int64(v);
+    return 1;
+}
+
+static int method_ok(const char *m)
+{
+    return !strcmp(m, "upi") || !strcmp(m, "card") || !strcmp(m, "netbanking") ||
+           !strcmp(m, "wallet");
+}
+
+/* notes: an object of at most 15 string values of at most 256 characters, keys of at most 40,
+ * kept serialised in dst[cap]. 0, or -1 with res answered. */
+static int want_notes(json_object *o, char *dst, size_t cap, struct response *res)
+{
+    json_object *notes;
+    dst[0] = '\0';
+    if (!json_object_object_get_ex(o, "notes", &notes) || notes == NULL)
+        return 0;
+    int good =
+        json_object_is_type(notes, json_type_object) && json_object_object_length(notes) <= 15;
+    if (good) {
+        json_object_object_foreach(notes, k, v)
+        {
+            good = good && strlen(k) > 0 && utf8_chars(k) <= 40 && v != NULL &&
+                   json_object_is_type(v, json_type_string) &&
+                   utf8_chars(json_object_get_string(v)) <= 256;
+        }
+    }
+    if (!good || strlen(serialise(notes)) >= cap) {
+        bad(res,
+            "The notes must be an object of at most 15 string values (256 characters each), "
+            "under 1000 bytes in all.",
+            "notes");
+        return -1;
+    }
+    copy(dst, cap, serialise(notes));
+    return 0;
+}
+
+static void api_link_create(const struct request *r, const char *id, struct response *res)
+{
+    (void)id;
+    static const char *const allowed[] = {
+        "amount",    "currency", "accept_partial", "description", "reference_id",
+        "expire_by", "customer", "notify",         "notes",       NULL};
+    static const char *const cust_allowed[] = {"name", "email", "contact", NULL};
+    static const char *const notify_allowed[] = {"sms", "email", NULL};
+    json_object *o = body_object(r, res), *v, *cust, *notify;
+    if (o == NULL)
+        return;
+    struct plink want = {0};
+    const char *currency, *desc, *ref, *name, *email, *phone;
+    long long now_s = (long long)time(NULL);
+    if (only_keys(o, allowed, res))
+        goto out;
+    if (!json_object_object_get_ex(o, "amount", &v) || v == NULL) {
+        bad(res, "The amount field is required.", "amount");
+        goto out;
+    }
+    if (want_amount(o, &want.amount, res) < 0 ||
+        want_str(o, "currency", 3, 0, &currency, res) < 0 ||
+        want_str(o, "description", 255, 0, &desc, res) < 0 ||
+        want_str(o, "reference_id", 40, 1, &ref, res) < 0)
+        goto out;
+    if (currency != NULL && strcmp(currency, "INR") != 0) {
+        bad(res, "The currency must be INR.", "currency");
+        goto out;
+    }
+    if (json_object_object_get_ex(o, "accept_partial", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+            bad(res, "The accept partial field must be true or false.", "accept_partial");
+            goto out;
+        }
+        want.accept_partial = json_object_get_boolean(v);
+    }
+    want.expire_by = now_s + LINK_DEFAULT_S;
+    if (json_object_object_get_ex(o, "expire_by", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_int) ||
+            json_object_get_int64(v) < now_s + LINK_MIN_AHEAD_S ||
+            json_object_get_int64(v) > now_s + LINK_MAX_AHEAD_S) {
+            bad(res,
+                "The expire by must be a unix time at least 15 minutes and at most 2 years "
+                "ahead.",
+                "expire_by");
+            goto out;
+        }
+        want.expire_by = (long long)json_object_get_int64(v);
+    }
+    if (json_object_object_get_ex(o, "customer", &cust) && cust != NULL) {
+        if (!json_object_is_type(cust, json_type_object)) {
+            bad(res, "The customer must be an object.", "customer");
+            goto out;
+        }
+        if (only_keys(cust, cust_allowed, res) || want_str(cust, "name", 100, 0, &name, res) < 0 ||
+            want_str(cust, "email", 100, 0, &email, res) < 0 ||
+            want_str(cust, "contact", 20, 0, &phone, res) < 0)
+            goto out;
+        if (email != NULL && !email_ok(email)) {
+            bad(res, "The email must be a valid email address.", "email");
+            goto out;
+        }
+        if (phone != NULL && !phone_ok(phone)) {
+            bad(res, "The contact format is invalid.", "contact");
+            goto out;
+        }
+        copy(want.cust_name, sizeof(want.cust_name), name);
+        copy(want.cust_email, sizeof(want.cust_email), email);
+        copy(want.cust_phone, sizeof(want.cust_phone), phone);
+    }
+    if (json_object_object_get_ex(o, "notify", &notify) && notify != NULL) {
+        if (!json_object_is_type(notify, json_type_object) ||
+            only_keys(notify, notify_allowed, res))
+            goto notify_bad;
+        json_object_object_foreach(notify, k, nv)
+        {
+            if (nv == NULL || !json_object_is_type(nv, json_type_boolean))
+                goto notify_bad;
+            if (!strcmp(k, "sms"))
+                want.notify_sms = json_object_get_boolean(nv);
+            else
+                want.notify_email = json_object_get_boolean(nv);
+        }
+    }
+    if (want_notes(o, want.notes, sizeof(want.notes), res) < 0)
+        goto out;
+    for (size_t i = 0; i < links.n; i++)
+        if (!strcmp(links.v[i].reference, ref)) {
+            bad(res, "reference_id already exists", "reference_id");
+            goto out;
+        }
+    struct plink *l = PUSH(links);
+    if (l == NULL) {
+        error_res(res, 500, "SERVER_ERROR", "Out of memory", NULL);
+        goto out;
+    }
+    *l = want;
+    new_id("plink_", l->id);
+    copy(l->currency, sizeof(l->currency), "INR");
+    copy(l->description, sizeof(l->description), desc);
+    copy(l->reference, sizeof(l->reference), ref);
+    copy(l->status, sizeof(l->status), "created");
+    l->created_at = now_s;
+    link_save(l);
+    log_msg(LOG_INFO, "gateway-sandbox: payment link %s created", l->id);
+    ok(res, 200, link_json(l));
+    goto out;
+notify_bad:
+    if (res->status != 400)
+        bad(res, "The notify must be an object of sms and email, true or false.", "notify");
+out:
+    json_object_put(o);
+}
+
+static void api_link_get(const struct request *r, const char *id, struct response *res)
+{
+    (void)r;
+    struct plink *l = find_link(id);
+    if (l == NULL) {
+        bad(res, "The id provided does not exist", "id");
+        return;
+    }
+    expire_due_links(mono_ms());
+    ok(res, 200, link_json(l));
+}
+
+/* POST /v1/payment_links/{id}/cancel: a link not paid, expired or cancelled ends cancelled. */
+static void api_link_cancel(const struct request *r, const char *id, struct response *res)
+{
+    (void)r;
+    struct plink *l = find_link(id);
+    if (l == NULL) {
+        bad(res, "The id provided does not exist", "id");
+        return;
+    }
+    long long now = mono_ms();
+    expire_due_links(now);
+    if (!link_open(l)) {
+        bad(res, link_closed_why(l), "id");
+        return;
+    }
+    link_end(l, "cancelled", now);
+    ok(res, 200, link_json(l));
+}
+
+static void api_payment_get(const struct request *r, const char *id, struct response *res)
+{
+    (void)r;
+    const struct payment *y = find_payment(id);
+    if (y == NULL)
+        bad(res, "The id provided does not exist", "id");
+    else
+        ok(res, 200, payment_json(y));
+}
+
+/* The body as a JSON object, an empty one when there is none (caller puts); NULL answered. */
+static json_object *body_object_opt(const struct request *r, struct response *res)
+{
+    return r->body_len == 0 ? json_object_new_object() : body_object(r, res);
+}
+
+/* POST /sandbox/payment_links/{id}/pay {"amount"?, "method"?}: the borrower pays. */
+static void ctl_link_pay(const struct request *r, const char *id, struct response *res)
+{
+    static const char *const allowed[] = {"amount", "method", NULL};
+    struct plink *l = find_link(id);
+    if (l == NULL) {
+        error_res(res, 404, "BAD_REQUEST_ERROR", "The id provided does not exist", "id");
+        return;
+    }
+    json_object *o = body_object_opt(r, res);
+    if (o == NULL)
+        return;
+    int64_t amount = 0;
+    const char *method, *why, *field;
+    if (only_keys(o, allowed, res) || want_amount(o, &amount, res) < 0 ||
+        want_str(o, "method", 20, 0, &method, res) < 0)
+        goto out;
+    if (method != NULL && !method_ok(method)) {
+        bad(res, "The method must be upi, card, netbanking or wallet.", "method");
+        goto out;
+    }
+    struct payment *y = pay_link(l, amount, method ? method : "upi", &why, &field);
+    if (y == NULL) {
+        bad(res, why, field);
+        goto out;
+    }
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "payment", payment_json(y));
+    json_object_object_add(a, "payment_link", link_json(l));
+    ok(res, 200, a);
+out:
+    json_object_put(o);
+}
+
+/* POST /sandbox/payment_links/{id}/expire: the link expires now. */
+static void ctl_link_expire(const struct request *r, const char *id, struct response *res)
+{
+    (void)r;
+    struct plink *l = find_link(id);
+    if (l == NULL) {
+        error_res(res, 404, "BAD_REQUEST_ERROR", "The id provided does not exist", "id");
+        return;
+    }
+    long long now = mono_ms();
+    expire_due_links(now);
+    if (!link_open(l)) {
+        bad(res, link_closed_why(l), "id");
+        return;
+    }
+    link_end(l, "expired", now);
+    ok(res, 200, link_json(l));
+}
+
+/* POST /sandbox/payments/{id}/refund {"amount"?}: a refund, processed at once. */
+static void ctl_payment_refund(const struct request *r, const char *id, struct response *res)
+{
+    static const char *const allowed[] = {"amount", NULL};
+    struct payment *y = find_payment(id);
+    if (y == NULL) {
+        error_res(res, 404, "BAD_REQUEST_ERROR", "The id provided does not exist", "id");
+        return;
+    }
+    json_object *o = body_object_opt(r, res);
+    if (o == NULL)
+        return;
+    int64_t amount = 0;
+    const char *why;
+    if (only_keys(o, allowed, res) || want_amount(o, &amount, res) < 0)
+        goto out;
+    struct refund *f = refund_payment(y, amount, &why);
+    if (f == NULL) {
+        bad(res, why, "amount");
+        goto out;
+    }
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "refund", refund_json(f));
+    json_object_object_add(a, "payment", payment_json(y));
+    ok(res, 200, a);
+out:
+    json_object_put(o);
+}
+
+/* ---- the checkout page a borrower's browser sees (GET and POST /pay/{id}) ---- */
+
+struct page {
+    char *p;
+    size_t n, cap;
+    int oom;
+};
+
+static void page_raw(struct page *pg, const char *s)
+{
+    size_t n = strlen(s);
+    if (pg->oom)
+        return;
+    if (pg->n + n + 1 > pg->cap) {
+        size_t cap = pg->cap ? pg->cap : 4096;
+        while (cap < pg->n + n + 1)
+            cap *= 2;
+        char *p = realloc(pg->p, cap);
+        if (p == NULL) {
+            pg->oom = 1;
+            return;
+        }
+        pg->p = p;
+        pg->cap = cap;
+    }
+    memcpy(pg->p + pg->n, s, n);
+    pg->n += n;
+    pg->p[pg->n] = '\0';
+}
+
+/* Text, escaped for an element's content or a quoted attribute. */
+static void page_text(struct page *pg, const char *s)
+{
+    char one[2] = {0, 0};
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&':
+            page_raw(pg, "&amp;");
+            break;
+        case '<':
+            page_raw(pg, "&lt;");
+            break;
+        case '>':
+            page_raw(pg, "&gt;");
+            break;
+        case '"':
+            page_raw(pg, "&quot;");
+            break;
+        case '\'':
+            page_raw(pg, "&#39;");
+            break;
+        default:
+            one[0] = (unsigned char)*s < 0x20 ? ' ' : *s;
+            page_raw(pg, one);
+        }
+    }
+}
+
+/* "INR 1,23,456.78": paise in the Indian grouping. */
+static void page_money(struct page *pg, const char *currency, int64_t paise)
+{
+    char digits[32], out[64];
+    int64_t units = paise / 100;
+    snprintf(digits, sizeof(digits), "%lld", (long long)units);
+    size_t n = strlen(digits), o = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t left = n - i; /* digits from here to the end */
+        if (i > 0 && (left == 3 || (left > 3 && (left - 3) % 2 == 0)))
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    snprintf(out + o, sizeof(out) - o, ".%02lld", (long long)(paise % 100));
+    page_text(pg, currency);
+    page_raw(pg, " ");
+    page_text(pg, out);
+}
+
+static void page_head(struct page *pg, const char *title)
+{
+    page_raw(pg, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                 "<title>");
+    page_text(pg, title);
+    page_raw(pg, " - sandbox checkout</title><style>"
+                 "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0}"
+                 "main{max-width:28rem;margin:2rem auto;background:#fff;padding:1.5rem;"
+                 "border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.1)}"
+                 ".banner{background:#fff3cd;padding:.5rem;border-radius:4px;font-size:.9rem}"
+                 "dt{color:#555;font-size:.85rem}dd{margin:0 0 .6rem 0}"
+                 "button{font-size:1rem;padding:.6rem 1.2rem;background:#2b59c3;color:#fff;"
+                 "border:0;border-radius:4px}</style></head><body><main>"
+                 "<p class=\"banner\">Gateway sandbox: no money moves.</p>");
+}
+
+static void page_tail(struct page *pg)
+{
+    page_raw(pg, "</main></body></html>\n");
+}
+
+static void page_item(struct page *pg, const char *dt, const char *dd)
+{
+    page_raw(pg, "<dt>");
+    page_text(pg, dt);
+    page_raw(pg, "</dt><dd>");
+    page_text(pg, dd);
+    page_raw(pg, "</dd>");
+}
+
+static void page_link_facts(struct page *pg, const struct plink *l)
+{
+    page_raw(pg, "<dl><dt>Amount</dt><dd>");
+    page_money(pg, l->currency, l->amount);
+    page_raw(pg, "</dd>");
+    if (l->amount_paid > 0) {
+        page_raw(pg, "<dt>Paid</dt><dd>");
+        page_money(pg, l->currency, l->amount_paid);
+        page_raw(pg, "</dd>");
+    }
+    if (l->cust_name[0])
+        page_item(pg, "For", l->cust_name);
+    page_item(pg, "Reference", l->reference);
+    page_item(pg, "Status", l->status);
+    page_item(pg, "Payment link", l->id);
+    page_raw(pg, "</dl>");
+}
+
+static void page_answer(struct response *res, int status, struct page *pg)
+{
+    json_object_put(res->body);
+    res->body = NULL;
+    free(res->html);
+    res->html = NULL;
+    if (pg->oom || pg->p == NULL) {
+        free(pg->p);
+        error_res(res, 500, "SERVER_ERROR", "Out of memory", NULL);
+        return;
+    }
+    res->status = status;
+    res->html = pg->p;
+}
+
+static void page_message(struct response *res, int status, const char *title, const char *msg,
+                         const struct plink *l)
+{
+    struct page pg = {0};
+    page_head(&pg, title);
+    page_raw(&pg, "<h1>");
+    page_text(&pg, title);
+    page_raw(&pg, "</h1><p>");
+    page_text(&pg, msg);
+    page_raw(&pg, "</p>");
+    if (l != NULL)
+        page_link_facts(&pg, l);
+    page_tail(&pg);
+    page_answer(res, status, &pg);
+}
+
+static void page_get(const struct request *r, const char *id, struct response *res)
+{
+    (void)r;
+    struct plink *l = find_link(id);
+    if (l == NULL) {
+        page_message(res, 404, "Payment link not found", "There is no payment link here.", NULL);
+        return;
+    }
+    expire_due_links(mono_ms());
+    struct page pg = {0};
+    page_head(&pg, l->description[0] ? l->description : "Payment");
+    page_raw(&pg, "<h1>");
+    page_text(&pg, l->description[0] ? l->description : "Payment");
+    page_raw(&pg, "</h1>");
+    page_link_facts(&pg, l);
+    if (link_open(l)) {
+        page_raw(&pg, "<form method=\"post\" action=\"/pay/");
+        page_text(&pg, l->id);
+        page_raw(&pg, "\"><p><label>Method <select name=\"method\">"
+                      "<option value=\"upi\">UPI</option><option value=\"card\">Card</option>"
+                      "<option value=\"netbanking\">Net banking</option>"
+                      "<option value=\"wallet\">Wallet</option></select></label></p>"
+                      "<button type=\"submit\">Pay ");
+        page_money(&pg, l->currency, l->amount - l->amount_paid);
+        page_raw(&pg, "</button></form>");
+    } else {
+        page_raw(&pg, "<p>");
+        page_text(&pg, link_closed_why(l));
+        page_raw(&pg, ".</p>");
+    }
+    page_tail(&pg);
+    page_answer(res, 200, &pg);
+}
+
+/* POST /pay/{id} (the form: method=...): pays what remains, as the control API does. */
+static void page_pay(const struct request *r, const char *id, struct response *res)
+{
+    struct plink *l = find_link(id);
+    if (l == NULL) {
+        page_message(res, 404, "Payment link not found", "There is no payment link here.", NULL);
+        return;
+    }
+    char form[512], method[24] = "upi";
+    size_t n = r->body_len < sizeof(form) - 1 ? r->body_len : sizeof(form) - 1;
+    memcpy(form, r->body, n);
+    form[n] = '\0';
+    if (query_get(form, "method", method, sizeof(method)) && !method_ok(method)) {
+        page_message(res, 400, "Payment failed", "Choose UPI, card, net banking or a wallet.", l);
+        return;
+    }
+    const char *why, *field;
+    struct payment *y = pay_link(l, 0, method, &why, &field);
+    if (y == NULL) {
+        page_message(res, 400, "Payment failed", why, l);
+        return;
+    }
+    struct page pg = {0};
+    page_head(&pg, "Payment successful");
+    page_raw(&pg, "<h1>Payment successful</h1><p>");
+    page_money(&pg, y->currency, y->amount);
+    page_raw(&pg, " paid by ");
+    page_text(&pg, y->method);
+    page_raw(&pg, ".</p><dl>");
+    page_item(&pg, "Payment", y->id);
+    page_raw(&pg, "</dl>");
+    page_link_facts(&pg, l);
+    page_tail(&pg);
+    page_answer(res, 200, &pg);
+}
+
 /* ---- the control API ---- */
 
 static json_object *settings_json(void)
@@ -1837,6 +2910,9 @@ static void ctl_health(const struct request *r, const char *id, struct response 
     json_object_object_add(o, "contacts", json_object_new_int64((int64_t)contacts.n));
     json_object_object_add(o, "fund_accounts", json_object_new_int64((int64_t)funds.n));
     json_object_object_add(o, "payouts", json_object_new_int64((int64_t)payouts.n));
+    json_object_object_add(o, "payment_links", json_object_new_int64((int64_t)links.n));
+    json_object_object_add(o, "payments", json_object_new_int64((int64_t)payments.n));
+    json_object_object_add(o, "refunds", json_object_new_int64((int64_t)refunds.n));
     json_object_object_add(o, "events", json_object_new_int64((int64_t)events.n));
     json_object_object_add(o, "pending_deliveries", json_object_new_int64((int64_t)pending));
     json_object_object_add(o, "journal", str_or_null(journal_path));
@@ -2059,13 +3135,38 @@ out:
     json_object_put(o);
 }
 
+/* The ids an event is about: payout_id for a payout's, payment_link_id and payment_id for a
+ * collection one's (null when it names none). */
+static void event_ids_json(json_object *o, const struct event *e)
+{
+    if (e->payout_id[0] || (!e->link_id[0] && !e->payment_id[0])) {
+        json_object_object_add(o, "payout_id", json_object_new_string(e->payout_id));
+        return;
+    }
+    json_object_object_add(o, "payment_link_id", str_or_null(e->link_id));
+    json_object_object_add(o, "payment_id", str_or_null(e->payment_id));
+}
+
+/* The filters of /sandbox/events and /sandbox/deliveries: payout_id, payment_link_id,
+ * payment_id, event_id; 1 when e passes them all. */
+static int event_wanted(const struct request *r, const struct event *e)
+{
+    static const char *const keys[] = {"payout_id", "payment_link_id", "payment_id", "event_id"};
+    const char *have[] = {e->payout_id, e->link_id, e->payment_id, e->id};
+    char want[64];
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+        if (query_get(r->query, keys[k], want, sizeof(want)) && strcmp(have[k], want) != 0)
+            return 0;
+    return 1;
+}
+
 static json_object *attempt_json(const struct attempt *a)
 {
     const struct event *e = &events.v[a->event];
     json_object *o = json_object_new_object();
     json_object_object_add(o, "event_id", json_object_new_string(e->id));
     json_object_object_add(o, "event", json_object_new_string(e->name));
-    json_object_object_add(o, "payout_id", json_object_new_string(e->payout_id));
+    event_ids_json(o, e);
     json_object_object_add(o, "attempt", json_object_new_int(a->attempt));
     json_object_object_add(o, "status", json_object_new_int((int)a->status));
     json_object_object_add(o, "error", str_or_null(a->error));
@@ -2078,19 +3179,17 @@ static json_object *attempt_json(const struct attempt *a)
     return o;
 }
 
-/* GET /sandbox/deliveries[?payout_id=P][&event_id=E]: the attempts kept, oldest first. */
+/* GET /sandbox/deliveries[?payout_id=P][&payment_link_id=L][&payment_id=Y][&event_id=E]: the
+ * attempts kept, oldest first. */
 static void ctl_deliveries(const struct request *r, const char *id, struct response *res)
 {
     (void)id;
-    char pid[64], eid[64];
-    int by_p = query_get(r->query, "payout_id", pid, sizeof(pid));
-    int by_e = query_get(r->query, "event_id", eid, sizeof(eid));
     json_object *items = json_object_new_array();
     size_t first = nattempts > MAX_ATTEMPTS_KEPT ? nattempts - MAX_ATTEMPTS_KEPT : 0;
     for (size_t k = first; k < nattempts; k++) {
         const struct attempt *a = &attempts[k % MAX_ATTEMPTS_KEPT];
         const struct event *e = &events.v[a->event];
-        if ((by_p && strcmp(e->payout_id, pid)) || (by_e && strcmp(e->id, eid)))
+        if (!event_wanted(r, e))
             continue;
         json_object_array_add(items, attempt_json(a));
     }
@@ -2101,22 +3200,21 @@ static void ctl_deliveries(const struct request *r, const char *id, struct respo
     ok(res, 200, o);
 }
 
-/* GET /sandbox/events[?payout_id=P]: the events and where their delivery stands. */
+/* GET /sandbox/events[?payout_id=P][&payment_link_id=L][&payment_id=Y]: the events and where
+ * their delivery stands. */
 static void ctl_events(const struct request *r, const char *id, struct response *res)
 {
     (void)id;
     static const char *const states[] = {"held", "pending", "in_flight", "delivered", "gave_up"};
-    char pid[64];
-    int by_p = query_get(r->query, "payout_id", pid, sizeof(pid));
     json_object *items = json_object_new_array();
     for (size_t i = 0; i < events.n; i++) {
         const struct event *e = &events.v[i];
-        if (by_p && strcmp(e->payout_id, pid))
+        if (!event_wanted(r, e))
             continue;
         json_object *o = json_object_new_object();
         json_object_object_add(o, "id", json_object_new_string(e->id));
         json_object_object_add(o, "event", json_object_new_string(e->name));
-        json_object_object_add(o, "payout_id", json_object_new_string(e->payout_id));
+        event_ids_json(o, e);
         json_object_object_add(o, "state", json_object_new_string(states[e->state]));
         json_object_object_add(o, "attempts", json_object_new_int(e->attempts));
         json_object_object_add(o, "signature", json_object_new_string(e->sig));
@@ -2143,12 +3241,21 @@ static const struct route {
     {"POST", "/v1/payouts", api_payout_create, 1},
     {"GET", "/v1/payouts", api_payout_list, 1},
     {"GET", "/v1/payouts/*", api_payout_get, 1},
+    {"POST", "/v1/payment_links", api_link_create, 1},
+    {"GET", "/v1/payment_links/*", api_link_get, 1},
+    {"POST", "/v1/payment_links/*/cancel", api_link_cancel, 1},
+    {"GET", "/v1/payments/*", api_payment_get, 1},
+    {"GET", "/pay/*", page_get, 0},
+    {"POST", "/pay/*", page_pay, 0},
     {"GET", "/sandbox/health", ctl_health, 0},
     {"GET", "/sandbox/config", ctl_config_get, 0},
     {"POST", "/sandbox/config", ctl_config_set, 0},
     {"POST", "/sandbox/next-outcome", ctl_next_outcome, 0},
     {"POST", "/sandbox/next-error", ctl_next_error, 0},
     {"POST", "/sandbox/payouts/*/outcome", ctl_payout_outcome, 0},
+    {"POST", "/sandbox/payment_links/*/pay", ctl_link_pay, 0},
+    {"POST", "/sandbox/payment_links/*/expire", ctl_link_expire, 0},
+    {"POST", "/sandbox/payments/*/refund", ctl_payment_refund, 0},
     {"GET", "/sandbox/deliveries", ctl_deliveries, 0},
     {"GET", "/sandbox/events", ctl_events, 0},
     {NULL, NULL, NULL, 0},
@@ -2190,7 +3297,8 @@ static void dispatch(const struct request *r, struct response *res)
     char id[ID_LEN * 2];
     const struct route *found = NULL;
     char allow[64] = "";
-    int control = !strncmp(r->path, "/sandbox/", 9);
+    /* The control API and the borrower's checkout page (/pay/) need no key. */
+    int control = !strncmp(r->path, "/sandbox/", 9) || !strncmp(r->path, "/pay/", 5);
     if (!control && !authorized(r)) {
         error_res(res, 401, "BAD_REQUEST_ERROR",
                   r->auth[0] ? "Authentication failed"
@@ -2279,11 +3387,13 @@ static void serve(struct conn *c, long long now)
         c->continue_sent = 0;
         if (res.drop && res.stall_ms == 0) {
             json_object_put(res.body);
+            free(res.html);
             c->dead = 1;
             break;
         }
         if (res.drop) {
             json_object_put(res.body);
+            free(res.html);
             c->drop_at_release = 1;
         } else {
             send_response(c, &res, r.keep_alive);
@@ -2488,6 +3598,25 @@ static void replay(const char *path)
                 p = PUSH(payouts);
             if (p)
                 payout_from_state(p, v);
+        } else if (!strcmp(kind, "payment_link")) {
+            struct plink *l = find_link(id);
+            if (l == NULL)
+                l = PUSH(links);
+            if (l)
+                link_from_state(l, v);
+        } else if (!strcmp(kind, "payment")) {
+            struct payment *y = find_payment(id);
+            if (y == NULL)
+                y = PUSH(payments);
+            if (y)
+                payment_from_state(y, v);
+        } else if (!strcmp(kind, "refund")) {
+            int seen = 0;
+            for (size_t i = 0; i < refunds.n && !seen; i++)
+                seen = !strcmp(refunds.v[i].id, id);
+            struct refund *rf = seen ? NULL : PUSH(refunds);
+            if (rf)
+                refund_from_state(rf, v);
         } else if (!strcmp(kind, "event") && find_event(id) == NULL) {
             struct event *e = PUSH(events);
             json_object *b;
@@ -2498,6 +3627,11 @@ static void replay(const char *path)
                 copy(e->id, sizeof(e->id), id);
                 take_str(v, "event", e->name, sizeof(e->name));
                 take_str(v, "payout_id", e->payout_id, sizeof(e->payout_id));
+                take_str(v, "link_id", e->link_id, sizeof(e->link_id));
+                take_str(v, "payment_id", e->payment_id, sizeof(e->payment_id));
+                take_str(v, "group", e->group, sizeof(e->group));
+                if (e->group[0] == '\0') /* a journal from before collections */
+                    copy(e->group, sizeof(e->group), e->payout_id);
                 e->created_ms = take_int(v, "created_ms");
                 gateway_sign(webhook_secret, e->body, e->len, e->sig);
                 sha256_hex(e->body, e->len, e->sha);
@@ -2687,6 +3821,9 @@ static void shutdown_all(void)
     curl_multi_cleanup(multi);
     curl_global_cleanup();
     free(events.v);
+    free(refunds.v);
+    free(payments.v);
+    free(links.v);
     free(payouts.v);
     free(funds.v);
     free(contacts.v);
@@ -2728,6 +3865,7 @@ int cmd_gateway_sandbox(int argc, char **argv)
     }
     if (read_settings() != 0)
         return 1;
+    listen_port = port;
     log_open("", 1, LOG_INFO);
     derive_account_id();
     journal_path = cli_opt(argc, argv, "--journal");
@@ -2760,10 +3898,11 @@ int cmd_gateway_sandbox(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     log_msg(LOG_INFO,
             "gateway-sandbox: listening on 127.0.0.1:%ld (delay %ld ms, duplicates %.2f, shuffle "
-            "%d, webhooks to %s, journal %s: %zu payout(s), %zu event(s) restored)",
+            "%d, webhooks to %s, journal %s: %zu payout(s), %zu payment link(s), %zu event(s) "
+            "restored)",
             port, set.delay_ms, set.duplicate_rate, set.shuffle,
             set.webhook_url[0] ? set.webhook_url : "nowhere", journal_path ? journal_path : "none",
-            payouts.n, events.n);
+            payouts.n, links.n, events.n);
     loop();
     log_msg(LOG_INFO, "gateway-sandbox: stopping");
     shutdown_all();

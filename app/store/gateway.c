@@ -1,6 +1,6 @@
 /*
- * The payment gateway client: RazorpayX's payout API over HTTP with libcurl, and the webhook
- * signature.
+ * The payment gateway client: RazorpayX's payout API and Razorpay's payment links over HTTP with
+ * libcurl, the webhook signature, and the parsers of the payout and collection webhooks.
  *
  * One easy handle per process, created on first use and reset before every request, so its
  * connection cache keeps the connection to the gateway alive between calls (a worker serves one
@@ -16,6 +16,12 @@
  * protocol is GATEWAY_FAULT. UNAVAILABLE or FAULT after the payout request was sent does not say
  * whether the payout exists: the caller asks again with the same idempotency key (the gateway
  * answers the same payout) or reads it with gateway_payout_get.
+ *
+ * A payment link is one POST (no idempotency header: its reference_id is the key, refused when
+ * seen before), notify off (the borrower hears from our notifier), the loan id, purpose and
+ * reference in its notes, which come back in the payment's. The collection parser is strict as
+ * the payout one is: an id, a reference or a note that does not fit its buffer is refused, never
+ * cut; an expired or cancelled link's event carries the link's amount, a paid one the payment's.
  *
  * The borrower's account number travels only in the fund account request: the serialised body,
  * the JSON string holding it and every answer buffer are wiped before they are freed. The log
@@ -601,4 +607,339 @@ int gateway_status_rank(const char *status)
         if (!strcmp(ranks[i].name, status))
             return ranks[i].rank;
     return 0;
+}
+
+/* ---- collection: payment links and their webhooks ---- */
+
+static enum gateway_code link_fail(struct gateway_link_res *res, enum gateway_code code,
+                                   const char *msg)
+{
+    snprintf(res->error, sizeof(res->error), "%s", msg);
+    return code;
+}
+
+/* A URL of printable ASCII, http or https, that fits dst[cap]; 0 copied, -1 not. */
+static int take_url(json_object *doc, const char *key, char *dst, size_t cap)
+{
+    const char *u = str_of(doc, key);
+    if (u == NULL || !plain_value(u, cap - 1) || strchr(u, ' ') != NULL ||
+        (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0))
+        return -1;
+    snprintf(dst, cap, "%s", u);
+    return 0;
+}
+
+static int link_status_ok(const char *s)
+{
+    return s != NULL && (!strcmp(s, "created") || !strcmp(s, "partially_paid") ||
+                         !strcmp(s, "paid") || !strcmp(s, "expired") || !strcmp(s, "cancelled"));
+}
+
+enum gateway_code gateway_payment_link(const struct gateway_link_req *req,
+                                       struct gateway_link_res *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (strcmp(config_get()->gateway_provider, "sandbox") != 0)
+        return link_fail(res, GATEWAY_UNAVAILABLE,
+                         "the payment gateway is disabled (GATEWAY_PROVIDER=none)");
+    if (req == NULL || !plain_value(req->reference, 63) || req->amount <= 0 ||
+        req->currency == NULL || strlen(req->currency) != 3 || req->customer_name == NULL ||
+        req->expire_by < 0)
+        return link_fail(res, GATEWAY_REFUSED,
+                         "the payment link request is incomplete (reference, a positive amount, "
+                         "currency and the customer's name are required)");
+
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "amount", json_object_new_int64(req->amount));
+    json_object_object_add(body, "currency", json_object_new_string(req->currency));
+    json_object_object_add(body, "accept_partial", json_object_new_boolean(0));
+    add_str(body, "description", req->description);
+    json_object_object_add(body, "reference_id", json_object_new_string(req->reference));
+    if (req->expire_by > 0)
+        json_object_object_add(body, "expire_by", json_object_new_int64(req->expire_by));
+    json_object *cust = json_object_new_object();
+    add_str(cust, "name", req->customer_name);
+    add_str(cust, "email", req->customer_email);
+    add_str(cust, "contact", req->customer_phone);
+    json_object_object_add(body, "customer", cust);
+    /* The borrower hears from us (the notifier), not from the gateway. */
+    json_object *notify = json_object_new_object();
+    json_object_object_add(notify, "sms", json_object_new_boolean(0));
+    json_object_object_add(notify, "email", json_object_new_boolean(0));
+    json_object_object_add(body, "notify", notify);
+    json_object *notes = json_object_new_object();
+    add_str(notes, "loan_id", req->loan_id);
+    add_str(notes, "purpose", req->purpose);
+    add_str(notes, "reference", req->reference);
+    json_object_object_add(body, "notes", notes);
+
+    struct gateway_payout_res call_res;
+    memset(&call_res, 0, sizeof(call_res));
+    json_object *ans = NULL;
+    enum gateway_code code = call("payment_link", "/v1/payment_links", body, NULL, &ans, &call_res);
+    json_object_put(body);
+    res->http_status = call_res.http_status;
+    snprintf(res->error, sizeof(res->error), "%s", call_res.error);
+    if (code != GATEWAY_OK)
+        return code;
+    const char *status = str_of(ans, "status");
+    json_object *exp = NULL;
+    int bad = take_id(ans, res->id, sizeof(res->id)) != 0 ||
+              take_url(ans, "short_url", res->short_url, sizeof(res->short_url)) != 0 ||
+              !link_status_ok(status);
+    if (!bad) {
+        snprintf(res->status, sizeof(res->status), "%s", status);
+        if (json_object_object_get_ex(ans, "expire_by", &exp) && exp != NULL) {
+            if (!json_object_is_type(exp, json_type_int) || json_object_get_int64(exp) < 0)
+                bad = 1;
+            else
+                res->expire_by = (long long)json_object_get_int64(exp);
+        }
+    }
+    json_object_put(ans);
+    if (bad) {
+        int http = res->http_status;
+        memset(res, 0, sizeof(*res));
+        res->http_status = http;
+        return link_fail(res, GATEWAY_FAULT, "the gateway's answer is not a payment link");
+    }
+    log_msg(LOG_INFO, "gateway payment link %s: %s (HTTP %d)", res->id, res->status,
+            res->http_status);
+    return GATEWAY_OK;
+}
+
+/* The names of one entity's fields, for *field. */
+struct entity_names {
+    const char *entity, *id, *amount, *currency, *status, *notes, *loan_id, *reference, *purpose;
+};
+#define ENTITY_NAMES(p)                                                                            \
+    {                                                                                              \
+        p, p ".id", p ".amount", p ".currency", p ".status", p ".notes", p ".notes.loan_id",       \
+            p ".notes.reference", p ".notes.purpose"                                               \
+    }
+static const struct entity_names payment_names = ENTITY_NAMES("payload.payment.entity");
+static const struct entity_names refund_names = ENTITY_NAMES("payload.refund.entity");
+static const struct entity_names link_names = ENTITY_NAMES("payload.payment_link.entity");
+
+/* payload.<name>.entity, an object; NULL when absent or not one. */
+static json_object *entity_of(json_object *payload, const char *name)
+{
+    json_object *wrapper, *entity;
+    if (!json_object_object_get_ex(payload, name, &wrapper) ||
+        !json_object_is_type(wrapper, json_type_object) ||
+        !json_object_object_get_ex(wrapper, "entity", &entity) ||
+        !json_object_is_type(entity, json_type_object))
+        return NULL;
+    return entity;
+}
+
+/* A required string member, not empty, that fits dst[cap] whole; 0 or -1. */
+static int need_str(json_object *o, const char *key, char *dst, size_t cap)
+{
+    return copy_member(o, key, dst, cap, 1) == 1 && dst[0] ? 0 : -1;
+}
+
+/* The entity's amount (a whole number >= 0) and currency (3 capital letters); 0, or -1 with *f
+ * naming the one that is wrong. */
+static int take_money(json_object *entity, const struct entity_names *n,
+                      struct gateway_payment_event *ev, const char **f)
+{
+    json_object *v;
+    *f = n->amount;
+    if (!json_object_object_get_ex(entity, "amount", &v) ||
+        !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+        return -1;
+    ev->amount = json_object_get_int64(v);
+    *f = n->currency;
+    if (copy_member(entity, "currency", ev->currency, sizeof(ev->currency), 1) != 1 ||
+        strlen(ev->currency) != 3)
+        return -1;
+    for (int i = 0; i < 3; i++)
+        if (ev->currency[i] < 'A' || ev->currency[i] > 'Z')
+            return -1;
+    return 0;
+}
+
+/* A status that fits and is one of allowed (NULL-terminated); 0 or -1. */
+static int take_status(json_object *entity, const char *const *allowed,
+                       struct gateway_payment_event *ev)
+{
+    if (need_str(entity, "status", ev->status, sizeof(ev->status)) != 0)
+        return -1;
+    for (; *allowed; allowed++)
+        if (!strcmp(*allowed, ev->status))
+            return 0;
+    return -1;
+}
+
+/* One notes member into dst[cap] unless dst is set already; 0, or -1 when it is not a string
+ * that fits. */
+static int take_note(json_object *notes, const char *key, char *dst, size_t cap)
+{
+    char tmp[64];
+    if (dst[0] != '\0')
+        return 0;
+    int got = copy_member(notes, key, tmp, cap < sizeof(tmp) ? cap : sizeof(tmp), 1);
+    if (got < 0)
+        return -1;
+    if (got == 1)
+        memcpy(dst, tmp, strlen(tmp) + 1); /* strict: it fits cap */
+    return 0;
+}
+
+/* notes.loan_id, notes.reference and notes.purpose of the entity, into the fields of ev not
+ * set yet. Notes may be absent, null or an empty array (Razorpay's empty notes); 0 or -1. */
+static int take_notes(json_object *entity, const struct entity_names *n,
+                      struct gateway_payment_event *ev, const char **f)
+{
+    json_object *notes;
+    *f = n->notes;
+    if (!json_object_object_get_ex(entity, "notes", &notes) || notes == NULL)
+        return 0;
+    if (json_object_is_type(notes, json_type_array) && json_object_array_length(notes) == 0)
+        return 0;
+    if (!json_object_is_type(notes, json_type_object))
+        return -1;
+    *f = n->loan_id;
+    if (take_note(notes, "loan_id", ev->loan_id, sizeof(ev->loan_id)) != 0)
+        return -1;
+    *f = n->reference;
+    if (take_note(notes, "reference", ev->reference, sizeof(ev->reference)) != 0)
+        return -1;
+    *f = n->purpose;
+    if (take_note(notes, "purpose", ev->purpose, sizeof(ev->purpose)) != 0)
+        return -1;
+    return 0;
+}
+
+/* The payment entity: payment_id, amount, currency, notes, and (with_status) its status. */
+static int take_payment(json_object *payload, struct gateway_payment_event *ev, int with_status,
+                        const char **f)
+{
+    static const char *const statuses[] = {"captured", "failed", "authorized", "refunded", NULL};
+    json_object *e = entity_of(payload, "payment");
+    *f = payment_names.entity;
+    if (e == NULL)
+        return -1;
+    *f = payment_names.id;
+    if (need_str(e, "id", ev->payment_id, sizeof(ev->payment_id)) != 0)
+        return -1;
+    *f = payment_names.status;
+    char keep[sizeof(ev->status)];
+    memcpy(keep, ev->status, sizeof(keep));
+    if (take_status(e, statuses, ev) != 0)
+        return -1;
+    if (!with_status)
+        memcpy(ev->status, keep, sizeof(keep));
+    if (take_money(e, &payment_names, ev, f) != 0)
+        return -1;
+    return take_notes(e, &payment_names, ev, f);
+}
+
+int gateway_payment_event_parse(const char *body, size_t len, struct gateway_payment_event *ev,
+                                const char **field)
+{
+    static const char *dummy;
+    static const char *const refund_statuses[] = {"processed", "pending", "failed", NULL};
+    static const char *const link_statuses[] = {"created", "partially_paid", "paid",
+                                                "expired", "cancelled",      NULL};
+    const char **f = field ? field : &dummy;
+    memset(ev, 0, sizeof(*ev));
+    *f = "body";
+    json_object *doc = NULL, *payload, *v;
+    const char *why;
+    int rc = -1;
+    if (body == NULL || js_parse(body, len, &doc, &why) != 0 ||
+        !json_object_is_type(doc, json_type_object))
+        goto out;
+    *f = "entity";
+    const char *kind = str_of(doc, "entity");
+    if (kind == NULL || strcmp(kind, "event") != 0)
+        goto out;
+    *f = "event";
+    if (copy_member(doc, "event", ev->event, sizeof(ev->event), 1) != 1)
+        goto out;
+    if (strncmp(ev->event, "payout.", 7) == 0 && ev->event[7] != '\0') {
+        rc = 1; /* gateway_event_parse's */
+        *f = NULL;
+        goto out;
+    }
+    int pay = !strcmp(ev->event, "payment.captured") || !strcmp(ev->event, "payment.failed");
+    int refund = !strcmp(ev->event, "refund.processed");
+    int paid = !strcmp(ev->event, "payment_link.paid") ||
+               !strcmp(ev->event, "payment_link.partially_paid");
+    int ended =
+        !strcmp(ev->event, "payment_link.expired") || !strcmp(ev->event, "payment_link.cancelled");
+    if (!pay && !refund && !paid && !ended)
+        goto out;
+    *f = "payload";
+    if (!json_object_object_get_ex(doc, "payload", &payload) ||
+        !json_object_is_type(payload, json_type_object))
+        goto out;
+    if (pay) {
+        if (take_payment(payload, ev, 1, f) != 0)
+            goto out;
+    } else if (refund) {
+        json_object *e = entity_of(payload, "refund");
+        *f = refund_names.entity;
+        if (e == NULL)
+            goto out;
+        *f = refund_names.id;
+        if (need_str(e, "id", ev->refund_id, sizeof(ev->refund_id)) != 0)
+            goto out;
+        *f = "payload.refund.entity.payment_id";
+        if (need_str(e, "payment_id", ev->payment_id, sizeof(ev->payment_id)) != 0)
+            goto out;
+        *f = refund_names.status;
+        if (take_status(e, refund_statuses, ev) != 0 || take_money(e, &refund_names, ev, f) != 0 ||
+            take_notes(e, &refund_names, ev, f) != 0)
+            goto out;
+        /* The payment refunded, when the event carries it: its notes fill what the refund's
+         * lack. */
+        json_object *pe = entity_of(payload, "payment");
+        if (pe != NULL) {
+            char pid[sizeof(ev->payment_id)];
+            *f = payment_names.id;
+            if (need_str(pe, "id", pid, sizeof(pid)) != 0 || strcmp(pid, ev->payment_id) != 0)
+                goto out;
+            if (take_notes(pe, &payment_names, ev, f) != 0)
+                goto out;
+        }
+    } else {
+        json_object *e = entity_of(payload, "payment_link");
+        *f = link_names.entity;
+        if (e == NULL)
+            goto out;
+        *f = link_names.id;
+        if (need_str(e, "id", ev->link_id, sizeof(ev->link_id)) != 0)
+            goto out;
+        *f = link_names.status;
+        if (take_status(e, link_statuses, ev) != 0)
+            goto out;
+        /* Paid: the payment's amount; expired or cancelled: the link's. */
+        if (paid ? take_payment(payload, ev, 0, f) != 0 : take_money(e, &link_names, ev, f) != 0)
+            goto out;
+        if (take_notes(e, &link_names, ev, f) != 0)
+            goto out;
+        *f = "payload.payment_link.entity.reference_id";
+        if (ev->reference[0] == '\0' &&
+            copy_member(e, "reference_id", ev->reference, sizeof(ev->reference), 1) < 0)
+            goto out;
+    }
+    *f = "created_at";
+    if (json_object_object_get_ex(doc, "created_at", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+            goto out;
+        ev->created_at = (long long)json_object_get_int64(v);
+    }
+    *f = NULL;
+    rc = 0;
+out:
+    json_object_put(doc);
+    if (rc != 0) {
+        const char *keep = *f;
+        memset(ev, 0, sizeof(*ev));
+        *f = keep;
+    }
+    return rc;
 }

@@ -138,9 +138,9 @@ struct gateway_payment_event {
     char status[24];     /* the entity's status: captured, processed, paid ... */
     int64_t amount;      /* the payment's (refund's) amount, minor units */
     char currency[4];
-    char loan_id[40];    /* notes.loan_id, "" when absent */
-    char reference[64];  /* notes.reference or the link's reference_id, "" when absent */
-    char purpose[24];    /* notes.purpose, "" when absent */
+    char loan_id[40];   /* notes.loan_id, "" when absent */
+    char reference[64]; /* notes.reference or the link's reference_id, "" when absent */
+    char purpose[24];   /* notes.purpose, "" when absent */
     long long created_at;
 };
 

@@ -1,7 +1,9 @@
 // The sandbox payment gateway (loanctl gateway-sandbox) as a RazorpayX client sees it, straight
 // on its loopback port (not through nginx): basic auth, contact -> fund account -> payout, the
 // mandatory idempotency header, validation, the lifecycle to processed, and the webhooks:
-// signed over the exact bytes sent, retried until a 2xx, duplicated and shuffled on request.
+// signed over the exact bytes sent, retried until a 2xx, duplicated and shuffled on request;
+// and collections: payment links, paying them (the control API and the checkout page), refunds,
+// and their events.
 // The stack's own webhook URL (POST /webhooks/gateway) is another module's: nothing here
 // depends on its answer; the delivery tests point the sandbox at a receiver of their own.
 import { test, before, after } from 'node:test';
@@ -95,7 +97,9 @@ async function receiver(answer = () => 200) {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}/hook`;
-  return { got, url, close: () => new Promise((r) => server.close(r)), of: (pid) => got.filter((h) => h.json.payload.payout.entity.id === pid) };
+  // of(id): the hits about a payout, a payment link, a payment or a refund with that id.
+  const ids = (h) => ['payout', 'payment_link', 'payment', 'refund'].map((k) => h.json.payload?.[k]?.entity?.id);
+  return { got, url, close: () => new Promise((r) => server.close(r)), of: (id) => got.filter((h) => ids(h).includes(id)) };
 }
 
 let original;
@@ -454,4 +458,264 @@ test('the stack restarts a dead sandbox, and its journal keeps payouts and idemp
   }, 10000);
   assert.ok(h.payouts >= 1);
   assert.equal(await statusOf(p.id), 'processed');
+});
+
+// ---- collections: payment links, payments, refunds ----
+
+let lseq = 0;
+const linkBody = (over = {}) => {
+  lseq += 1;
+  return {
+    amount: 1250000, currency: 'INR', accept_partial: false, description: 'Loanflow EMI 3',
+    reference_id: `LN-C${process.pid}-${lseq}:3`,
+    customer: { name: 'Asha Rao', email: 'asha@example.com', contact: '+919812345678' },
+    notify: { sms: false, email: false },
+    notes: { loan_id: `LN-C${process.pid}-${lseq}`, purpose: 'repayment' },
+    ...over,
+  };
+};
+async function link(over = {}) {
+  const r = await gw('POST', '/v1/payment_links', { body: linkBody(over) });
+  assert.equal(r.status, 200, r.text);
+  return r.json;
+}
+const pay = (id, body) => ctl('POST', `/payment_links/${id}/pay`, body);
+
+test('payment links: created, read back, validated; a reference_id is used once', async () => {
+  const body = linkBody();
+  const t0 = Math.floor(Date.now() / 1000);
+  const r = await gw('POST', '/v1/payment_links', { body });
+  assert.equal(r.status, 200, r.text);
+  const l = r.json;
+  assert.match(l.id, /^plink_[A-Za-z0-9]{14}$/);
+  assert.equal(l.amount, 1250000);
+  assert.equal(l.amount_paid, 0);
+  assert.equal(l.currency, 'INR');
+  assert.equal(l.accept_partial, false);
+  assert.equal(l.description, body.description);
+  assert.equal(l.reference_id, body.reference_id);
+  assert.equal(l.status, 'created');
+  assert.equal(l.short_url, `${G}/pay/${l.id}`);
+  assert.ok(Math.abs(l.expire_by - (t0 + 7 * 86400)) < 60, 'expire_by defaults to a week');
+  assert.deepEqual(l.notes, body.notes);
+  assert.deepEqual(l.customer, body.customer);
+  assert.equal(typeof l.created_at, 'number');
+  const get = await gw('GET', `/v1/payment_links/${l.id}`);
+  assert.equal(get.status, 200, get.text);
+  assert.deepEqual({ ...get.json, updated_at: 0 }, { ...l, updated_at: 0 });
+  const expire_by = t0 + 3600;
+  assert.equal((await link({ expire_by })).expire_by, expire_by);
+
+  const dup = assertGatewayError(await gw('POST', '/v1/payment_links', { body: { ...linkBody(), reference_id: body.reference_id } }), 400, 'reference_id');
+  assert.equal(dup.description, 'reference_id already exists');
+  assertGatewayError(await gw('GET', '/v1/payment_links/plink_doesnotexist0'), 400, 'id');
+  assertGatewayError(await gw('POST', '/v1/payment_links', { body: linkBody(), auth: null }), 401);
+  for (const amount of [0, -100, 100.5, '1000', null, true]) {
+    assertGatewayError(await gw('POST', '/v1/payment_links', { body: linkBody({ amount }) }), 400, 'amount');
+  }
+  const bad = [
+    [{ currency: 'USD' }, 'currency'], [{ reference_id: undefined }, 'reference_id'], [{ reference_id: 'x'.repeat(41) }, 'reference_id'],
+    [{ expire_by: t0 - 10 }, 'expire_by'], [{ expire_by: t0 + 60 }, 'expire_by'], [{ accept_partial: 'yes' }, 'accept_partial'],
+    [{ customer: { name: 'A', email: 'not-an-email' } }, 'email'], [{ customer: { name: 'A', contact: '12' } }, 'contact'],
+    [{ notes: { loan_id: 42 } }, 'notes'], [{ notes: 'LN-1' }, 'notes'], [{ notify: { sms: 'yes' } }, 'notify'], [{ surprise: 1 }, 'surprise'],
+  ];
+  for (const [over, field] of bad) {
+    assertGatewayError(await gw('POST', '/v1/payment_links', { body: JSON.parse(JSON.stringify(linkBody(over))) }), 400, field);
+  }
+});
+
+test('paying a link: payment.captured then payment_link.paid, signed, to a receiver', async () => {
+  const rx = await receiver();
+  try {
+    assert.equal((await ctl('POST', '/config', { webhook_url: rx.url })).status, 200);
+    const l = await link();
+    const r = await pay(l.id);
+    assert.equal(r.status, 200, r.text);
+    const p = r.json.payment;
+    assert.match(p.id, /^pay_[A-Za-z0-9]{14}$/);
+    assert.equal(p.entity, 'payment');
+    assert.equal(p.amount, l.amount);
+    assert.equal(p.status, 'captured');
+    assert.equal(p.method, 'upi');
+    assert.deepEqual(p.notes, { ...l.notes, reference: l.reference_id });
+    assert.equal(r.json.payment_link.status, 'paid');
+    assert.equal(r.json.payment_link.amount_paid, l.amount);
+    assert.equal((await gw('GET', `/v1/payment_links/${l.id}`)).json.status, 'paid');
+    assert.equal((await gw('GET', `/v1/payments/${p.id}`)).json.amount, l.amount);
+
+    const hits = await until('two events delivered', () => rx.of(p.id).length >= 2 && rx.of(p.id));
+    for (const h of hits) {
+      assert.equal(h.headers['x-razorpay-signature'], hmac(h.raw), 'HMAC-SHA256 of the raw bytes');
+      assert.match(h.headers['x-razorpay-event-id'], /^evt_[A-Za-z0-9]{14}$/);
+      assert.equal(h.json.entity, 'event');
+      assert.match(h.json.account_id, /^acc_/);
+    }
+    const captured = hits.find((h) => h.json.event === 'payment.captured').json;
+    assert.deepEqual(captured.contains, ['payment']);
+    const e = captured.payload.payment.entity;
+    assert.equal(e.id, p.id);
+    assert.equal(e.entity, 'payment');
+    assert.equal(e.amount, l.amount);
+    assert.equal(e.currency, 'INR');
+    assert.equal(e.status, 'captured');
+    assert.equal(e.method, 'upi');
+    assert.equal(e.description, l.description);
+    assert.equal(e.notes.loan_id, l.notes.loan_id);
+    assert.equal(e.notes.purpose, 'repayment');
+    assert.equal(e.notes.reference, l.reference_id);
+    assert.equal(typeof e.created_at, 'number');
+    const paid = hits.find((h) => h.json.event === 'payment_link.paid').json;
+    assert.equal(paid.payload.payment_link.entity.id, l.id);
+    assert.equal(paid.payload.payment_link.entity.status, 'paid');
+    assert.equal(paid.payload.payment_link.entity.amount_paid, l.amount);
+    assert.equal(paid.payload.payment.entity.id, p.id);
+
+    // The sandbox's record: the two events in that order, delivered with a 200.
+    const evs = (await ctl('GET', `/events?payment_link_id=${l.id}`)).json.items;
+    assert.deepEqual(evs.map((x) => x.event), ['payment.captured', 'payment_link.paid']);
+    for (const x of evs) {
+      assert.equal(x.payment_link_id, l.id);
+      assert.equal(x.payment_id, p.id);
+      assert.equal(x.signature, hmac(Buffer.from(x.body, 'utf8')));
+    }
+    const d = await until('delivered', async () => {
+      const items = (await ctl('GET', `/deliveries?payment_id=${p.id}`)).json.items;
+      return items.length >= 2 && items;
+    });
+    assert.ok(d.every((x) => x.status === 200), JSON.stringify(d.map((x) => x.status)));
+
+    // A paid link is paid: nothing more.
+    assertGatewayError(await pay(l.id), 400);
+    assert.equal((await pay('plink_doesnotexist0')).status, 404);
+  } finally {
+    await restore();
+    await rx.close();
+  }
+});
+
+test('partial payments only when accept_partial; refunds; expiry', async () => {
+  const rx = await receiver();
+  try {
+    await ctl('POST', '/config', { webhook_url: rx.url });
+    const whole = await link();
+    assertGatewayError(await pay(whole.id, { amount: 1000 }), 400, 'amount');
+    assertGatewayError(await pay(whole.id, { amount: whole.amount + 1 }), 400, 'amount');
+    assertGatewayError(await pay(whole.id, { method: 'cash' }), 400, 'method');
+
+    const l = await link({ amount: 300000, accept_partial: true, notes: { loan_id: 'LN-PART', purpose: 'repayment', reference: 'OWN-REF' } });
+    const first = await pay(l.id, { amount: 100000, method: 'netbanking' });
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.json.payment_link.status, 'partially_paid');
+    assert.equal(first.json.payment_link.amount_paid, 100000);
+    assert.equal(first.json.payment.method, 'netbanking');
+    assert.equal(first.json.payment.notes.reference, 'OWN-REF', 'the notes\' own reference is kept');
+    const p1 = first.json.payment.id;
+    await until('partially_paid delivered', () => rx.of(p1).find((h) => h.json.event === 'payment_link.partially_paid'));
+    assertGatewayError(await pay(l.id, { amount: 250000 }), 400, 'amount');
+    const rest = await pay(l.id);
+    assert.equal(rest.status, 200, rest.text);
+    assert.equal(rest.json.payment.amount, 200000);
+    assert.equal(rest.json.payment_link.status, 'paid');
+    assert.equal(rest.json.payment_link.payments.length, 2);
+
+    // Refunds: a part, not more than what is left, then the rest.
+    const rf = await ctl('POST', `/payments/${p1}/refund`, { amount: 40000 });
+    assert.equal(rf.status, 200, rf.text);
+    assert.match(rf.json.refund.id, /^rfnd_[A-Za-z0-9]{14}$/);
+    assert.equal(rf.json.refund.amount, 40000);
+    assert.equal(rf.json.refund.payment_id, p1);
+    assert.equal(rf.json.payment.amount_refunded, 40000);
+    const hook = await until('refund.processed delivered', () => rx.of(rf.json.refund.id).find((h) => h.json.event === 'refund.processed'));
+    assert.equal(hook.headers['x-razorpay-signature'], hmac(hook.raw));
+    const re = hook.json.payload.refund.entity;
+    assert.equal(re.entity, 'refund');
+    assert.equal(re.amount, 40000);
+    assert.equal(re.currency, 'INR');
+    assert.equal(re.payment_id, p1);
+    assert.equal(re.status, 'processed');
+    assert.equal(re.notes.loan_id, 'LN-PART');
+    assert.equal(hook.json.payload.payment.entity.id, p1);
+    assertGatewayError(await ctl('POST', `/payments/${p1}/refund`, { amount: 60001 }), 400, 'amount');
+    const all = await ctl('POST', `/payments/${p1}/refund`);
+    assert.equal(all.status, 200, all.text);
+    assert.equal(all.json.refund.amount, 60000);
+    assert.equal(all.json.payment.status, 'refunded');
+    assertGatewayError(await ctl('POST', `/payments/${p1}/refund`), 400);
+    assert.equal((await ctl('POST', '/payments/pay_doesnotexist000/refund')).status, 404);
+
+    // Expiry: the link ends, its event goes out, it cannot be paid.
+    const x = await link();
+    const ex = await ctl('POST', `/payment_links/${x.id}/expire`);
+    assert.equal(ex.status, 200, ex.text);
+    assert.equal(ex.json.status, 'expired');
+    assert.ok(ex.json.expired_at > 0);
+    const eh = await until('payment_link.expired delivered', () => rx.of(x.id).find((h) => h.json.event === 'payment_link.expired'));
+    assert.equal(eh.json.payload.payment_link.entity.status, 'expired');
+    assertGatewayError(await pay(x.id), 400);
+    assertGatewayError(await ctl('POST', `/payment_links/${x.id}/expire`), 400);
+  } finally {
+    await restore();
+    await rx.close();
+  }
+});
+
+test('the checkout page: GET /pay/{id} renders the link escaped; its form pays what remains', async () => {
+  const l = await link({ description: '<script>alert("x")</script> & co', customer: { name: 'O\'Brien <b>' } });
+  const page = await fetch(`${G}/pay/${l.id}`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type'), /^text\/html/);
+  assert.match(page.headers.get('content-security-policy') || '', /default-src 'none'/);
+  const html = await page.text();
+  assert.ok(!html.includes('<script>'), 'nothing printed unescaped');
+  assert.ok(html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co'));
+  assert.ok(html.includes('O&#39;Brien &lt;b&gt;'));
+  assert.ok(html.includes('12,500.00'));
+  assert.ok(html.includes(`<form method="post" action="/pay/${l.id}">`));
+  assert.match(html, /<button[^>]*>Pay /);
+
+  const done = await fetch(`${G}/pay/${l.id}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'method=card',
+  });
+  assert.equal(done.status, 200);
+  const doneHtml = await done.text();
+  assert.match(doneHtml, /Payment successful/);
+  const after = (await gw('GET', `/v1/payment_links/${l.id}`)).json;
+  assert.equal(after.status, 'paid');
+  assert.equal(after.payments.length, 1);
+  assert.equal(after.payments[0].method, 'card');
+  assert.ok(doneHtml.includes(after.payments[0].payment_id));
+  // Paid: the page says so and has no form; paying again is refused.
+  const again = await (await fetch(`${G}/pay/${l.id}`)).text();
+  assert.ok(!again.includes('<form'));
+  assert.equal((await fetch(`${G}/pay/${l.id}`, { method: 'POST', body: '' })).status, 400);
+  assert.equal((await fetch(`${G}/pay/plink_doesnotexist0`)).status, 404);
+});
+
+test('the journal keeps payment links, payments and refunds across a restart', async () => {
+  const l = await link({ amount: 500000, accept_partial: true });
+  const p = (await pay(l.id, { amount: 200000 })).json.payment;
+  assert.equal((await ctl('POST', `/payments/${p.id}/refund`, { amount: 50000 })).status, 200);
+  stack('gateway-kill');
+  stack('gateway-start');
+  // The first request may meet a kept-alive connection to the old process.
+  await until('the sandbox back', async () => {
+    try { return (await ctl('GET', '/health')).json?.payment_links >= 1; } catch { return false; }
+  });
+  const back = await gw('GET', `/v1/payment_links/${l.id}`);
+  assert.equal(back.status, 200, back.text);
+  assert.equal(back.json.status, 'partially_paid');
+  assert.equal(back.json.amount_paid, 200000);
+  assert.deepEqual(back.json.notes, l.notes);
+  assert.deepEqual(back.json.customer, l.customer);
+  assert.equal(back.json.expire_by, l.expire_by);
+  const bp = (await gw('GET', `/v1/payments/${p.id}`)).json;
+  assert.equal(bp.amount_refunded, 50000);
+  assert.equal(bp.refund_status, 'partial');
+  assert.equal((await gw('POST', '/v1/payment_links', { body: { ...linkBody(), reference_id: l.reference_id } })).status, 400, 'the reference is still taken');
+  // It can still be paid after the restart.
+  const rest = await pay(l.id);
+  assert.equal(rest.status, 200, rest.text);
+  assert.equal(rest.json.payment_link.status, 'paid');
+  const evs = (await ctl('GET', `/events?payment_link_id=${l.id}`)).json.items.map((x) => x.event);
+  assert.deepEqual(evs, ['payment.captured', 'payment_link.partially_paid', 'refund.processed', 'payment.captured', 'payment_link.paid']);
 });

@@ -4,7 +4,9 @@
  * and gateway_payout / gateway_payout_get against a scripted HTTP server forked on loopback: the
  * three requests it makes (basic auth, JSON bodies, the idempotency header on the payout only)
  * and how each kind of answer maps to an outcome (2xx, 4xx, 5xx, garbage, 429, a stall past
- * GATEWAY_TIMEOUT_MS, a closed port, GATEWAY_PROVIDER=none).
+ * GATEWAY_TIMEOUT_MS, a closed port, GATEWAY_PROVIDER=none); the collection webhooks' parser
+ * (each kind, each field missing or wrong, a payout event) and gateway_payment_link against the
+ * same server (the request it sends, 2xx, 4xx, 5xx, garbage, a stall, 408, none).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -264,6 +266,222 @@ static void test_status_rank(void **state)
     /* Forward only, and a processed payout may still be reversed. */
     assert_true(gateway_status_rank("processed") > gateway_status_rank("processing"));
     assert_true(gateway_status_rank("reversed") > gateway_status_rank("processed"));
+}
+
+/* ---- collection: the webhook parser ---- */
+
+#define PAYMENT_ENTITY                                                                             \
+    "{\"id\":\"pay_P1a2b3c4d5e6f7\",\"entity\":\"payment\",\"amount\":150000,\"currency\":"        \
+    "\"INR\",\"status\":\"captured\",\"method\":\"upi\",\"description\":\"EMI 3\",\"notes\":{"     \
+    "\"loan_id\":\"LN-ABCD1234\",\"purpose\":\"repayment\",\"reference\":\"LN-ABCD1234:3\"},"      \
+    "\"created_at\":1717000000}"
+#define LINK_ENTITY(status, notes)                                                                 \
+    "{\"id\":\"plink_L1a2b3c4d5e6f7\",\"amount\":300000,\"amount_paid\":150000,\"currency\":"      \
+    "\"INR\",\"status\":\"" status "\",\"reference_id\":\"LN-ABCD1234:3\",\"notes\":" notes "}"
+#define EVENT(name, payload)                                                                       \
+    "{\"entity\":\"event\",\"account_id\":\"acc_1\",\"event\":\"" name "\",\"contains\":[],"       \
+    "\"payload\":" payload ",\"created_at\":1717000300}"
+
+static void test_payment_event_parse_good(void **state)
+{
+    (void)state;
+    struct gateway_payment_event ev;
+    const char *field = "x";
+    const char *captured =
+        EVENT("payment.captured", "{\"payment\":{\"entity\":" PAYMENT_ENTITY "}}");
+    assert_int_equal(gateway_payment_event_parse(captured, strlen(captured), &ev, &field), 0);
+    assert_null(field);
+    assert_string_equal(ev.event, "payment.captured");
+    assert_string_equal(ev.payment_id, "pay_P1a2b3c4d5e6f7");
+    assert_string_equal(ev.refund_id, "");
+    assert_string_equal(ev.link_id, "");
+    assert_string_equal(ev.status, "captured");
+    assert_true(ev.amount == 150000);
+    assert_string_equal(ev.currency, "INR");
+    assert_string_equal(ev.loan_id, "LN-ABCD1234");
+    assert_string_equal(ev.reference, "LN-ABCD1234:3");
+    assert_string_equal(ev.purpose, "repayment");
+    assert_true(ev.created_at == 1717000300);
+
+    const char *failed =
+        EVENT("payment.failed", "{\"payment\":{\"entity\":{\"id\":\"pay_F\",\"amount\":100,"
+                                "\"currency\":\"INR\",\"status\":\"failed\",\"notes\":[]}}}");
+    assert_int_equal(gateway_payment_event_parse(failed, strlen(failed), &ev, &field), 0);
+    assert_string_equal(ev.status, "failed");
+    assert_string_equal(ev.loan_id, "");
+    assert_string_equal(ev.reference, "");
+
+    const char *refund = EVENT(
+        "refund.processed",
+        "{\"refund\":{\"entity\":{\"id\":\"rfnd_R1a2b3c4d5e6f7\",\"entity\":\"refund\",\"amount\":"
+        "50000,\"currency\":\"INR\",\"payment_id\":\"pay_P1a2b3c4d5e6f7\",\"status\":"
+        "\"processed\",\"notes\":{\"loan_id\":\"LN-ABCD1234\"}}},\"payment\":{"
+        "\"entity\":" PAYMENT_ENTITY "}}");
+    assert_int_equal(gateway_payment_event_parse(refund, strlen(refund), &ev, &field), 0);
+    assert_string_equal(ev.event, "refund.processed");
+    assert_string_equal(ev.refund_id, "rfnd_R1a2b3c4d5e6f7");
+    assert_string_equal(ev.payment_id, "pay_P1a2b3c4d5e6f7");
+    assert_string_equal(ev.status, "processed");
+    assert_true(ev.amount == 50000);
+    assert_string_equal(ev.loan_id, "LN-ABCD1234");
+    /* What the refund's notes lack comes from the payment's. */
+    assert_string_equal(ev.reference, "LN-ABCD1234:3");
+    assert_string_equal(ev.purpose, "repayment");
+
+    const char *paid = EVENT("payment_link.paid",
+                             "{\"payment_link\":{\"entity\":" LINK_ENTITY(
+                                 "paid", "{}") "},\"payment\":{\"entity\":" PAYMENT_ENTITY "}}");
+    assert_int_equal(gateway_payment_event_parse(paid, strlen(paid), &ev, &field), 0);
+    assert_string_equal(ev.event, "payment_link.paid");
+    assert_string_equal(ev.link_id, "plink_L1a2b3c4d5e6f7");
+    assert_string_equal(ev.payment_id, "pay_P1a2b3c4d5e6f7");
+    assert_string_equal(ev.status, "paid");
+    assert_true(ev.amount == 150000); /* the payment's, not the link's */
+    assert_string_equal(ev.loan_id, "LN-ABCD1234");
+
+    const char *partial =
+        EVENT("payment_link.partially_paid",
+              "{\"payment_link\":{\"entity\":" LINK_ENTITY(
+                  "partially_paid", "{\"loan_id\":\"LN-L\"}") "},\"payment\":{\"entity\":{\"id\":"
+                                                              "\"pay_2\",\"amount\":1,"
+                                                              "\"currency\":\"INR\",\"status\":"
+                                                              "\"captured\"}}}");
+    assert_int_equal(gateway_payment_event_parse(partial, strlen(partial), &ev, &field), 0);
+    assert_string_equal(ev.status, "partially_paid");
+    assert_true(ev.amount == 1);
+    /* Notes from the link when the payment has none, the reference from its reference_id. */
+    assert_string_equal(ev.loan_id, "LN-L");
+    assert_string_equal(ev.reference, "LN-ABCD1234:3");
+
+    const char *expired =
+        EVENT("payment_link.expired", "{\"payment_link\":{\"entity\":" LINK_ENTITY(
+                                          "expired", "{\"purpose\":\"cooling_off_exit\"}") "}}");
+    assert_int_equal(gateway_payment_event_parse(expired, strlen(expired), &ev, &field), 0);
+    assert_string_equal(ev.status, "expired");
+    assert_string_equal(ev.payment_id, "");
+    assert_true(ev.amount == 300000); /* the link's */
+    assert_string_equal(ev.purpose, "cooling_off_exit");
+    const char *cancelled =
+        EVENT("payment_link.cancelled",
+              "{\"payment_link\":{\"entity\":" LINK_ENTITY("cancelled", "null") "}}");
+    assert_int_equal(gateway_payment_event_parse(cancelled, strlen(cancelled), &ev, &field), 0);
+    assert_string_equal(ev.status, "cancelled");
+    assert_string_equal(ev.link_id, "plink_L1a2b3c4d5e6f7");
+}
+
+static void test_payment_event_parse_bad(void **state)
+{
+    (void)state;
+    static const struct bad_case cases[] = {
+        {"", "body"},
+        {"[]", "body"},
+        {"{\"entity\":\"payment\",\"event\":\"payment.captured\"}", "entity"},
+        {"{\"entity\":\"event\",\"event\":\"order.paid\",\"payload\":{}}", "event"},
+        {"{\"entity\":\"event\",\"event\":\"payout.\",\"payload\":{}}", "event"},
+        {"{\"entity\":\"event\",\"event\":\"payment.captured\"}", "payload"},
+        {EVENT("payment.captured", "{}"), "payload.payment.entity"},
+        {EVENT("payment.captured", "{\"payment\":{\"entity\":[]}}"), "payload.payment.entity"},
+        {EVENT("payment.captured", "{\"payment\":{\"entity\":{\"amount\":1,\"currency\":\"INR\","
+                                   "\"status\":\"captured\"}}}"),
+         "payload.payment.entity.id"},
+        {EVENT("payment.captured", "{\"payment\":{\"entity\":{\"id\":\"pay_1\",\"amount\":1,"
+                                   "\"currency\":\"INR\",\"status\":\"gone\"}}}"),
+         "payload.payment.entity.status"},
+        {EVENT("payment.captured", "{\"payment\":{\"entity\":{\"id\":\"pay_1\",\"currency\":"
+                                   "\"INR\",\"status\":\"captured\"}}}"),
+         "payload.payment.entity.amount"},
+        {EVENT("payment.captured", "{\"payment\":{\"entity\":{\"id\":\"pay_1\",\"amount\":-5,"
+                                   "\"currency\":\"INR\",\"status\":\"captured\"}}}"),
+         "payload.payment.entity.amount"},
+        {EVENT("payment.captured", "{\"payment\":{\"entity\":{\"id\":\"pay_1\",\"amount\":1.5,"
+                                   "\"currency\":\"INR\",\"status\":\"captured\"}}}"),
+         "payload.payment.entity.amount"},
+        {EVENT("payment.captured", "{\"payment\":{\"entity\":{\"id\":\"pay_1\",\"amount\":1,"
+                                   "\"currency\":\"RUPEE\",\"status\":\"captured\"}}}"),
+         "payload.payment.entity.currency"},
+        {EVENT("payment.captured", "{\"payment\":{\"entity\":{\"id\":\"pay_1\",\"amount\":1,"
+                                   "\"currency\":\"inr\",\"status\":\"captured\"}}}"),
+         "payload.payment.entity.currency"},
+        {EVENT("payment.captured", "{\"payment\":{\"entity\":{\"id\":\"pay_1\",\"amount\":1,"
+                                   "\"currency\":\"INR\",\"status\":\"captured\",\"notes\":5}}}"),
+         "payload.payment.entity.notes"},
+        {EVENT("payment.captured",
+               "{\"payment\":{\"entity\":{\"id\":\"pay_1\",\"amount\":1,\"currency\":\"INR\","
+               "\"status\":\"captured\",\"notes\":{\"loan_id\":42}}}}"),
+         "payload.payment.entity.notes.loan_id"},
+        {EVENT("payment.captured",
+               "{\"payment\":{\"entity\":{\"id\":\"pay_1\",\"amount\":1,\"currency\":\"INR\","
+               "\"status\":\"captured\",\"notes\":{\"loan_id\":"
+               "\"LN-0123456789012345678901234567890123456789\"}}}}"),
+         "payload.payment.entity.notes.loan_id"},
+        {EVENT("refund.processed", "{\"payment\":{\"entity\":" PAYMENT_ENTITY "}}"),
+         "payload.refund.entity"},
+        {EVENT("refund.processed", "{\"refund\":{\"entity\":{\"id\":\"rfnd_1\",\"amount\":1,"
+                                   "\"currency\":\"INR\",\"status\":\"processed\"}}}"),
+         "payload.refund.entity.payment_id"},
+        {EVENT("refund.processed",
+               "{\"refund\":{\"entity\":{\"id\":\"rfnd_1\",\"payment_id\":\"pay_1\",\"amount\":"
+               "1,\"currency\":\"INR\",\"status\":\"processed\"}},\"payment\":{"
+               "\"entity\":" PAYMENT_ENTITY "}}"),
+         "payload.payment.entity.id"},
+        {EVENT("payment_link.paid",
+               "{\"payment_link\":{\"entity\":" LINK_ENTITY("paid", "{}") "}}"),
+         "payload.payment.entity"},
+        {EVENT("payment_link.expired", "{\"payment\":{\"entity\":" PAYMENT_ENTITY "}}"),
+         "payload.payment_link.entity"},
+        {EVENT("payment_link.expired",
+               "{\"payment_link\":{\"entity\":{\"id\":\"plink_1\",\"status\":\"expired\"}}}"),
+         "payload.payment_link.entity.amount"},
+        {EVENT("payment_link.expired",
+               "{\"payment_link\":{\"entity\":" LINK_ENTITY("stale", "{}") "}}"),
+         "payload.payment_link.entity.status"},
+        {"{\"entity\":\"event\",\"event\":\"payment_link.expired\",\"payload\":{\"payment_link\":"
+         "{\"entity\":" LINK_ENTITY("expired", "{}") "}},\"created_at\":\"now\"}",
+         "created_at"},
+    };
+    struct gateway_payment_event ev;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *field = NULL;
+        if (gateway_payment_event_parse(cases[i].body, strlen(cases[i].body), &ev, &field) != -1)
+            fail_msg("case %zu parsed: %s", i, cases[i].body);
+        if (field == NULL || strcmp(field, cases[i].field) != 0)
+            fail_msg("case %zu: field %s, expected %s", i, field ? field : "(null)",
+                     cases[i].field);
+        assert_string_equal(ev.payment_id, "");
+        assert_string_equal(ev.event, "");
+    }
+    /* An id longer than the struct holds is refused, not cut. */
+    char big[1024], id[100];
+    memset(id, 'x', 70);
+    id[70] = '\0';
+    snprintf(big, sizeof(big),
+             EVENT("payment.captured", "{\"payment\":{\"entity\":{\"id\":\"pay_%s\",\"amount\":1,"
+                                       "\"currency\":\"INR\",\"status\":\"captured\"}}}"),
+             id);
+    const char *field = NULL;
+    assert_int_equal(gateway_payment_event_parse(big, strlen(big), &ev, &field), -1);
+    assert_string_equal(field, "payload.payment.entity.id");
+    snprintf(big, sizeof(big),
+             EVENT("payment_link.expired", "{\"payment_link\":{\"entity\":{\"id\":\"plink_%s\","
+                                           "\"amount\":1,\"currency\":\"INR\",\"status\":"
+                                           "\"expired\"}}}"),
+             id);
+    assert_int_equal(gateway_payment_event_parse(big, strlen(big), &ev, &field), -1);
+    assert_string_equal(field, "payload.payment_link.entity.id");
+    /* A payout event is 1 here (and still the payout parser's). */
+    field = "x";
+    assert_int_equal(gateway_payment_event_parse(full_event, strlen(full_event), &ev, &field), 1);
+    assert_null(field);
+    assert_string_equal(ev.event, "");
+    struct gateway_event pev;
+    assert_int_equal(gateway_event_parse(full_event, strlen(full_event), &pev, NULL), 0);
+    assert_string_equal(pev.payout_id, "pout_Q1w2E3r4T5y6U7");
+    /* And a collection event is not a payout one. */
+    const char *captured =
+        EVENT("payment.captured", "{\"payment\":{\"entity\":" PAYMENT_ENTITY "}}");
+    field = NULL;
+    assert_int_equal(gateway_event_parse(captured, strlen(captured), &pev, &field), -1);
+    assert_string_equal(field, "event");
 }
 
 /* ---- a scripted HTTP server, forked ---- */
@@ -661,6 +879,177 @@ static void test_payout_get(void **state)
     server_stop();
 }
 
+/* ---- collection: gateway_payment_link against the scripted server ---- */
+
+static const struct gateway_link_req link_req = {
+    .reference = "LN-ABCD1234:3",
+    .amount = 1250000,
+    .currency = "INR",
+    .description = "Loanflow EMI 3 of LN-ABCD1234",
+    .customer_name = "Asha Rao",
+    .customer_email = "asha@example.com",
+    .customer_phone = "+919812345678",
+    .expire_by = 1900000000,
+    .loan_id = "LN-ABCD1234",
+    .purpose = "repayment",
+};
+
+#define LINK_OK                                                                                    \
+    "{\"id\":\"plink_DDDDDDDDDDDDDD\",\"amount\":1250000,\"amount_paid\":0,\"currency\":\"INR\","  \
+    "\"status\":\"created\",\"short_url\":\"http://127.0.0.1:9/pay/plink_DDDDDDDDDDDDDD\","        \
+    "\"expire_by\":1900000000,\"reference_id\":\"LN-ABCD1234:3\"}"
+
+static void test_payment_link_ok(void **state)
+{
+    (void)state;
+    const struct canned script[] = {{200, LINK_OK, 0}};
+    server_start(script, 1);
+    struct gateway_link_res res;
+    assert_int_equal(gateway_payment_link(&link_req, &res), GATEWAY_OK);
+    assert_string_equal(res.id, "plink_DDDDDDDDDDDDDD");
+    assert_string_equal(res.short_url, "http://127.0.0.1:9/pay/plink_DDDDDDDDDDDDDD");
+    assert_string_equal(res.status, "created");
+    assert_true(res.expire_by == 1900000000);
+    assert_int_equal(res.http_status, 200);
+    assert_string_equal(res.error, "");
+    char b64[128], auth[160];
+    const char *cred = "rzp_test_unit:unit-key-secret";
+    sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)cred, strlen(cred),
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(auth, sizeof(auth), "Authorization: Basic %s\r\n", b64);
+    char *r0 = request_n(0);
+    assert_contains(r0, "POST /v1/payment_links HTTP/1.1\r\n");
+    assert_contains(r0, auth);
+    assert_contains(r0, "Content-Type: application/json\r\n");
+    assert_contains(r0, "\"amount\":1250000");
+    assert_contains(r0, "\"currency\":\"INR\"");
+    assert_contains(r0, "\"accept_partial\":false");
+    assert_contains(r0, "\"description\":\"Loanflow EMI 3 of LN-ABCD1234\"");
+    assert_contains(r0, "\"reference_id\":\"LN-ABCD1234:3\"");
+    assert_contains(r0, "\"expire_by\":1900000000");
+    assert_contains(r0, "\"customer\":{\"name\":\"Asha Rao\",\"email\":\"asha@example.com\","
+                        "\"contact\":\"+919812345678\"}");
+    assert_contains(r0, "\"notify\":{\"sms\":false,\"email\":false}");
+    assert_contains(r0, "\"notes\":{\"loan_id\":\"LN-ABCD1234\",\"purpose\":\"repayment\","
+                        "\"reference\":\"LN-ABCD1234:3\"}");
+    assert_null(strstr(r0, "X-Payout-Idempotency"));
+    free(r0);
+    server_stop();
+
+    /* No expire_by, no email or phone: left out. */
+    server_start(script, 1);
+    struct gateway_link_req bare = link_req;
+    bare.expire_by = 0;
+    bare.customer_email = NULL;
+    bare.customer_phone = NULL;
+    assert_int_equal(gateway_payment_link(&bare, &res), GATEWAY_OK);
+    r0 = request_n(0);
+    assert_null(strstr(r0, "expire_by"));
+    assert_contains(r0, "\"customer\":{\"name\":\"Asha Rao\"}");
+    free(r0);
+    server_stop();
+}
+
+static void test_payment_link_refused(void **state)
+{
+    (void)state;
+    const struct canned script[] = {
+        {400,
+         "{\"error\":{\"code\":\"BAD_REQUEST_ERROR\",\"description\":\"reference_id already "
+         "exists\",\"field\":\"reference_id\"}}",
+         0}};
+    server_start(script, 1);
+    struct gateway_link_res res;
+    assert_int_equal(gateway_payment_link(&link_req, &res), GATEWAY_REFUSED);
+    assert_int_equal(res.http_status, 400);
+    assert_string_equal(res.error, "reference_id already exists");
+    assert_string_equal(res.id, "");
+    server_stop();
+    /* Incomplete: refused before any call. */
+    struct gateway_link_req bad = link_req;
+    bad.amount = 0;
+    assert_int_equal(gateway_payment_link(&bad, &res), GATEWAY_REFUSED);
+    assert_int_equal(res.http_status, 0);
+    bad = link_req;
+    bad.reference = "two\r\nlines";
+    assert_int_equal(gateway_payment_link(&bad, &res), GATEWAY_REFUSED);
+    bad = link_req;
+    bad.currency = "RUPEE";
+    assert_int_equal(gateway_payment_link(&bad, &res), GATEWAY_REFUSED);
+}
+
+static void test_payment_link_fault(void **state)
+{
+    (void)state;
+    struct gateway_link_res res;
+    const struct canned five[] = {
+        {502, "{\"error\":{\"code\":\"SERVER_ERROR\",\"description\":\"upstream down\"}}", 0}};
+    server_start(five, 1);
+    assert_int_equal(gateway_payment_link(&link_req, &res), GATEWAY_FAULT);
+    assert_int_equal(res.http_status, 502);
+    assert_string_equal(res.error, "upstream down");
+    server_stop();
+    const struct canned garbage[] = {{200, "<html>hello</html>", 0}};
+    server_start(garbage, 1);
+    assert_int_equal(gateway_payment_link(&link_req, &res), GATEWAY_FAULT);
+    assert_int_equal(res.http_status, 200);
+    server_stop();
+    /* JSON, but not a link: no short_url, an unknown status, a URL that is not one. */
+    const struct canned nourl[] = {{200, "{\"id\":\"plink_1\",\"status\":\"created\"}", 0}};
+    server_start(nourl, 1);
+    assert_int_equal(gateway_payment_link(&link_req, &res), GATEWAY_FAULT);
+    assert_string_equal(res.id, "");
+    server_stop();
+    const struct canned status[] = {
+        {200, "{\"id\":\"plink_1\",\"status\":\"wobbly\",\"short_url\":\"https://x/y\"}", 0}};
+    server_start(status, 1);
+    assert_int_equal(gateway_payment_link(&link_req, &res), GATEWAY_FAULT);
+    server_stop();
+    const struct canned js[] = {
+        {200, "{\"id\":\"plink_1\",\"status\":\"created\",\"short_url\":\"javascript:alert(1)\"}",
+         0}};
+    server_start(js, 1);
+    assert_int_equal(gateway_payment_link(&link_req, &res), GATEWAY_FAULT);
+    server_stop();
+}
+
+static void test_payment_link_unavailable(void **state)
+{
+    (void)state;
+    struct gateway_link_res res;
+    char err[256];
+    const struct canned stall[] = {{200, LINK_OK, 1000}};
+    server_start(stall, 1);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(gateway_payment_link(&link_req, &res), GATEWAY_UNAVAILABLE);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(ms >= 250 && ms < 900);
+    assert_int_equal(res.http_status, 0);
+    assert_non_null(strstr(res.error, "did not answer"));
+    server_stop();
+    const struct canned busy[] = {{408, "", 0}};
+    server_start(busy, 1);
+    assert_int_equal(gateway_payment_link(&link_req, &res), GATEWAY_UNAVAILABLE);
+    assert_int_equal(res.http_status, 408);
+    server_stop();
+    /* GATEWAY_PROVIDER=none: no call at all. */
+    const struct canned any[] = {{200, LINK_OK, 0}};
+    server_start(any, 1);
+    setenv("GATEWAY_PROVIDER", "none", 1);
+    assert_int_equal(config_load(err, sizeof(err)), 0);
+    assert_int_equal(gateway_payment_link(&link_req, &res), GATEWAY_UNAVAILABLE);
+    assert_non_null(strstr(res.error, "GATEWAY_PROVIDER=none"));
+    usleep(100 * 1000);
+    char *got = received();
+    assert_string_equal(got, "");
+    free(got);
+    setenv("GATEWAY_PROVIDER", "sandbox", 1);
+    assert_int_equal(config_load(err, sizeof(err)), 0);
+    server_stop();
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -696,11 +1085,17 @@ int main(void)
         cmocka_unit_test(test_event_parse_good),
         cmocka_unit_test(test_event_parse_bad),
         cmocka_unit_test(test_status_rank),
+        cmocka_unit_test(test_payment_event_parse_good),
+        cmocka_unit_test(test_payment_event_parse_bad),
         cmocka_unit_test_teardown(test_payout_ok, teardown),
         cmocka_unit_test_teardown(test_payout_refused, teardown),
         cmocka_unit_test_teardown(test_payout_fault, teardown),
         cmocka_unit_test_teardown(test_payout_unavailable, teardown),
         cmocka_unit_test_teardown(test_payout_get, teardown),
+        cmocka_unit_test_teardown(test_payment_link_ok, teardown),
+        cmocka_unit_test_teardown(test_payment_link_refused, teardown),
+        cmocka_unit_test_teardown(test_payment_link_fault, teardown),
+        cmocka_unit_test_teardown(test_payment_link_unavailable, teardown),
     };
     int rc = cmocka_run_group_tests_name("gateway", tests, NULL, NULL);
     server_stop();
