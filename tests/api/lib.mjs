@@ -305,3 +305,108 @@ export async function getLoan(loanId, token) {
 
 // Integer minor units of a decimal amount in the JSON.
 export const paise = (x) => Math.round(Number(x) * 100);
+
+// ---- servicing (issue 14): active loans on SERVICING's terms, the day-end, business dates ----
+
+// SERVICING.md's loan A: 100,000.00 at 12 % for 12 months, no fee (paise, basis points).
+export const LOAN_A = { principal: 10000000, rateBps: 1200, tenure: 12, emi: 888488 };
+
+// num/den rounded half-even (BigInt, den > 0).
+function divHalfEvenBig(num, den) {
+  const neg = num < 0n;
+  const n = neg ? -num : num;
+  const q = n / den;
+  const twice = 2n * (n % den);
+  const v = twice > den || (twice === den && q % 2n === 1n) ? q + 1n : q;
+  return neg ? -v : v;
+}
+
+// The EMI in paise of principal (paise) at bps for n months (SERVICING.md §2), exact.
+export function emiPaise(principal, bps, n) {
+  const P = BigInt(principal);
+  if (bps === 0) return Number(divHalfEvenBig(P, BigInt(n)));
+  const d = 120000n;
+  const an = (d + BigInt(bps)) ** BigInt(n);
+  const dn = d ** BigInt(n);
+  return Number(divHalfEvenBig(P * BigInt(bps) * an, d * (an - dn)));
+}
+
+// An amount in paise as the JSON number the API takes (788488 → 7884.88).
+export const rupees = (p) => p / 100;
+
+// A calendar date (YYYY-MM-DD) plus n days.
+export function addDays(date, n) {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
+}
+
+// The stack's business date (business_date() in SQL: India's date or the day after the last
+// day-end, whichever is later).
+export function businessDate() {
+  return sql('SELECT business_date()::text')[0][0];
+}
+
+// Runs `loanctl cob ARGS…` against the test stack; returns { out, json } (json: the printed JSON,
+// one object, or an array of the objects of a line each; null when nothing parses). Throws an
+// assertion with the output when it exits non-zero.
+export function cob(args) {
+  let out;
+  try {
+    out = loanctlStack(['cob', ...args]);
+  } catch (e) {
+    assert.fail(`loanctl cob ${args.join(' ')}: exit ${e.status}: ${String(e.stdout || '')}${String(e.stderr || e.message)}`);
+  }
+  let json = null;
+  try {
+    json = JSON.parse(out);
+  } catch {
+    try { json = out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)); } catch { json = null; }
+  }
+  return { out, json };
+}
+
+// A loan ACTIVE on given terms: an approved application of Priya's (a new applicant's, or
+// opts.applicant's own: a second loan of the same borrower), accepted and signed; its terms set as
+// the schema owner BEFORE the disbursal (so the schedule fixed at activation is built from them);
+// disbursed by opts.officers[0] (and officers[1] when the loan needs four eyes); ACTIVE once the
+// sandbox's payout.processed arrived. Amounts in paise. Returns
+// { applicant, body, phone, app, accept, sign, loanId, loan, schedule }.
+export async function activeLoan(opts = {}) {
+  const {
+    officers, principal = LOAN_A.principal, rateBps = LOAN_A.rateBps, tenure = LOAN_A.tenure,
+    fee = 0, feeTax = 0, aprBps = rateBps, applicant, overrides = {}, tag = 'servicing',
+  } = opts;
+  assert.ok(Array.isArray(officers) && officers.length >= 1, 'activeLoan: officers [{token}, …]');
+  let x;
+  if (applicant) {
+    const body = priyaBody(applicant.email, { loan_amount: principal / 100, ...overrides });
+    const r = await api('POST', '/loan-application/submit', { token: applicant.token, body });
+    assert.equal(r.status, 201, `submit (a further loan of the same applicant): ${r.status} ${r.text}`);
+    assert.equal(r.json.application.final_status, 'APPROVED', `a further application of the same applicant APPROVED: ${r.text}`);
+    const s = await acceptAndSign(applicant, r.json.application.application_id, body.phone);
+    x = { applicant, body, phone: body.phone, app: r.json.application, ...s, loanId: s.sign.loan_id };
+  } else {
+    x = await signedLoan({ loan_amount: principal / 100, ...overrides }, tag);
+  }
+  const emi = emiPaise(principal, rateBps, tenure);
+  const set = sql(`UPDATE loans SET principal = :'p2', rate_bps = :'p3', tenure_months = :'p4', emi = :'p5',
+                     fee = :'p6', fee_tax = :'p7', net_disbursed = :'p8', apr_bps = :'p9',
+                     outstanding_principal = :'p2'
+                   WHERE loan_id = :'p1' AND state = 'AWAITING_DISBURSAL' RETURNING loan_id`,
+  x.loanId, principal, rateBps, tenure, emi, fee, feeTax, principal - fee - feeTax, aprBps);
+  assert.equal(set.length, 1, `the terms of ${x.loanId} set before its disbursal`);
+  const d1 = await api('POST', `/loans/${x.loanId}/disburse`, { token: officers[0].token, body: {} });
+  assert.equal(d1.status, 202, `disburse: ${d1.status} ${d1.text}`);
+  if (d1.json?.loan?.state === 'AWAITING_DISBURSAL' && d1.json?.disbursal?.required === 2) {
+    assert.ok(officers[1], 'a second officer for a four-eyes disbursal');
+    const d2 = await api('POST', `/loans/${x.loanId}/disburse`, { token: officers[1].token, body: {} });
+    assert.equal(d2.status, 202, `disburse (second officer): ${d2.status} ${d2.text}`);
+  }
+  let seen;
+  const loan = await pollUntil(`loan ${x.loanId} ACTIVE`, async () => {
+    seen = await getLoan(x.loanId, officers[0].token);
+    return seen.state === 'ACTIVE' ? seen : null;
+  }, 30000).catch((e) => { e.message += ` (last seen: ${JSON.stringify(seen)})`; throw e; });
+  const s = await api('GET', `/loans/${x.loanId}/schedule`, { token: officers[0].token });
+  assert.equal(s.status, 200, `GET schedule: ${s.status} ${s.text}`);
+  return { ...x, loan, schedule: s.json.schedule };
+}
