@@ -136,14 +136,13 @@ int lending_reply(http_req *r, const struct lending_outcome *out, const char *wh
     case LENDING_INVALID:
         return lending_error(r, 400, "validation_failed", out->detail, out->state, -1);
     case LENDING_NOT_ACTIVE:
-        return lending_error(r, 409, "loan_not_active",
-                             arena_printf(r->pool, "The loan is %s, not ACTIVE",
-                                          out->state ? out->state : "?"),
-                             NULL, -1);
+        return lending_error(
+            r, 409, "loan_not_active",
+            arena_printf(r->pool, "The loan is %s, not ACTIVE", out->state ? out->state : "?"),
+            NULL, -1);
     case LENDING_DUPLICATE:
         return lending_error(r, 409, "duplicate_reference",
-                             "A payment with this reference is already recorded", "reference",
-                             -1);
+                             "A payment with this reference is already recorded", "reference", -1);
     case LENDING_ALREADY_REVERSED:
         return http_error(r, 409, "already_reversed", "The repayment is already reversed");
     case LENDING_COOLING_OFF_OVER:

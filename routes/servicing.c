@@ -112,7 +112,8 @@ int handle_loan_prepayment(http_req *r)
     const char *mode = NULL;
     int mr = js_string(b, "mode", 32, &mode, fields);
     json_object_put(fields);
-    if (mr < 0 || (mr == 1 && strcmp(mode, "reduce_emi") != 0 && strcmp(mode, "reduce_tenure") != 0))
+    if (mr < 0 ||
+        (mr == 1 && strcmp(mode, "reduce_emi") != 0 && strcmp(mode, "reduce_tenure") != 0))
         return bad(r, "mode", "mode must be reduce_emi or reduce_tenure");
     if (mr == 1 && !strcmp(mode, "reduce_emi"))
         p.mode = SVC_REDUCE_EMI;
@@ -133,8 +134,9 @@ int handle_loan_repayment_reverse(http_req *r)
     int rr = js_string(b, "reason", 500, &reason, fields);
     json_object_put(fields);
     if (rr != 1 || reason[0] == '\0')
-        return bad(r, "reason", "reason is required: why the repayment is reversed (1 to 500 "
-                                "characters)");
+        return bad(r, "reason",
+                   "reason is required: why the repayment is reversed (1 to 500 "
+                   "characters)");
     struct lending_actor who = actor_of(r);
     struct audit_client c = client_of(r);
     struct lending_outcome out;

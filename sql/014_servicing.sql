@@ -29,7 +29,8 @@ ALTER TABLE loans ADD COLUMN penal_charge bigint NOT NULL DEFAULT 0;
 ALTER TABLE loans ADD COLUMN credit_balance bigint NOT NULL DEFAULT 0 CHECK (credit_balance >= 0);
 ALTER TABLE loans ADD COLUMN days_past_due integer NOT NULL DEFAULT 0 CHECK (days_past_due >= 0);
 -- own: by this loan's days past due; classification: with the borrower's other loans (NPA).
-ALTER TABLE loans ADD COLUMN own_classification text NOT NULL DEFAULT 'STANDARD';
+ALTER TABLE loans ADD COLUMN own_classification text NOT NULL DEFAULT 'STANDARD'
+    CHECK (own_classification IN ('STANDARD', 'SMA-0', 'SMA-1', 'SMA-2', 'NPA'));
 ALTER TABLE loans ADD COLUMN classification text NOT NULL DEFAULT 'STANDARD'
     CHECK (classification IN ('STANDARD', 'SMA-0', 'SMA-1', 'SMA-2', 'NPA'));
 ALTER TABLE loans ADD COLUMN closed_on date;
@@ -258,7 +259,7 @@ BEGIN
            format(E'Dear %s,\n\nas of %s your loan %s has %s %s unpaid, %s days past due (%s). Please pay it from your loan page; a penal charge applies to each installment unpaid after its due date, as your Key Fact Statement says.\n\nLoanflow',
                   a.name, d, c.loan_id, l.currency,
                   money_text((SELECT sum(i.installment - i.paid_interest - i.paid_principal + i.penal - i.paid_penal)
-                                FROM loan_installments i WHERE i.loan_id = c.loan_id AND i.due_date <= d)),
+                                FROM loan_installments i WHERE i.loan_id = c.loan_id AND i.due_date <= d)::bigint),
                   c.dpd, cob_class(c.dpd))
       FROM cob_dpd c
       JOIN loans l ON l.loan_id = c.loan_id

@@ -86,7 +86,8 @@ int cmd_cob(int argc, char **argv)
     const char *date = cli_opt(argc, argv, "--date"), *from = cli_opt(argc, argv, "--from");
     const char *at = cli_opt(argc, argv, "--daily");
     if ((date && from) || (at && (date || from))) {
-        fprintf(stderr, "usage: loanctl cob [--date YYYY-MM-DD | --from YYYY-MM-DD | --daily HH:MM]\n");
+        fprintf(stderr,
+                "usage: loanctl cob [--date YYYY-MM-DD | --from YYYY-MM-DD | --daily HH:MM]\n");
         return 2;
     }
     sched_day day = 0;

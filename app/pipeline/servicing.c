@@ -316,8 +316,8 @@ static int64_t paid_interest(const struct svc_inst *inst, int from, int n)
 /* A prepayment on e->value: what is due first; then either the payoff (the loan is foreclosed)
  * or a part of the principal, the rest of the loan re-scheduled by e->mode from the next due
  * date. Interest paid in advance (standard) stays interest and pays the new installments. */
-static enum sched_error prepay(const struct svc_account *a, struct svc_inst *inst, int *n,
-                               int cap, struct svc_event *e, struct svc_result *res)
+static enum sched_error prepay(const struct svc_account *a, struct svc_inst *inst, int *n, int cap,
+                               struct svc_event *e, struct svc_result *res)
 {
     int64_t left = pay_dues(a, inst, *n, e, e->amount);
     int k = first_after(inst, *n, e->value);

@@ -129,7 +129,7 @@ struct svc_account {
     int rate_bps, apr_bps;
     sched_day disbursed;
     enum svc_strategy strategy;
-    int64_t penal_charge;  /* levied on an installment unpaid at its due date's day-end */
+    int64_t penal_charge;   /* levied on an installment unpaid at its due date's day-end */
     sched_day last_day_end; /* the last day-end run: penal charges up to it; 0 none */
     int charge_bps;         /* the foreclosure charge on the principal */
     int cooling_off_days;

@@ -92,10 +92,11 @@ static const struct db_stmt sql[AG_SQL_COUNT] = {
     [AG_LOAN_INSERT] = {"agreements_loan_insert",
      "INSERT INTO loans (loan_id, application_id, offer_id, agreement_id, user_id, product_code, "
      "product_version, currency, principal, rate_bps, apr_bps, tenure_months, emi, fee, fee_tax, "
-     "net_disbursed, method, rounding, outstanding_principal) "
+     "net_disbursed, method, rounding, outstanding_principal, allocation, penal_charge) "
      "SELECT $1, o.application_id, o.offer_id, $2, o.user_id, o.product_code, o.product_version, "
      "o.currency, o.principal, o.rate_bps, o.apr_bps, o.tenure_months, o.emi, o.fee, o.fee_tax, "
-     "o.net_disbursed, p.method, p.rounding, o.principal FROM loan_offers o "
+     "o.net_disbursed, p.method, p.rounding, o.principal, p.allocation, p.penal_charge "
+     "FROM loan_offers o "
      "JOIN loan_products p ON (p.code, p.version) = (o.product_code, o.product_version) "
      "WHERE o.offer_id = $3"},
     [AG_OFFER_SIGNED] = {"agreements_offer_signed",

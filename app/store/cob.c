@@ -87,6 +87,7 @@ int cob_run(arena *a, sched_day to, int allow_future, cob_report_fn each, void *
             return -1;
         }
         done++;
+        lending_portfolio_changed();
         if (each)
             each(PQgetvalue(r, 0, 0), ud);
     }

@@ -623,7 +623,12 @@ static int activate(arena *a, const char *loan_id, PGresult **failed)
     PGresult *r = db_exec(a, SQL(DS_GET), 1, p);
     if (!db_ok(r))
         return *failed = r, -1;
-    sched_day today = lending_today();
+    /* The business date (business_date() in SQL): India's date, or the day after the last
+     * day-end when that is later (a day-end moves the bank to the next day). */
+    sched_day today = lending_today(), last = 0;
+    const char *lc = PQgetvalue(r, 0, L_CLASSIFIED_ON);
+    if (lc[0] != '\0' && sched_parse_date(lc, strlen(lc), &last) == 0 && last + 1 > today)
+        today = last + 1;
     struct sched_terms t = {
         .principal = atoll(PQgetvalue(r, 0, L_PRINCIPAL)),
         .minor_exp = 2,
@@ -800,5 +805,7 @@ void lending_webhook(arena *a, const char *body, size_t len, const char *event_i
         out->code = LENDING_DB_DOWN;
         return;
     }
+    if (!strcmp(outcome, "applied"))
+        lending_portfolio_changed();
     webhook_done(a, outcome, out);
 }

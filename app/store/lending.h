@@ -187,8 +187,8 @@ void lending_reverse(arena *a, const struct lending_actor *who, const char *loan
 void lending_repayments_list(arena *a, const struct lending_actor *who, const char *loan_id,
                              struct lending_outcome *out);
 /* The foreclosure quote on date ("YYYY-MM-DD", NULL: the business date). */
-void lending_quote(arena *a, const struct lending_actor *who, const char *loan_id,
-                   const char *date, struct lending_outcome *out);
+void lending_quote(arena *a, const struct lending_actor *who, const char *loan_id, const char *date,
+                   struct lending_outcome *out);
 /* A payment link from the gateway for amount (0: what is due now, else the next installment;
  * purpose "cooling_off_exit": the exit amount). CREATED with {"payment_link"} (and "exit"). */
 void lending_payment_link(arena *a, const struct lending_actor *who, const char *loan_id,

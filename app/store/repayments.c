@@ -130,7 +130,7 @@ static const struct db_stmt sql[RP_SQL_COUNT] = {
      "CASE WHEN $9::bigint > 0 THEN to_timestamp($9::bigint) END, $10::bigint) "
      "RETURNING iso_utc(expires_at)"},
     [RP_LINK_FIND] = {"repayments_link_find",
-     "SELECT loan_id, purpose FROM loan_payment_links WHERE link_id = $1 OR reference = $2 "
+     "SELECT loan_id, purpose, link_id FROM loan_payment_links WHERE link_id = $1 OR reference = $2 "
      "LIMIT 1"},
     [RP_LINK_STATUS] = {"repayments_link_status",
      "UPDATE loan_payment_links SET status = $2 WHERE link_id = $1"},
@@ -305,11 +305,10 @@ static int replay(arena *a, const PGresult *row, sched_day reclassify_from, stru
                                                          : SVC_EV_PREPAYMENT;
         ev[j].value = date_col(evr, j, 2);
         ev[j].amount = num(evr, j, 3);
-        ev[j].mode = !strcmp(PQgetvalue(evr, j, 4), "reduce_emi") ? SVC_REDUCE_EMI
-                                                                  : SVC_REDUCE_TENURE;
+        ev[j].mode =
+            !strcmp(PQgetvalue(evr, j, 4), "reduce_emi") ? SVC_REDUCE_EMI : SVC_REDUCE_TENURE;
     }
-    enum sched_error err =
-        svc_replay(&acct, inst, n, SVC_MAX_INSTALLMENTS, ev, nev, &rp->res);
+    enum sched_error err = svc_replay(&acct, inst, n, SVC_MAX_INSTALLMENTS, ev, nev, &rp->res);
     if (err != SCHED_OK) {
         log_msg(LOG_ERROR, "loan %s: the replay failed (%s)", loan_id, sched_error_message(err));
         return -1;
@@ -426,9 +425,9 @@ static json_object *repayment_json(const PGresult *r, int i)
     json_object_object_add(o, "reversal_reason",
                            rev ? json_object_new_string(PQgetvalue(r, i, 14)) : NULL);
     json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, i, 15)));
-    json_object_object_add(
-        o, "payment_link_id",
-        PQgetisnull(r, i, 16) ? NULL : json_object_new_string(PQgetvalue(r, i, 16)));
+    json_object_object_add(o, "payment_link_id",
+                           PQgetisnull(r, i, 16) ? NULL
+                                                 : json_object_new_string(PQgetvalue(r, i, 16)));
     return o;
 }
 
@@ -616,6 +615,7 @@ void lending_repay(arena *a, const struct lending_actor *who, const char *loan_i
         out->code = LENDING_DB_DOWN;
         return;
     }
+    lending_portfolio_changed();
     if (exit != NULL)
         json_object_object_add(o, "exit", exit);
     out->json = to_text(a, o);
@@ -664,11 +664,11 @@ void lending_reverse(arena *a, const struct lending_actor *who, const char *loan
     json_object_object_add(d, "value_date", json_object_new_string(PQgetvalue(f, 0, 2)));
     json_object_object_add(d, "reference", json_object_new_string(PQgetvalue(f, 0, 4)));
     const char *email = who ? who->email : "gateway";
-    int lr = lending_log(a, PQgetvalue(r, 0, A_APP), "repayment_reversed", who ? who->id : 0,
-                         email, reason, d);
+    int lr = lending_log(a, PQgetvalue(r, 0, A_APP), "repayment_reversed", who ? who->id : 0, email,
+                         reason, d);
     if (lr == 0 && who != NULL)
-        lr = audit_event(a, client, who->id, who->email, "loan.repayment_reversed", "loan",
-                         loan_id, d);
+        lr = audit_event(a, client, who->id, who->email, "loan.repayment_reversed", "loan", loan_id,
+                         d);
     json_object_put(d);
     if (lr != 0 || db_commit() != 0) {
         json_object_put(o);
@@ -676,6 +676,7 @@ void lending_reverse(arena *a, const struct lending_actor *who, const char *loan
         out->code = LENDING_DB_DOWN;
         return;
     }
+    lending_portfolio_changed();
     out->json = to_text(a, o);
     out->code = LENDING_OK;
 }
@@ -756,8 +757,8 @@ static PGresult *read_account(arena *a, const struct lending_actor *who, const c
     return r;
 }
 
-void lending_quote(arena *a, const struct lending_actor *who, const char *loan_id,
-                   const char *date, struct lending_outcome *out)
+void lending_quote(arena *a, const struct lending_actor *who, const char *loan_id, const char *date,
+                   struct lending_outcome *out)
 {
     struct svc_inst inst[SVC_MAX_INSTALLMENTS];
     int n = 0;
@@ -768,9 +769,9 @@ void lending_quote(arena *a, const struct lending_actor *who, const char *loan_i
     if (date != NULL && sched_parse_date(date, strlen(date), &day) != 0)
         return invalid(out, "date", "date must be a date YYYY-MM-DD");
     if (day < today)
-        return invalid(out, "date",
-                       arena_printf(a, "date cannot be before the business date, %s",
-                                    fmt_date(a, today)));
+        return invalid(
+            out, "date",
+            arena_printf(a, "date cannot be before the business date, %s", fmt_date(a, today)));
     struct svc_account acct;
     if (account_of(r, &acct) != 0) {
         out->code = LENDING_FAULT;
@@ -883,15 +884,14 @@ void lending_payment_link(arena *a, const struct lending_actor *who, const char 
     json_object_object_add(link, "link_id", json_object_new_string(res.id));
     json_object_object_add(link, "short_url", json_object_new_string(res.short_url));
     json_object_object_add(link, "amount", js_new_money(amount));
-    json_object_object_add(link, "currency",
-                           json_object_new_string(PQgetvalue(r, 0, A_CURRENCY)));
+    json_object_object_add(link, "currency", json_object_new_string(PQgetvalue(r, 0, A_CURRENCY)));
     json_object_object_add(link, "purpose", json_object_new_string(purpose));
     json_object_object_add(link, "status",
                            json_object_new_string(res.status[0] ? res.status : "created"));
     json_object_object_add(link, "reference", json_object_new_string(ref));
-    json_object_object_add(
-        link, "expires_at",
-        PQgetisnull(li, 0, 0) ? NULL : json_object_new_string(PQgetvalue(li, 0, 0)));
+    json_object_object_add(link, "expires_at",
+                           PQgetisnull(li, 0, 0) ? NULL
+                                                 : json_object_new_string(PQgetvalue(li, 0, 0)));
     int lr = lending_log(a, PQgetvalue(r, 0, A_APP), "payment_link_created", who->id, who->email,
                          NULL, link);
     if (lr != 0 || db_commit() != 0) {
@@ -903,6 +903,7 @@ void lending_payment_link(arena *a, const struct lending_actor *who, const char 
     }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "payment_link", link);
+    lending_portfolio_changed();
     if (exit != NULL)
         json_object_object_add(o, "exit", exit);
     out->json = to_text(a, o);
@@ -961,18 +962,26 @@ int lending_collection_webhook(arena *a, const char *body, size_t len, const cha
     /* The loan: the payment's notes, else the link it came through. */
     const char *loan_id = ev.loan_id[0] ? ev.loan_id : NULL;
     const char *purpose = ev.purpose[0] ? ev.purpose : "repayment";
-    if (loan_id == NULL && (ev.link_id[0] || ev.reference[0])) {
+    const char *link_id = ev.link_id[0] ? ev.link_id : NULL;
+    if (ev.link_id[0] || ev.reference[0]) {
+        /* Our link, by its id or our reference in the payment's notes: the link's loan and
+         * purpose are ours, not what the notes say. */
         const char *pl[2] = {ev.link_id, ev.reference};
         PGresult *l = db_exec(a, SQL(RP_LINK_FIND), 2, pl);
-        if (db_ok(l) && PQntuples(l) > 0) {
+        if (!db_ok(l)) {
+            out->code = LENDING_DB_DOWN;
+            return 0;
+        }
+        if (PQntuples(l) > 0) {
             loan_id = arena_strdup(a, PQgetvalue(l, 0, 0));
             purpose = arena_strdup(a, PQgetvalue(l, 0, 1));
+            link_id = arena_strdup(a, PQgetvalue(l, 0, 2));
         }
     }
     const char *outcome = "ignored";
     if (!strncmp(ev.event, "payment_link.", 13)) {
-        if (ev.link_id[0]) {
-            const char *ps[2] = {ev.link_id, ev.status};
+        if (link_id != NULL) {
+            const char *ps[2] = {link_id, ev.status};
             PGresult *s = db_exec(a, SQL(RP_LINK_STATUS), 2, ps);
             if (!db_ok(s)) {
                 out->code = LENDING_DB_DOWN;
@@ -996,7 +1005,7 @@ int lending_collection_webhook(arena *a, const char *body, size_t len, const cha
             .value_date = NULL,
             .reference = ev.payment_id,
             .channel = "gateway",
-            .link_id = ev.link_id[0] ? ev.link_id : NULL,
+            .link_id = link_id,
         };
         lending_repay(a, NULL, loan_id, &pay, NULL, &uc);
         if (uc.code == LENDING_COOLING_OFF_OVER) {
@@ -1015,8 +1024,8 @@ int lending_collection_webhook(arena *a, const char *body, size_t len, const cha
             const char *rid = arena_strdup(a, PQgetvalue(f, 0, 1));
             int64_t paid = num(f, 0, 3);
             const char *value = arena_strdup(a, PQgetvalue(f, 0, 4));
-            const char *why = arena_printf(a, "gateway refund %s of %s", ev.refund_id,
-                                           ev.payment_id);
+            const char *why =
+                arena_printf(a, "gateway refund %s of %s", ev.refund_id, ev.payment_id);
             lending_reverse(a, NULL, lid, rid, why, NULL, &uc);
             if (uc.code == LENDING_OK && ev.amount < paid) {
                 /* A partial refund: what was kept is a repayment of its own, same value date. */

@@ -594,7 +594,7 @@ describe('the day-end of the first due date', () => {
     assert.equal(P(sch[0].interest, 'interest'), 100000, 'installment 1 interest 1,000.00');
     assert.equal(P(sch[1].interest, 'interest'), 92115, 'installment 2 interest 921.15, not 926.15');
     assert.equal(sch[0].status, 'overdue');
-    assert.deepEqual(sql("SELECT penal::text, days_past_due::text, classification, classified_on::text FROM loan_installments i JOIN loans l USING (loan_id) WHERE loan_id = :'p1' AND number = 1", L.W.loanId), [['50000', '1', 'SMA-0', F(1)]]);
+    assert.deepEqual(sql("SELECT penal::text, days_past_due::text, classification, (SELECT max(business_date)::text FROM cob_runs) FROM loan_installments i JOIN loans l USING (loan_id) WHERE loan_id = :'p1' AND number = 1", L.W.loanId), [['50000', '1', 'SMA-0', F(1)]]);
     assert.deepEqual(history(L.W.loanId), [[F(1), '1', 'SMA-0']], 'a history row for the change');
     assert.ok(notesOf(L.W.app.application_id) > notes, 'a notice that the loan fell overdue, in the outbox');
     await expectClass(L.R.loanId, 0, 'STANDARD', 'paid on its due date');
@@ -605,7 +605,7 @@ describe('the day-end of the first due date', () => {
   test('running the day-end of F1 again changes nothing: no second penal charge, the same rows', async () => {
     const snap = () => ({
       run: sql("SELECT t::text FROM cob_runs t WHERE business_date = :'p1'", F(1)),
-      loan: sql("SELECT days_past_due, classification, own_classification, classified_on::text, credit_balance, outstanding_principal FROM loans WHERE loan_id = :'p1'", L.W.loanId),
+      loan: sql("SELECT days_past_due, classification, own_classification, credit_balance, outstanding_principal FROM loans WHERE loan_id = :'p1'", L.W.loanId),
       inst: sql("SELECT number, penal, paid_penal, paid_interest, paid_principal, settled_on::text FROM loan_installments WHERE loan_id = :'p1' ORDER BY number", L.W.loanId),
       penals: sql('SELECT coalesce(sum(penal), 0)::text, count(*) FILTER (WHERE penal > 0) FROM loan_installments'),
       history: sql('SELECT count(*) FROM loan_dpd_history'),

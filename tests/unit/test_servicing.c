@@ -289,10 +289,11 @@ static void test_replay_prepayment_and_foreclosure(void **state)
     struct svc_result r;
     int n = inst_a(inst);
     sched_day d3 = inst[2].due;
-    struct svc_event ev[4] = {pay(inst[0].due, 888488), pay(inst[1].due, 888488),
-                              pay(inst[2].due, 888488),
-                              {.kind = SVC_EV_PREPAYMENT, .value = d3, .amount = 2000000,
-                               .mode = SVC_REDUCE_EMI}};
+    struct svc_event ev[4] = {
+        pay(inst[0].due, 888488),
+        pay(inst[1].due, 888488),
+        pay(inst[2].due, 888488),
+        {.kind = SVC_EV_PREPAYMENT, .value = d3, .amount = 2000000, .mode = SVC_REDUCE_EMI}};
     assert_int_equal(svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, ev, 4, &r), SCHED_OK);
     assert_int_equal(r.count, 12);
     assert_int_equal(r.outstanding, 5610802);
@@ -361,8 +362,10 @@ static void test_replay_cooling_off(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_days_past_due),         cmocka_unit_test(test_allocation),
-        cmocka_unit_test(test_foreclosure),           cmocka_unit_test(test_prepayment),
+        cmocka_unit_test(test_days_past_due),
+        cmocka_unit_test(test_allocation),
+        cmocka_unit_test(test_foreclosure),
+        cmocka_unit_test(test_prepayment),
         cmocka_unit_test(test_cooling_off_and_penal),
         cmocka_unit_test(test_replay_on_time_and_missed),
         cmocka_unit_test(test_replay_allocation_and_credit),
