@@ -281,6 +281,15 @@ start_notifier() {
   echo $! > "$RUN/notifier.pid"
 }
 
+# The day-end scheduler (`loanctl cob --daily COB_AT`, India time): development and production
+# only; the test suite runs its day-ends itself (simulated time), and a scheduled one firing
+# mid-suite would move the business date under it.
+start_cob_scheduler() {
+  [ "$APP_ENV" = test ] && return 0
+  setsid "$ROOT/loanctl" cob --daily "${COB_AT:-23:30}" </dev/null >>"$LOG/cob.log" 2>&1 &
+  echo $! > "$RUN/cob.pid"
+}
+
 write_env() {
   # KEY='value' lines: sourced by this script, read by loanctl (which strips the quotes). It
   # holds secrets, so it is created private (umask) rather than made private afterwards.
@@ -394,6 +403,7 @@ stop_pidfile() {  # stop_pidfile FILE SIGNAL TIMEOUT_S
 do_stop() {
   stop_pidfile "$RUN/nginx.master" QUIT 10
   stop_pidfile "$RUN/notifier.pid" TERM 10
+  stop_pidfile "$RUN/cob.pid" TERM 10
   stop_pidfile "$RUN/loanflow.pid" TERM 15
   stop_pidfile "$RUN/gateway-supervisor.pid" TERM 5
   stop_pidfile "$RUN/gateway.pid" TERM 5
@@ -423,6 +433,7 @@ do_start() {
   start_gateway_supervisor
   start_loanflow "$foreground"
   start_notifier
+  start_cob_scheduler
   start_nginx
   wait_healthy
   if [ -x "$ROOT/scripts/stack-extra.sh" ]; then "$ROOT/scripts/stack-extra.sh" "$STACK_DIR"; fi

@@ -13,7 +13,7 @@ ALTER TABLE approval_logs ADD CONSTRAINT approval_logs_action_check CHECK (actio
     'offer_created', 'offer_withdrawn', 'offer_accepted', 'otp_sent', 'otp_failed', 'agreement_signed',
     'disbursal_approved', 'disbursal_requested', 'disbursal_failed', 'payout_update',
     'loan_activated', 'repayment', 'repayment_reversed', 'prepayment', 'loan_closed',
-    'payment_link_created'));
+    'payment_link_created', 'penal_charged', 'classification_changed'));
 
 -- How the product splits a repayment (svc_allocate), and when it reminds.
 ALTER TABLE loan_products ADD COLUMN allocation text NOT NULL DEFAULT 'rbi_india'
@@ -154,8 +154,9 @@ CREATE FUNCTION money_text(amount bigint) RETURNS text LANGUAGE sql IMMUTABLE AS
 $$;
 
 -- Every active loan of a borrower with an NPA loan is NPA; the others take their own class.
--- Only rows that change are written.
-CREATE FUNCTION cob_contagion(p_users bigint[]) RETURNS bigint LANGUAGE plpgsql AS $$
+-- Only rows that change are written, each change a row of the lending trail (p_actor: who).
+CREATE FUNCTION cob_contagion(p_users bigint[], p_date date, p_actor text) RETURNS bigint
+LANGUAGE plpgsql AS $$
 DECLARE n bigint;
 BEGIN
     WITH npa AS (
@@ -163,16 +164,24 @@ BEGIN
          WHERE state = 'ACTIVE' AND own_classification = 'NPA' AND user_id IS NOT NULL
            AND (p_users IS NULL OR user_id = ANY (p_users))
     ), want AS (
-        SELECT l.loan_id,
+        SELECT l.loan_id, l.classification AS old, l.own_classification AS own, l.days_past_due,
                CASE WHEN l.user_id IN (SELECT user_id FROM npa) THEN 'NPA' ELSE l.own_classification END AS cls
           FROM loans l
          WHERE l.state = 'ACTIVE'
            AND (p_users IS NULL OR l.user_id = ANY (p_users))
            AND (l.own_classification <> 'STANDARD' OR l.classification <> 'STANDARD'
                 OR l.user_id IN (SELECT user_id FROM npa))
+    ), changed AS (
+        UPDATE loans l SET classification = w.cls, updated_at = now()
+          FROM want w WHERE l.loan_id = w.loan_id AND l.classification <> w.cls
+        RETURNING l.loan_id, l.application_id, w.old, w.cls, w.own, w.days_past_due
     )
-    UPDATE loans l SET classification = w.cls, updated_at = now()
-      FROM want w WHERE l.loan_id = w.loan_id AND l.classification <> w.cls;
+    INSERT INTO approval_logs (application_id, action, actor_email, status_before, status_after, details)
+    SELECT application_id, 'classification_changed', p_actor, 'APPROVED', 'APPROVED',
+           jsonb_build_object('loan_id', loan_id, 'from', old, 'to', cls, 'days_past_due', days_past_due,
+                              'as_of', p_date,
+                              'reason', CASE WHEN cls = own THEN 'days_past_due' ELSE 'borrower_npa' END)
+      FROM changed;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -197,10 +206,18 @@ BEGIN
     END IF;
 
     -- 1. The penal charge of each installment due by d and unsettled (once: penal = 0).
-    UPDATE loan_installments i SET penal = l.penal_charge
-      FROM loans l
-     WHERE i.settled_on IS NULL AND i.due_date <= d AND i.penal = 0
-       AND l.loan_id = i.loan_id AND l.state = 'ACTIVE' AND l.penal_charge > 0;
+    WITH charged AS (
+        UPDATE loan_installments i SET penal = l.penal_charge
+          FROM loans l
+         WHERE i.settled_on IS NULL AND i.due_date <= d AND i.penal = 0
+           AND l.loan_id = i.loan_id AND l.state = 'ACTIVE' AND l.penal_charge > 0
+        RETURNING i.loan_id, i.number, i.due_date, i.penal, l.application_id
+    )
+    INSERT INTO approval_logs (application_id, action, actor_email, status_before, status_after, details)
+    SELECT application_id, 'penal_charged', 'day-end', 'APPROVED', 'APPROVED',
+           jsonb_build_object('loan_id', loan_id, 'installment', number, 'due_date', due_date,
+                              'amount', money_text(penal), 'as_of', d)
+      FROM charged;
     GET DIAGNOSTICS n_pen = ROW_COUNT;
 
     -- 2. Days past due from the oldest installment unsettled (the due date's day-end is day 1),
@@ -231,7 +248,7 @@ BEGIN
        SET days_past_due = excluded.days_past_due, classification = excluded.classification;
 
     -- 4. The borrower's other loans.
-    PERFORM cob_contagion(NULL);
+    PERFORM cob_contagion(NULL, d, 'day-end');
 
     -- 5. Reminders of installments due in the product's reminder_days, notices of a loan that fell
     --    overdue or moved to a worse class.
@@ -326,10 +343,14 @@ BEGIN
      WHERE l.loan_id = x.loan_id;
     UPDATE loans l SET classification = 'STANDARD'
       FROM cob_set s WHERE l.loan_id = s.loan_id AND l.state <> 'ACTIVE' AND l.classification <> 'STANDARD';
+    UPDATE loans l SET classification = l.own_classification
+      FROM cob_set s WHERE l.loan_id = s.loan_id AND s.user_id IS NULL AND l.state = 'ACTIVE'
+       AND l.classification <> l.own_classification;
     IF p_loans IS NULL THEN
-        PERFORM cob_contagion(NULL);
+        PERFORM cob_contagion(NULL, last, 're-classification');
     ELSE
-        PERFORM cob_contagion(ARRAY(SELECT DISTINCT user_id FROM cob_set WHERE user_id IS NOT NULL));
+        PERFORM cob_contagion(ARRAY(SELECT DISTINCT user_id FROM cob_set WHERE user_id IS NOT NULL),
+                              last, 're-classification');
     END IF;
     SELECT count(*) INTO n FROM cob_set;
     DROP TABLE cob_set;

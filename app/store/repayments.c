@@ -534,13 +534,24 @@ void lending_repay(arena *a, const struct lending_actor *who, const char *loan_i
                                     fmt_date(a, disbursed)));
     }
     int64_t amount = pay->amount;
+    enum svc_event_kind kind = pay->kind;
     json_object *exit = NULL;
-    if (pay->kind == SVC_EV_COOLING_OFF) {
+    if (kind == SVC_EV_COOLING_OFF) {
         if (cooling_off_open(r, value, out) != 0) {
             db_rollback();
             return;
         }
-        exit = exit_json(r, value, &amount);
+        int64_t need;
+        exit = exit_json(r, value, &need);
+        /* An officer records the exit at its amount; money the gateway collected is what was
+         * paid, and when it is short of the exit (a link paid a day later) it is a repayment. */
+        if (officer)
+            amount = need;
+        else if (amount < need) {
+            json_object_put(exit);
+            exit = NULL;
+            kind = SVC_EV_REPAYMENT;
+        }
     }
     char id[32], amt[24], actor[24];
     lending_new_id("RP", id);
@@ -548,9 +559,9 @@ void lending_repay(arena *a, const struct lending_actor *who, const char *loan_i
     snprintf(actor, sizeof(actor), "%lld", who ? who->id : 0LL);
     const char *pi[11] = {id,
                           loan_id,
-                          KINDS[pay->kind],
+                          KINDS[kind],
                           pay->channel,
-                          pay->kind == SVC_EV_PREPAYMENT
+                          kind == SVC_EV_PREPAYMENT
                               ? (pay->mode == SVC_REDUCE_EMI ? "reduce_emi" : "reduce_tenure")
                               : "",
                           amt,
@@ -585,19 +596,19 @@ void lending_repay(arena *a, const struct lending_actor *who, const char *loan_i
     json_object *d = json_object_new_object();
     json_object_object_add(d, "loan_id", json_object_new_string(loan_id));
     json_object_object_add(d, "repayment_id", json_object_new_string(id));
-    json_object_object_add(d, "kind", json_object_new_string(KINDS[pay->kind]));
+    json_object_object_add(d, "kind", json_object_new_string(KINDS[kind]));
     json_object_object_add(d, "channel", json_object_new_string(pay->channel));
     json_object_object_add(d, "amount", js_new_money(amount));
     json_object_object_add(d, "value_date", json_object_new_string(fmt_date(a, value)));
     json_object_object_add(d, "reference", json_object_new_string(pay->reference));
-    const char *action = pay->kind == SVC_EV_REPAYMENT ? "repayment" : "prepayment";
+    const char *action = kind == SVC_EV_REPAYMENT ? "repayment" : "prepayment";
     const char *app_id = PQgetvalue(r, 0, A_APP);
     const char *email = who ? who->email : "gateway";
     int lr = lending_log(a, app_id, action, who ? who->id : 0, email, NULL, d);
     if (lr == 0 && officer)
         lr = audit_event(a, client, who->id, who->email,
-                         pay->kind == SVC_EV_REPAYMENT ? "loan.repayment" : "loan.prepayment",
-                         "loan", loan_id, d);
+                         kind == SVC_EV_REPAYMENT ? "loan.repayment" : "loan.prepayment", "loan",
+                         loan_id, d);
     if (lr == 0 && rp.res.closed != SVC_OPEN && strcmp(was_state, "CLOSED") != 0) {
         json_object *c = json_object_new_object();
         json_object_object_add(c, "loan_id", json_object_new_string(loan_id));
