@@ -234,8 +234,11 @@ int handle_portfolio_delinquency(http_req *r)
     if (routes_query_encoded(r) != 0)
         return r->status;
     const char *bucket = http_query(r, "bucket");
-    if (bucket == NULL || !lending_bucket_valid(bucket))
-        return bad(r, "bucket", "bucket must be one of current, SMA-0, SMA-1, SMA-2, NPA");
+    if (bucket == NULL)
+        bucket = "delinquent"; /* every bucket but current */
+    if (!lending_bucket_valid(bucket))
+        return bad(r, "bucket",
+                   "bucket must be one of current, SMA-0, SMA-1, SMA-2, NPA, delinquent");
     char limit[16], offset[16];
     if (routes_paging(r, 50, 500, limit, offset) != 0)
         return r->status;

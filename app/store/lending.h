@@ -200,7 +200,7 @@ int lending_collection_webhook(arena *a, const char *body, size_t len, const cha
                                struct lending_outcome *out);
 
 /* The portfolio (officers): GET /portfolio/overview and /portfolio/delinquency (bucket one of
- * current, SMA-0, SMA-1, SMA-2, NPA: lending_bucket_valid). */
+ * current, SMA-0, SMA-1, SMA-2, NPA, or delinquent: all but current; lending_bucket_valid). */
 #define PORTFOLIO_VERSION_KEY "portfolio:version"
 int lending_bucket_valid(const char *bucket);
 /* After a commit that moved money or a classification: the overview's caches are stale. */

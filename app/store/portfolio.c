@@ -52,8 +52,9 @@ static const struct db_stmt sql[PF_SQL_COUNT] = {
      "      (SELECT coalesce(sum(i.installment - i.paid_interest - i.paid_principal), 0) "
      "         FROM loan_installments i WHERE i.loan_id = l.loan_id AND i.settled_on IS NULL "
      "          AND i.due_date < business_date()) AS overdue "
-     "      FROM loans l WHERE l.state = 'ACTIVE' AND l.classification = "
-     "      CASE WHEN $1 = 'current' THEN 'STANDARD' ELSE $1 END "
+     "      FROM loans l WHERE l.state = 'ACTIVE' AND CASE $1 WHEN 'delinquent' THEN "
+     "      l.classification <> 'STANDARD' WHEN 'current' THEN l.classification = 'STANDARD' "
+     "      ELSE l.classification = $1 END "
      "      ORDER BY l.days_past_due DESC, l.loan_id LIMIT $2::int OFFSET $3::int) x"},
 };
 /* clang-format on */
@@ -85,7 +86,7 @@ void lending_portfolio_overview(arena *a, struct lending_outcome *out)
 
 int lending_bucket_valid(const char *b)
 {
-    static const char *const B[] = {"current", "SMA-0", "SMA-1", "SMA-2", "NPA"};
+    static const char *const B[] = {"current", "SMA-0", "SMA-1", "SMA-2", "NPA", "delinquent"};
     for (size_t i = 0; i < sizeof(B) / sizeof(B[0]); i++)
         if (!strcmp(b, B[i]))
             return 1;
