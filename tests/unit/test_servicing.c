@@ -359,6 +359,128 @@ static void test_replay_cooling_off(void **state)
     assert_int_equal(r.closed, SVC_OPEN);
 }
 
+/* A small deterministic generator for the property test (xorshift64*). */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dULL;
+}
+static int64_t rnd_in(int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
+}
+
+/*
+ * Random loans and random repayments (every kind, any order of value dates, amounts from a
+ * paisa to more than the loan), replayed: whatever comes in is accounted for to the paisa.
+ * Each payment's split adds up to its amount; the principal disbursed is the principal repaid
+ * plus the principal outstanding; no bucket is paid beyond what it owes; an installment is
+ * settled exactly when its interest and principal are paid; due dates stay in order.
+ */
+static void test_replay_properties(void **state)
+{
+    (void)state;
+    static struct svc_inst inst[SVC_MAX_INSTALLMENTS];
+    static struct sched_item items[SVC_MAX_INSTALLMENTS];
+    int ran = 0, closed = 0, rescheduled = 0;
+    for (int round = 0; round < 3000; round++) {
+        struct sched_terms t = {
+            .principal = rnd_in(100000, 5000000000LL),
+            .minor_exp = 2,
+            .rate_bps = (int)rnd_in(0, 3600),
+            .months = (int)rnd_in(1, 72),
+            .disbursed = day(2026, 1, 1) + (sched_day)rnd_in(0, 700),
+            .method = SCHED_EMI,
+            .rounding = SCHED_ROUND_HALF_EVEN,
+            .daycount = SCHED_30_360,
+        };
+        t.first_due = sched_add_months(t.disbursed, 1);
+        struct schedule s;
+        if (sched_build(&t, items, SVC_MAX_INSTALLMENTS, &s) != SCHED_OK)
+            continue;
+        struct svc_account a = {
+            .principal = t.principal,
+            .rate_bps = t.rate_bps,
+            .apr_bps = t.rate_bps + (int)rnd_in(0, 500),
+            .disbursed = t.disbursed,
+            .strategy = rnd() % 2 ? SVC_RBI_INDIA : SVC_STANDARD_ORDER,
+            .penal_charge = rnd() % 3 ? 50000 : 0,
+            .last_day_end = t.disbursed + (sched_day)rnd_in(0, 31 * t.months + 60),
+            .charge_bps = rnd() % 4 ? 0 : (int)rnd_in(1, 400),
+            .cooling_off_days = 3,
+        };
+        int n = s.count;
+        memset(inst, 0, sizeof(*inst) * (size_t)n);
+        for (int i = 0; i < n; i++) {
+            inst[i].number = items[i].number;
+            inst[i].due = items[i].due;
+            inst[i].interest = items[i].interest;
+            inst[i].principal = items[i].principal;
+            inst[i].balance = items[i].balance;
+        }
+        struct svc_event ev[12];
+        int nev = (int)rnd_in(0, 12);
+        sched_day v = t.disbursed;
+        for (int j = 0; j < nev; j++) {
+            v += (sched_day)rnd_in(0, 45);
+            int k = (int)rnd_in(0, 9);
+            ev[j] = (struct svc_event){
+                .kind = k < 6   ? SVC_EV_REPAYMENT
+                        : k < 9 ? SVC_EV_PREPAYMENT
+                                : SVC_EV_COOLING_OFF,
+                .value = v,
+                .amount = rnd() % 5 ? rnd_in(1, s.emi * 2 + 1) : rnd_in(1, t.principal * 2),
+                .mode = rnd() % 2 ? SVC_REDUCE_EMI : SVC_REDUCE_TENURE,
+            };
+        }
+        struct svc_result r;
+        enum sched_error err = svc_replay(&a, inst, n, SVC_MAX_INSTALLMENTS, ev, nev, &r);
+        if (err != SCHED_OK)
+            continue; /* a re-schedule the engine refuses is reported, never half-applied */
+        int64_t repaid = 0, penal_split = 0, to_credit = 0;
+        for (int j = 0; j < nev; j++) {
+            const struct svc_event *e = &ev[j];
+            assert_int_equal(e->split.penal + e->split.fee + e->split.interest +
+                                 e->split.principal + e->to_credit,
+                             e->amount);
+            assert_true(e->split.penal >= 0 && e->split.interest >= 0 && e->split.principal >= 0 &&
+                        e->to_credit >= 0);
+            repaid += e->split.principal;
+            penal_split += e->split.penal;
+            to_credit += e->to_credit;
+        }
+        assert_int_equal(repaid + r.outstanding, t.principal);
+        assert_true(r.credit >= to_credit);
+        int64_t penal_paid = 0, outstanding = 0;
+        for (int i = 0; i < r.count; i++) {
+            const struct svc_inst *it = &inst[i];
+            assert_true(it->paid.interest >= 0 && it->paid.interest <= it->interest);
+            assert_true(it->paid.principal >= 0 && it->paid.principal <= it->principal);
+            assert_true(it->paid.penal >= 0 && it->paid.penal <= it->penal);
+            assert_int_equal(it->settled_on != 0, it->paid.interest == it->interest &&
+                                                      it->paid.principal == it->principal);
+            if (i > 0)
+                assert_true(it->due >= inst[i - 1].due);
+            penal_paid += it->paid.penal;
+            outstanding += it->principal - it->paid.principal;
+        }
+        assert_int_equal(penal_split, penal_paid);
+        assert_int_equal(outstanding, r.outstanding);
+        if (r.closed != SVC_OPEN)
+            assert_int_equal(r.outstanding, 0);
+        ran++;
+        closed += r.closed != SVC_OPEN;
+        rescheduled += r.count != n;
+    }
+    /* The cases must exercise what they claim to: most replay, some close, some re-schedule. */
+    assert_true(ran > 2500);
+    assert_true(closed > 100);
+    assert_true(rescheduled > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_replay_allocation_and_credit),
         cmocka_unit_test(test_replay_prepayment_and_foreclosure),
         cmocka_unit_test(test_replay_cooling_off),
+        cmocka_unit_test(test_replay_properties),
     };
     return cmocka_run_group_tests_name("servicing", tests, NULL, NULL);
 }
