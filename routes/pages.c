@@ -15,6 +15,7 @@
 #include "cache.h"
 #include "js.h"
 #include "applications.h"
+#include "lending.h"
 #include "loan.h"
 #include "review.h"
 #include "validate.h"
@@ -160,6 +161,34 @@ static const char *dashboard_body(http_req *r, int days)
     return cache_read(r->pool, &spec, render_body, &b);
 }
 
+/* The dashboard's portfolio section from the overview (borrowed): the states as a list, and
+ * each bucket with the currency of the book when there is one currency. */
+static json_object *portfolio_ctx(json_object *pf)
+{
+    json_object *c = json_object_new_object();
+    json_object *states = json_object_new_array();
+    json_object_object_foreach(get(pf, "loans_by_state"), state, n)
+    {
+        json_object *s = json_object_new_object();
+        json_object_object_add(s, "state", json_object_new_string(state));
+        json_object_object_add(s, "count", json_object_get(n));
+        json_object_array_add(states, s);
+    }
+    json_object_object_add(c, "states", states);
+    json_object *cur = get(pf, "by_currency");
+    json_object_object_add(c, "by_currency", json_object_get(cur));
+    /* The buckets' outstanding principal is summed over currencies: name it when there is one. */
+    const char *one =
+        cur && json_object_array_length(cur) == 1
+            ? json_object_get_string(get(json_object_array_get_idx(cur, 0), "currency"))
+            : "";
+    json_object_object_add(c, "bucket_currency", json_object_new_string(one));
+    json_object_object_add(c, "buckets", json_object_get(get(pf, "delinquency")));
+    json_object_object_add(c, "as_of", json_object_get(get(pf, "as_of")));
+    json_object_object_add(c, "business_date", json_object_get(get(pf, "business_date")));
+    return c;
+}
+
 int handle_dashboard_page(http_req *r)
 {
     int days = dashboard_days(r);
@@ -168,8 +197,18 @@ int handle_dashboard_page(http_req *r)
     const char *body = dashboard_body(r, days);
     if (body == NULL)
         return r->status;
+    /* The portfolio moves with money, not with applications: its own cache and version (as
+     * GET /portfolio/overview), so it is read apart from the cached body. */
+    const char *pf_text = portfolio_overview_text(r);
+    if (pf_text == NULL)
+        return r->status;
+    json_object *pf = json_tokener_parse(pf_text);
+    if (pf == NULL)
+        return http_fault(r, "cached portfolio overview unreadable");
     json_object *ctx = page_ctx(r, "Dashboard");
     json_object_object_add(ctx, "body", json_object_new_string(body));
+    json_object_object_add(ctx, "portfolio", portfolio_ctx(pf));
+    json_object_object_add(ctx, "portfolio_data", pf);
     return render(r, 200, "dashboard", ctx);
 }
 
@@ -294,6 +333,19 @@ int handle_page_application(http_req *r)
     json_object_object_add(
         ctx, "is_pending",
         json_object_new_boolean(pending && !strcmp(json_object_get_string(pending), "PENDING")));
+    const char *loan_id = NULL, *loan_state = NULL;
+    int lr = lending_loan_of_application(r->pool, id, &loan_id, &loan_state);
+    if (lr < 0) {
+        json_object_put(ctx);
+        return http_error(r, 503, "database_unavailable",
+                          "The database is unavailable; try again shortly");
+    }
+    if (lr == 1) {
+        json_object *l = json_object_new_object();
+        json_object_object_add(l, "loan_id", json_object_new_string(loan_id));
+        json_object_object_add(l, "state", json_object_new_string(loan_state));
+        json_object_object_add(ctx, "loan", l);
+    }
     return render(r, 200, "application", ctx);
 }
 
@@ -355,4 +407,166 @@ int handle_review_approve_form(http_req *r)
 int handle_review_reject_form(http_req *r)
 {
     return review_form(r, 0);
+}
+
+/* ---- the servicing pages (issue 14 §4): a loan account, a delinquency bucket ------------- */
+
+/* Parses a use case's JSON answer; NULL after sending the error (a 404 is the caller's). */
+static json_object *outcome_doc(http_req *r, const struct lending_outcome *out, const char *what)
+{
+    if (out->code != LENDING_OK) {
+        lending_reply(r, out, what);
+        return NULL;
+    }
+    json_object *o = json_tokener_parse(out->json);
+    if (o == NULL)
+        http_fault(r, "the %s answer is not JSON", what);
+    return o;
+}
+
+/* Minor units of an amount the API answers (a JSON number printed with two decimals). */
+static int64_t cents_of(json_object *v)
+{
+    int64_t c = 0;
+    const char *s = v ? json_object_get_string(v) : NULL;
+    if (s == NULL)
+        return 0;
+    int neg = s[0] == '-';
+    if (js_parse_cents(s + neg, strlen(s + neg), INT64_MAX, &c) != 0)
+        return 0;
+    return neg ? -c : c;
+}
+
+/* "2025-01-31T10:00:00Z" -> "2025-01-31" in place of key (the pages print dates only). */
+static void date_only(json_object *o, const char *key)
+{
+    json_object *v = get(o, key);
+    if (v == NULL || !json_object_is_type(v, json_type_string) ||
+        json_object_get_string_len(v) < 10)
+        return;
+    char d[11];
+    memcpy(d, json_object_get_string(v), 10);
+    d[10] = '\0';
+    json_object_object_add(o, key, json_object_new_string(d));
+}
+
+static int loan_missing(http_req *r, const char *id)
+{
+    json_object *ctx = page_ctx(r, "Not found");
+    json_object_object_add(ctx, "missing", json_object_new_string(id));
+    return render(r, 404, "loan_account", ctx);
+}
+
+/*
+ * An officer's page of one loan account: where it stands as of the last day-end, the schedule
+ * with each installment's status and what it has been paid, every repayment with its split, and
+ * the classification history. The same use cases as GET /loans/{id}, .../schedule and
+ * .../repayments, so the page and the API never disagree.
+ */
+int handle_page_loan_account(http_req *r)
+{
+    const char *id = http_route_param(r, 0);
+    struct lending_actor who = {r->user.id, r->user.email, 1};
+    struct lending_outcome out;
+    lending_loan_get(r->pool, &who, id, 0, &out);
+    if (out.code == LENDING_NOT_FOUND)
+        return loan_missing(r, id);
+    json_object *loan_doc = outcome_doc(r, &out, "loan");
+    if (loan_doc == NULL)
+        return r->status;
+    lending_loan_get(r->pool, &who, id, 1, &out);
+    json_object *sched = out.code == LENDING_NOT_FOUND ? NULL : outcome_doc(r, &out, "loan");
+    if (sched == NULL) {
+        json_object_put(loan_doc);
+        return out.code == LENDING_NOT_FOUND ? loan_missing(r, id) : r->status;
+    }
+    lending_repayments_list(r->pool, &who, id, &out);
+    json_object *reps = out.code == LENDING_NOT_FOUND ? NULL : outcome_doc(r, &out, "loan");
+    if (reps == NULL) {
+        json_object_put(loan_doc);
+        json_object_put(sched);
+        return out.code == LENDING_NOT_FOUND ? loan_missing(r, id) : r->status;
+    }
+    json_object *ctx = page_ctx(r, arena_printf(r->pool, "Loan %s", id));
+    json_object *loan = json_object_get(get(loan_doc, "loan"));
+    json_object_put(loan_doc);
+    json_object_object_add(ctx, "loan", loan);
+    json_object_object_add(ctx, "currency", json_object_get(get(loan, "currency")));
+    /* What each installment still owes (interest, principal and penal charge not yet paid). */
+    json_object *items = get(sched, "schedule");
+    int fixed = json_object_get_boolean(get(sched, "fixed"));
+    for (size_t i = 0; fixed && items && i < json_object_array_length(items); i++) {
+        json_object *it = json_object_array_get_idx(items, i);
+        int64_t owed = cents_of(get(it, "installment")) + cents_of(get(it, "penal")) -
+                       cents_of(get(get(it, "paid"), "total"));
+        json_object_object_add(it, "unpaid", js_new_money(owed > 0 ? owed : 0));
+    }
+    json_object_object_add(ctx, "schedule", json_object_get(items));
+    json_object_object_add(ctx, "fixed", json_object_get(get(sched, "fixed")));
+    json_object_object_add(ctx, "totals", json_object_get(get(sched, "totals")));
+    json_object_put(sched);
+    json_object *list = get(reps, "repayments");
+    for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+        json_object *p = json_object_array_get_idx(list, i);
+        date_only(p, "reversed_at");
+        date_only(p, "created_at");
+    }
+    json_object_object_add(ctx, "repayments", json_object_get(list));
+    json_object_object_add(ctx, "history", json_object_get(get(reps, "history")));
+    json_object_put(reps);
+    return render(r, 200, "loan_account", ctx);
+}
+
+#define BUCKET_PAGE 50
+
+/* The loans of one delinquency bucket (GET /portfolio/delinquency's use case), 50 a page, each
+ * linking to its loan page; ?offset= pages. */
+int handle_page_delinquency(http_req *r)
+{
+    const char *bucket = http_route_param(r, 0);
+    if (!lending_bucket_valid(bucket)) {
+        json_object *ctx = page_ctx(r, "Not found");
+        json_object_object_add(ctx, "missing", json_object_new_string(bucket));
+        return render(r, 404, "delinquency", ctx);
+    }
+    const char *o = http_query(r, "offset");
+    long off = 0;
+    if (o != NULL) {
+        char *end;
+        off = strtol(o, &end, 10);
+        if (!o[0] || *end || off < 0 || off > 100000000) {
+            json_object *ctx = page_ctx(r, bucket);
+            json_object_object_add(ctx, "bucket", json_object_new_string(bucket));
+            json_object_object_add(ctx, "bad_offset", json_object_new_boolean(1));
+            return render(r, 400, "delinquency", ctx);
+        }
+    }
+    char limit[16], offset[16];
+    snprintf(limit, sizeof(limit), "%d", BUCKET_PAGE);
+    snprintf(offset, sizeof(offset), "%ld", off);
+    struct lending_outcome out;
+    lending_portfolio_delinquency(r->pool, bucket, limit, offset, &out);
+    json_object *doc = outcome_doc(r, &out, "portfolio");
+    if (doc == NULL)
+        return r->status;
+    long long total = json_object_get_int64(get(doc, "total"));
+    json_object *ctx = page_ctx(r, arena_printf(r->pool, "Bucket %s", bucket));
+    json_object_object_add(ctx, "bucket", json_object_new_string(bucket));
+    json_object_object_add(ctx, "as_of", json_object_get(get(doc, "as_of")));
+    json_object_object_add(ctx, "loans", json_object_get(get(doc, "loans")));
+    json_object_object_add(ctx, "total", json_object_new_int64(total));
+    size_t shown = json_object_array_length(get(doc, "loans"));
+    json_object_object_add(ctx, "first", json_object_new_int64(shown ? off + 1 : 0));
+    json_object_object_add(ctx, "last", json_object_new_int64(off + (long)shown));
+    /* Links as whole strings: an offset of 0 is a link too ({{#if}} finds 0 false). */
+    if (off > 0)
+        json_object_object_add(ctx, "prev",
+                               json_object_new_string(arena_printf(
+                                   r->pool, "%ld", off > BUCKET_PAGE ? off - BUCKET_PAGE : 0)));
+    if (off + BUCKET_PAGE < total)
+        json_object_object_add(
+            ctx, "next",
+            json_object_new_string(arena_printf(r->pool, "%ld", off + (long)BUCKET_PAGE)));
+    json_object_put(doc);
+    return render(r, 200, "delinquency", ctx);
 }

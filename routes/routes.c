@@ -77,6 +77,8 @@ static const struct route table[] = {
     {"POST",  "/reviews/{id}/approve",            handle_review_approve_form,    ROLE_OFFICER,   ROUTE_FORM},
     {"POST",  "/reviews/{id}/reject",             handle_review_reject_form,     ROLE_OFFICER,   ROUTE_FORM},
     {"GET",   "/applications/{id}",               handle_page_application,       ROLE_OFFICER,   ROUTE_PAGE},
+    {"GET",   "/loan-accounts/{id}",              handle_page_loan_account,      ROLE_OFFICER,   ROUTE_PAGE},
+    {"GET",   "/delinquency/{bucket}",            handle_page_delinquency,       ROLE_OFFICER,   ROUTE_PAGE},
 
     {"GET",   "/admin/users",                     handle_admin_users_list,       ROLE_ADMIN,     0},
     {"POST",  "/admin/users",                     handle_admin_users_create,     ROLE_ADMIN,     ROUTE_JSON},

@@ -67,6 +67,8 @@ int dashboard_days(http_req *r);
 int handle_dashboard_page(http_req *r);
 int handle_page_reviews(http_req *r);
 int handle_page_application(http_req *r);
+int handle_page_loan_account(http_req *r);
+int handle_page_delinquency(http_req *r);
 int handle_review_approve_form(http_req *r);
 int handle_review_reject_form(http_req *r);
 
@@ -93,6 +95,9 @@ int handle_loan_foreclosure_quote(http_req *r);
 int handle_loan_cooling_off_exit(http_req *r);
 int handle_portfolio_overview(http_req *r);
 int handle_portfolio_delinquency(http_req *r);
+/* The overview's JSON text (cached under the portfolio's version, as GET /portfolio/overview
+ * answers it), or NULL after sending the error: for the dashboard page too. */
+const char *portfolio_overview_text(http_req *r);
 /* lending.c: the lending outcome as a response, and the error shape with a field. */
 struct lending_outcome;
 int lending_reply(http_req *r, const struct lending_outcome *out, const char *what);

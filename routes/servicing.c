@@ -213,7 +213,7 @@ static const char *build_overview(void *ctx)
     return b->out.code == LENDING_OK ? b->out.json : NULL;
 }
 
-int handle_portfolio_overview(http_req *r)
+const char *portfolio_overview_text(http_req *r)
 {
     struct cache_read spec = {
         .key = "portfolio:overview",
@@ -225,7 +225,15 @@ int handle_portfolio_overview(http_req *r)
     struct overview_build b = {r, {0}};
     const char *json = cache_read(r->pool, &spec, build_overview, &b);
     if (json == NULL)
-        return lending_reply(r, &b.out, "portfolio");
+        lending_reply(r, &b.out, "portfolio");
+    return json;
+}
+
+int handle_portfolio_overview(http_req *r)
+{
+    const char *json = portfolio_overview_text(r);
+    if (json == NULL)
+        return r->status;
     return http_send_json_etag(r, json, "private, no-cache");
 }
 

@@ -208,6 +208,14 @@ void lending_portfolio_changed(void);
 void lending_portfolio_overview(arena *a, struct lending_outcome *out);
 void lending_portfolio_delinquency(arena *a, const char *bucket, const char *limit,
                                    const char *offset, struct lending_outcome *out);
+/* A loan's classification history (loan_dpd_history: a row per day-end that changed its own
+ * classification), oldest first: a new array [{as_of, days_past_due, classification}], caller
+ * puts; NULL with *failed when the statement failed. */
+json_object *lending_dpd_history(arena *a, const char *loan_id, PGresult **failed);
+/* The loan of an application (at most one): 1 with its id and state (arena), 0 none, -1 the
+ * database. */
+int lending_loan_of_application(arena *a, const char *app_id, const char **loan_id,
+                                const char **state);
 
 extern const struct db_stmts repayments_statements;
 extern const struct db_stmts portfolio_statements;

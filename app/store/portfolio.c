@@ -14,7 +14,7 @@
 #include "cache.h"
 #include "epoch.h"
 
-enum { PF_OVERVIEW, PF_DELINQUENCY, PF_SQL_COUNT };
+enum { PF_OVERVIEW, PF_DELINQUENCY, PF_HISTORY, PF_LOAN_OF_APP, PF_SQL_COUNT };
 
 /* clang-format off */
 static const struct db_stmt sql[PF_SQL_COUNT] = {
@@ -56,6 +56,11 @@ static const struct db_stmt sql[PF_SQL_COUNT] = {
      "      l.classification <> 'STANDARD' WHEN 'current' THEN l.classification = 'STANDARD' "
      "      ELSE l.classification = $1 END "
      "      ORDER BY l.days_past_due DESC, l.loan_id LIMIT $2::int OFFSET $3::int) x"},
+    [PF_HISTORY] = {"portfolio_history",
+     "SELECT as_of::text, days_past_due, classification FROM loan_dpd_history "
+     "WHERE loan_id = $1 ORDER BY as_of"},
+    [PF_LOAN_OF_APP] = {"portfolio_loan_of_app",
+     "SELECT loan_id, state FROM loans WHERE application_id = $1"},
 };
 /* clang-format on */
 const struct db_stmts portfolio_statements = DB_STMTS("portfolio", sql);
@@ -99,4 +104,39 @@ void lending_portfolio_delinquency(arena *a, const char *bucket, const char *lim
     memset(out, 0, sizeof(*out));
     const char *p[3] = {bucket, limit, offset};
     one_text(a, db_exec(a, SQL(PF_DELINQUENCY), 3, p), out);
+}
+
+/* ---- one loan's classification history, and the loan of an application (the pages) ------ */
+
+json_object *lending_dpd_history(arena *a, const char *loan_id, PGresult **failed)
+{
+    const char *p[1] = {loan_id};
+    PGresult *r = db_exec(a, SQL(PF_HISTORY), 1, p);
+    if (!db_ok(r)) {
+        *failed = r;
+        return NULL;
+    }
+    json_object *arr = json_object_new_array();
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_object *h = json_object_new_object();
+        json_object_object_add(h, "as_of", json_object_new_string(PQgetvalue(r, i, 0)));
+        json_object_object_add(h, "days_past_due", json_object_new_int(atoi(PQgetvalue(r, i, 1))));
+        json_object_object_add(h, "classification", json_object_new_string(PQgetvalue(r, i, 2)));
+        json_object_array_add(arr, h);
+    }
+    return arr;
+}
+
+int lending_loan_of_application(arena *a, const char *app_id, const char **loan_id,
+                                const char **state)
+{
+    const char *p[1] = {app_id};
+    PGresult *r = db_exec(a, SQL(PF_LOAN_OF_APP), 1, p);
+    if (!db_ok(r))
+        return -1;
+    if (PQntuples(r) == 0)
+        return 0;
+    *loan_id = arena_strdup(a, PQgetvalue(r, 0, 0));
+    *state = arena_strdup(a, PQgetvalue(r, 0, 1));
+    return 1;
 }

@@ -720,6 +720,15 @@ void lending_repayments_list(arena *a, const struct lending_actor *who, const ch
     for (int i = 0; i < PQntuples(l); i++)
         json_object_array_add(arr, repayment_json(l, i));
     json_object_object_add(o, "repayments", arr);
+    PGresult *failed = NULL;
+    json_object *hist = lending_dpd_history(a, loan_id, &failed);
+    if (hist == NULL) {
+        json_object_put(o);
+        out->code = failed == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
+        out->detail = db_error_brief(a, failed);
+        return;
+    }
+    json_object_object_add(o, "history", hist);
     out->json = to_text(a, o);
     out->code = LENDING_OK;
 }

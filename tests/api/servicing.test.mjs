@@ -931,3 +931,35 @@ describe('three months past due', () => {
     if (L.N2) assert.equal((await getLoan(L.N2.loanId, officer.token)).classification, 'NPA');
   });
 });
+
+// ---- the classification history in the API (issue 14 §4) ---------------------------------------
+
+describe('the classification history in GET /loans/{id}/repayments', () => {
+  test('"history" is loan_dpd_history oldest first: the walking loan\'s SMA-0 → SMA-1 → SMA-2 → NPA → STANDARD, the same for its borrower; a loan never reclassified has []', async () => {
+    const x = L.W;
+    const want = history(x.loanId).map(([as_of, dpd, classification]) => ({ as_of, days_past_due: Number(dpd), classification }));
+    assert.deepEqual(want.map((h) => h.classification), ['SMA-0', 'SMA-1', 'SMA-2', 'NPA', 'STANDARD']);
+    const r = await api('GET', `/loans/${x.loanId}/repayments`, { token: officer.token });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.history, want);
+    for (const h of r.json.history) {
+      assert.match(h.as_of, DATE);
+      assert.equal(typeof h.days_past_due, 'number');
+    }
+    // The borrower sees their own loan's history; another applicant not even the loan.
+    const own = await api('GET', `/loans/${x.loanId}/repayments`, { token: x.applicant.token });
+    assert.equal(own.status, 200, own.text);
+    assert.deepEqual(own.json.history, want);
+    assertError(await api('GET', `/loans/${x.loanId}/repayments`, { token: stranger.token }), 404);
+    // Every loan of this file answers its rows, and [] when it has none.
+    let empty = 0;
+    for (const l of Object.values(L)) {
+      const rows = history(l.loanId).map(([as_of, dpd, classification]) => ({ as_of, days_past_due: Number(dpd), classification }));
+      const a = await api('GET', `/loans/${l.loanId}/repayments`, { token: officer.token });
+      assert.equal(a.status, 200, a.text);
+      assert.deepEqual(a.json.history, rows, `the history of ${l.loanId}`);
+      if (rows.length === 0) empty++;
+    }
+    assert.ok(empty > 0, 'some loan of this file (paid on time, or closed early) was never reclassified');
+  });
+});
