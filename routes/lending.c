@@ -18,13 +18,13 @@
 #include "log.h"
 #include "template.h"
 
-static struct lending_actor actor_of(http_req *r)
+struct lending_actor lending_actor_of(http_req *r)
 {
     struct lending_actor a = {r->user.id, r->user.email, r->user.role >= ROLE_OFFICER};
     return a;
 }
 
-static struct audit_client client_of(http_req *r)
+struct audit_client lending_client_of(http_req *r)
 {
     struct audit_client c = {r->remote_addr, r->user_agent};
     return c;
@@ -157,7 +157,7 @@ int lending_reply(http_req *r, const struct lending_outcome *out, const char *wh
 
 int handle_offer_get(http_req *r)
 {
-    struct lending_actor who = actor_of(r);
+    struct lending_actor who = lending_actor_of(r);
     struct lending_outcome out;
     lending_offer_get(r->pool, &who, http_route_param(r, 0), 0, &out);
     return lending_reply(r, &out, "application");
@@ -165,7 +165,7 @@ int handle_offer_get(http_req *r)
 
 int handle_kfs_get(http_req *r)
 {
-    struct lending_actor who = actor_of(r);
+    struct lending_actor who = lending_actor_of(r);
     struct lending_outcome out;
     lending_offer_get(r->pool, &who, http_route_param(r, 0), 1, &out);
     return lending_reply(r, &out, "application");
@@ -174,7 +174,7 @@ int handle_kfs_get(http_req *r)
 /* The printable KFS: the stored KFS document rendered by templates/kfs.html. */
 int handle_kfs_page(http_req *r)
 {
-    struct lending_actor who = actor_of(r);
+    struct lending_actor who = lending_actor_of(r);
     struct lending_outcome out;
     lending_kfs_doc(r->pool, &who, http_route_param(r, 0), &out);
     if (out.code != LENDING_OK)
@@ -200,8 +200,8 @@ int handle_offer_accept(http_req *r)
 {
     if (r->json != NULL && !json_object_is_type(r->json, json_type_object))
         return http_error(r, 400, "validation_failed", "The body must be a JSON object");
-    struct lending_actor who = actor_of(r);
-    struct audit_client c = client_of(r);
+    struct lending_actor who = lending_actor_of(r);
+    struct audit_client c = lending_client_of(r);
     struct lending_outcome out;
     lending_accept(r->pool, &who, http_route_param(r, 0), &c, &out);
     return lending_reply(r, &out, "application");
@@ -221,8 +221,8 @@ int handle_agreement_sign(http_req *r)
     if (!ok)
         return lending_error(r, 400, "validation_failed",
                              "otp must be a string of the 6 digits sent", "otp", -1);
-    struct lending_actor who = actor_of(r);
-    struct audit_client c = client_of(r);
+    struct lending_actor who = lending_actor_of(r);
+    struct audit_client c = lending_client_of(r);
     struct lending_outcome out;
     lending_sign(r->pool, &who, http_route_param(r, 0), otp, &c, &out);
     return lending_reply(r, &out, "agreement");
@@ -230,7 +230,7 @@ int handle_agreement_sign(http_req *r)
 
 int handle_agreement_get(http_req *r)
 {
-    struct lending_actor who = actor_of(r);
+    struct lending_actor who = lending_actor_of(r);
     struct lending_outcome out;
     lending_agreement_get(r->pool, &who, http_route_param(r, 0), &out);
     return lending_reply(r, &out, "agreement");
@@ -256,7 +256,7 @@ int handle_signing_keys(http_req *r)
 
 int handle_loan_account_get(http_req *r)
 {
-    struct lending_actor who = actor_of(r);
+    struct lending_actor who = lending_actor_of(r);
     struct lending_outcome out;
     lending_loan_get(r->pool, &who, http_route_param(r, 0), 0, &out);
     return lending_reply(r, &out, "loan");
@@ -264,7 +264,7 @@ int handle_loan_account_get(http_req *r)
 
 int handle_loan_account_schedule(http_req *r)
 {
-    struct lending_actor who = actor_of(r);
+    struct lending_actor who = lending_actor_of(r);
     struct lending_outcome out;
     lending_loan_get(r->pool, &who, http_route_param(r, 0), 1, &out);
     return lending_reply(r, &out, "loan");
@@ -272,7 +272,7 @@ int handle_loan_account_schedule(http_req *r)
 
 int handle_me_loans(http_req *r)
 {
-    struct lending_actor who = actor_of(r);
+    struct lending_actor who = lending_actor_of(r);
     struct lending_outcome out;
     lending_loans_mine(r->pool, &who, &out);
     return lending_reply(r, &out, "loan");
@@ -301,8 +301,8 @@ int handle_loan_disburse(http_req *r)
 {
     if (r->json != NULL && !json_object_is_type(r->json, json_type_object))
         return http_error(r, 400, "validation_failed", "The body must be a JSON object");
-    struct lending_actor who = actor_of(r);
-    struct audit_client c = client_of(r);
+    struct lending_actor who = lending_actor_of(r);
+    struct audit_client c = lending_client_of(r);
     struct lending_outcome out;
     lending_disburse(r->pool, &who, http_route_param(r, 0), &c, &out);
     if (out.code == LENDING_OK)

@@ -101,6 +101,9 @@ const char *portfolio_overview_text(http_req *r);
 /* lending.c: the lending outcome as a response, and the error shape with a field. */
 struct lending_outcome;
 int lending_reply(http_req *r, const struct lending_outcome *out, const char *what);
+/* The signed-in caller as the lending use cases take it, and their address for the audit. */
+struct lending_actor lending_actor_of(http_req *r);
+struct audit_client lending_client_of(http_req *r);
 int lending_field_error(http_req *r, int status, const char *code, const char *message,
                         const char *field);
 int handle_gateway_webhook(http_req *r);

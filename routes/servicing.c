@@ -17,18 +17,6 @@
 
 #define MAX_PAYMENT SCHED_MAX_PRINCIPAL
 
-static struct lending_actor actor_of(http_req *r)
-{
-    struct lending_actor a = {r->user.id, r->user.email, r->user.role >= ROLE_OFFICER};
-    return a;
-}
-
-static struct audit_client client_of(http_req *r)
-{
-    struct audit_client c = {r->remote_addr, r->user_agent};
-    return c;
-}
-
 static int bad(http_req *r, const char *field, const char *message)
 {
     return lending_field_error(r, 400, "validation_failed", message, field);
@@ -79,49 +67,47 @@ static int read_payment(http_req *r, json_object *b, int need_amount, struct len
 
 int handle_loan_repayments_list(http_req *r)
 {
-    struct lending_actor who = actor_of(r);
+    struct lending_actor who = lending_actor_of(r);
     struct lending_outcome out;
     lending_repayments_list(r->pool, &who, http_route_param(r, 0), &out);
     return lending_reply(r, &out, "loan");
 }
 
-int handle_loan_repayment_create(http_req *r)
+/* Records an officer's payment of kind (the prepayment's mode read from the body). */
+static int record(http_req *r, enum svc_event_kind kind)
 {
     json_object *b = body_object(r, 0);
     if (b == (json_object *)-1)
         return r->status;
-    struct lending_payment p = {.kind = SVC_EV_REPAYMENT};
+    struct lending_payment p = {.kind = kind, .mode = SVC_REDUCE_TENURE};
     if (read_payment(r, b, 1, &p) != 0)
         return r->status;
-    struct lending_actor who = actor_of(r);
-    struct audit_client c = client_of(r);
+    if (kind == SVC_EV_PREPAYMENT) {
+        json_object *fields = json_object_new_object();
+        const char *mode = NULL;
+        int mr = js_string(b, "mode", 32, &mode, fields);
+        json_object_put(fields);
+        if (mr < 0 ||
+            (mr == 1 && strcmp(mode, "reduce_emi") != 0 && strcmp(mode, "reduce_tenure") != 0))
+            return bad(r, "mode", "mode must be reduce_emi or reduce_tenure");
+        if (mr == 1 && !strcmp(mode, "reduce_emi"))
+            p.mode = SVC_REDUCE_EMI;
+    }
+    struct lending_actor who = lending_actor_of(r);
+    struct audit_client c = lending_client_of(r);
     struct lending_outcome out;
     lending_repay(r->pool, &who, http_route_param(r, 0), &p, &c, &out);
     return lending_reply(r, &out, "loan");
 }
 
+int handle_loan_repayment_create(http_req *r)
+{
+    return record(r, SVC_EV_REPAYMENT);
+}
+
 int handle_loan_prepayment(http_req *r)
 {
-    json_object *b = body_object(r, 0);
-    if (b == (json_object *)-1)
-        return r->status;
-    struct lending_payment p = {.kind = SVC_EV_PREPAYMENT, .mode = SVC_REDUCE_TENURE};
-    if (read_payment(r, b, 1, &p) != 0)
-        return r->status;
-    json_object *fields = json_object_new_object();
-    const char *mode = NULL;
-    int mr = js_string(b, "mode", 32, &mode, fields);
-    json_object_put(fields);
-    if (mr < 0 ||
-        (mr == 1 && strcmp(mode, "reduce_emi") != 0 && strcmp(mode, "reduce_tenure") != 0))
-        return bad(r, "mode", "mode must be reduce_emi or reduce_tenure");
-    if (mr == 1 && !strcmp(mode, "reduce_emi"))
-        p.mode = SVC_REDUCE_EMI;
-    struct lending_actor who = actor_of(r);
-    struct audit_client c = client_of(r);
-    struct lending_outcome out;
-    lending_repay(r->pool, &who, http_route_param(r, 0), &p, &c, &out);
-    return lending_reply(r, &out, "loan");
+    return record(r, SVC_EV_PREPAYMENT);
 }
 
 int handle_loan_repayment_reverse(http_req *r)
@@ -137,8 +123,8 @@ int handle_loan_repayment_reverse(http_req *r)
         return bad(r, "reason",
                    "reason is required: why the repayment is reversed (1 to 500 "
                    "characters)");
-    struct lending_actor who = actor_of(r);
-    struct audit_client c = client_of(r);
+    struct lending_actor who = lending_actor_of(r);
+    struct audit_client c = lending_client_of(r);
     struct lending_outcome out;
     lending_reverse(r->pool, &who, http_route_param(r, 0), http_route_param(r, 1), reason, &c,
                     &out);
@@ -158,7 +144,7 @@ int handle_loan_payment_link(http_req *r)
         if (ar < 0 || (ar == 1 && amount <= 0))
             return bad(r, "amount", "amount must be a positive number with at most 2 decimals");
     }
-    struct lending_actor who = actor_of(r);
+    struct lending_actor who = lending_actor_of(r);
     struct lending_outcome out;
     lending_payment_link(r->pool, &who, http_route_param(r, 0), amount, "repayment", &out);
     return lending_reply(r, &out, "loan");
@@ -172,7 +158,7 @@ int handle_loan_foreclosure_quote(http_req *r)
     sched_day d;
     if (date != NULL && (date[0] == '\0' || sched_parse_date(date, strlen(date), &d) != 0))
         return bad(r, "date", "date must be a date YYYY-MM-DD");
-    struct lending_actor who = actor_of(r);
+    struct lending_actor who = lending_actor_of(r);
     struct lending_outcome out;
     lending_quote(r->pool, &who, http_route_param(r, 0), date, &out);
     return lending_reply(r, &out, "loan");
@@ -185,7 +171,7 @@ int handle_loan_cooling_off_exit(http_req *r)
     json_object *b = body_object(r, 1);
     if (b == (json_object *)-1)
         return r->status;
-    struct lending_actor who = actor_of(r);
+    struct lending_actor who = lending_actor_of(r);
     struct lending_outcome out;
     if (!who.officer) {
         lending_payment_link(r->pool, &who, http_route_param(r, 0), 0, "cooling_off_exit", &out);
@@ -194,7 +180,7 @@ int handle_loan_cooling_off_exit(http_req *r)
     struct lending_payment p = {.kind = SVC_EV_COOLING_OFF};
     if (read_payment(r, b ? b : r->json, 0, &p) != 0)
         return r->status;
-    struct audit_client c = client_of(r);
+    struct audit_client c = lending_client_of(r);
     lending_repay(r->pool, &who, http_route_param(r, 0), &p, &c, &out);
     return lending_reply(r, &out, "loan");
 }

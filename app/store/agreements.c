@@ -521,8 +521,7 @@ void lending_agreement_get(arena *a, const struct lending_actor *who, const char
     const char *p[1] = {agreement_id};
     PGresult *r = db_exec(a, SQL(AG_GET), 1, p);
     if (!db_ok(r)) {
-        out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, r);
+        lending_read_failed(a, out, r);
         return;
     }
     if (PQntuples(r) == 0 ||

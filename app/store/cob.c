@@ -30,6 +30,23 @@ static const struct db_stmt sql[COB_SQL_COUNT] = {
 const struct db_stmts cob_statements = DB_STMTS("cob", sql);
 #define SQL(id) (&sql[id])
 
+static int last_day(arena *a, sched_day *out, const char **why);
+
+/* BEGINs, takes the day-end lock and reads the last day-end run (0: none); -1 with *why and
+ * nothing open. */
+static int begin_locked(arena *a, sched_day *out, const char **why)
+{
+    if (db_begin() != 0) {
+        *why = "the database is unreachable";
+        return -1;
+    }
+    if (last_day(a, out, why) != 0) {
+        db_rollback();
+        return -1;
+    }
+    return 0;
+}
+
 /* The last day-end run (0: none), under the lock of the caller's transaction. */
 static int last_day(arena *a, sched_day *out, const char **why)
 {
@@ -58,15 +75,9 @@ int cob_run(arena *a, sched_day to, int allow_future, cob_report_fn each, void *
     }
     int done = 0;
     for (;;) {
-        if (db_begin() != 0) {
-            *why = "the database is unreachable";
-            return -1;
-        }
         sched_day last;
-        if (last_day(a, &last, why) != 0) {
-            db_rollback();
+        if (begin_locked(a, &last, why) != 0)
             return -1;
-        }
         sched_day day = last == 0 ? to : last + 1;
         if (day > to) {
             db_rollback();
@@ -95,15 +106,9 @@ int cob_run(arena *a, sched_day to, int allow_future, cob_report_fn each, void *
 
 long long cob_replay(arena *a, sched_day from, const char **why)
 {
-    if (db_begin() != 0) {
-        *why = "the database is unreachable";
-        return -1;
-    }
     sched_day last;
-    if (last_day(a, &last, why) != 0) {
-        db_rollback();
+    if (begin_locked(a, &last, why) != 0)
         return -1;
-    }
     if (last == 0 || from > last) {
         db_rollback();
         *why = "no day-end has run on or after that date";

@@ -248,8 +248,7 @@ void lending_loan_get(arena *a, const struct lending_actor *who, const char *loa
     const char *p[1] = {loan_id};
     PGresult *r = db_exec(a, SQL(DS_GET), 1, p);
     if (!db_ok(r)) {
-        out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, r);
+        lending_read_failed(a, out, r);
         return;
     }
     if (PQntuples(r) == 0 || !visible(who, r)) {
@@ -269,8 +268,7 @@ void lending_loan_get(arena *a, const struct lending_actor *who, const char *loa
     PGresult *ins = db_exec(a, SQL(DS_INSTALLMENTS), 1, p);
     if (!db_ok(ins)) {
         json_object_put(o);
-        out->code = ins == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, ins);
+        lending_read_failed(a, out, ins);
         return;
     }
     int n = PQntuples(ins);
@@ -357,8 +355,7 @@ void lending_loans_mine(arena *a, const struct lending_actor *who, struct lendin
     const char *p[1] = {id};
     PGresult *r = db_exec(a, SQL(DS_MINE), 1, p);
     if (!db_ok(r)) {
-        out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, r);
+        lending_read_failed(a, out, r);
         return;
     }
     list_answer(a, r, 0, NULL, NULL, out);
@@ -371,8 +368,7 @@ void lending_loans_list(arena *a, const char *state, const char *limit, const ch
     const char *p[3] = {state, limit, offset};
     PGresult *r = db_exec(a, SQL(DS_LIST), 3, p);
     if (!db_ok(r)) {
-        out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, r);
+        lending_read_failed(a, out, r);
         return;
     }
     list_answer(a, r, 1, limit, offset, out);

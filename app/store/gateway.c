@@ -515,6 +515,19 @@ static int copy_member(json_object *obj, const char *key, char *dst, size_t cap,
     return 1;
 }
 
+/* The event's created_at (unix seconds) into *out when present; -1 when it is not a
+ * non-negative integer. */
+static int event_created_at(json_object *doc, long long *out)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(doc, "created_at", &v) || v == NULL)
+        return 0;
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+        return -1;
+    *out = (long long)json_object_get_int64(v);
+    return 0;
+}
+
 int gateway_event_parse(const char *body, size_t len, struct gateway_event *ev, const char **field)
 {
     static const char *dummy;
@@ -575,11 +588,8 @@ int gateway_event_parse(const char *body, size_t len, struct gateway_event *ev, 
         copy_member(entity, "failure_reason", ev->reason, sizeof(ev->reason), 0) < 0)
         goto out;
     *f = "created_at";
-    if (json_object_object_get_ex(doc, "created_at", &v) && v != NULL) {
-        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
-            goto out;
-        ev->created_at = (long long)json_object_get_int64(v);
-    }
+    if (event_created_at(doc, &ev->created_at) != 0)
+        goto out;
     *f = NULL;
     rc = 0;
 out:
@@ -846,7 +856,7 @@ int gateway_payment_event_parse(const char *body, size_t len, struct gateway_pay
     const char **f = field ? field : &dummy;
     memset(ev, 0, sizeof(*ev));
     *f = "body";
-    json_object *doc = NULL, *payload, *v;
+    json_object *doc = NULL, *payload;
     const char *why;
     int rc = -1;
     if (body == NULL || js_parse(body, len, &doc, &why) != 0 ||
@@ -927,11 +937,8 @@ int gateway_payment_event_parse(const char *body, size_t len, struct gateway_pay
             goto out;
     }
     *f = "created_at";
-    if (json_object_object_get_ex(doc, "created_at", &v) && v != NULL) {
-        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
-            goto out;
-        ev->created_at = (long long)json_object_get_int64(v);
-    }
+    if (event_created_at(doc, &ev->created_at) != 0)
+        goto out;
     *f = NULL;
     rc = 0;
 out:

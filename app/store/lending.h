@@ -144,6 +144,8 @@ int lending_log(arena *a, const char *app_id, const char *action, long long acto
     __attribute__((warn_unused_result));
 /* Rolls back and sets out for a failed (or NULL: unreachable) result. */
 void lending_fail(arena *a, struct lending_outcome *out, const PGresult *r);
+/* The same outside a transaction (a read): sets out only. */
+void lending_read_failed(arena *a, struct lending_outcome *out, const PGresult *r);
 /* Resets out, BEGINs and runs stmt (one parameter: id), which locks a row. Returns the row, or
  * NULL with the transaction rolled back and out set (DB_DOWN, FAULT, NOT_FOUND for no row). */
 PGresult *lending_begin_lock(arena *a, const struct db_stmt *stmt, const char *id,

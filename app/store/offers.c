@@ -110,6 +110,11 @@ void lending_new_id(const char *prefix, char out[32])
 void lending_fail(arena *a, struct lending_outcome *out, const PGresult *r)
 {
     db_rollback();
+    lending_read_failed(a, out, r);
+}
+
+void lending_read_failed(arena *a, struct lending_outcome *out, const PGresult *r)
+{
     out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
     out->detail = db_error_brief(a, r);
 }
@@ -439,8 +444,7 @@ static PGresult *offer_row(arena *a, const struct lending_actor *who, const char
     const char *p[1] = {app_id};
     PGresult *r = db_exec(a, SQL(OF_GET), 1, p);
     if (!db_ok(r)) {
-        out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, r);
+        lending_read_failed(a, out, r);
         return NULL;
     }
     if (PQntuples(r) == 0 ||

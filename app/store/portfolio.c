@@ -75,8 +75,7 @@ void lending_portfolio_changed(void)
 static void one_text(arena *a, PGresult *r, struct lending_outcome *out)
 {
     if (!db_ok(r)) {
-        out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, r);
+        lending_read_failed(a, out, r);
         return;
     }
     out->json = arena_strdup(a, PQgetvalue(r, 0, 0));

@@ -692,25 +692,34 @@ void lending_reverse(arena *a, const struct lending_actor *who, const char *loan
     out->code = LENDING_OK;
 }
 
-void lending_repayments_list(arena *a, const struct lending_actor *who, const char *loan_id,
-                             struct lending_outcome *out)
+/* The loan's row (ACCOUNT_COLS, no lock) when who may see it; NULL with out set. */
+static PGresult *read_visible(arena *a, const struct lending_actor *who, const char *loan_id,
+                              struct lending_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     const char *p[1] = {loan_id};
     PGresult *r = db_exec(a, SQL(RP_READ), 1, p);
     if (!db_ok(r)) {
-        out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, r);
-        return;
+        lending_read_failed(a, out, r);
+        return NULL;
     }
     if (PQntuples(r) == 0 || !visible(who, r)) {
         out->code = LENDING_NOT_FOUND;
-        return;
+        return NULL;
     }
+    return r;
+}
+
+void lending_repayments_list(arena *a, const struct lending_actor *who, const char *loan_id,
+                             struct lending_outcome *out)
+{
+    PGresult *r = read_visible(a, who, loan_id, out);
+    if (r == NULL)
+        return;
+    const char *p[1] = {loan_id};
     PGresult *l = db_exec(a, SQL(RP_LIST), 1, p);
     if (!db_ok(l)) {
-        out->code = l == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, l);
+        lending_read_failed(a, out, l);
         return;
     }
     json_object *o = json_object_new_object();
@@ -724,8 +733,7 @@ void lending_repayments_list(arena *a, const struct lending_actor *who, const ch
     json_object *hist = lending_dpd_history(a, loan_id, &failed);
     if (hist == NULL) {
         json_object_put(o);
-        out->code = failed == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, failed);
+        lending_read_failed(a, out, failed);
         return;
     }
     json_object_object_add(o, "history", hist);
@@ -737,18 +745,10 @@ void lending_repayments_list(arena *a, const struct lending_actor *who, const ch
 static PGresult *read_account(arena *a, const struct lending_actor *who, const char *loan_id,
                               struct svc_inst *inst, int *n, struct lending_outcome *out)
 {
-    memset(out, 0, sizeof(*out));
+    PGresult *r = read_visible(a, who, loan_id, out);
+    if (r == NULL)
+        return NULL;
     const char *p[1] = {loan_id};
-    PGresult *r = db_exec(a, SQL(RP_READ), 1, p);
-    if (!db_ok(r)) {
-        out->code = r == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, r);
-        return NULL;
-    }
-    if (PQntuples(r) == 0 || !visible(who, r)) {
-        out->code = LENDING_NOT_FOUND;
-        return NULL;
-    }
     if (strcmp(PQgetvalue(r, 0, A_STATE), "ACTIVE") != 0) {
         out->code = LENDING_NOT_ACTIVE;
         out->state = arena_strdup(a, PQgetvalue(r, 0, A_STATE));
@@ -756,8 +756,7 @@ static PGresult *read_account(arena *a, const struct lending_actor *who, const c
     }
     PGresult *ir = db_exec(a, SQL(RP_INSTALLMENTS), 1, p);
     if (!db_ok(ir)) {
-        out->code = ir == NULL ? LENDING_DB_DOWN : LENDING_FAULT;
-        out->detail = db_error_brief(a, ir);
+        lending_read_failed(a, out, ir);
         return NULL;
     }
     *n = PQntuples(ir) < SVC_MAX_INSTALLMENTS ? PQntuples(ir) : SVC_MAX_INSTALLMENTS;
