@@ -27,6 +27,7 @@
 #include "log.h"
 
 enum {
+    RP_GATE,
     RP_LOCK,
     RP_READ,
     RP_EVENTS,
@@ -71,6 +72,8 @@ enum {
     "to_penal, to_fee, to_interest, to_principal, to_credit, iso_utc(reversed_at), "               \
     "reversal_reason, iso_utc(created_at), payment_link_id"
 static const struct db_stmt sql[RP_SQL_COUNT] = {
+    [RP_GATE] = {"repayments_gate",
+     "SELECT pg_advisory_xact_lock_shared(hashtext('loanflow day-end'))"},
     [RP_LOCK] = {"repayments_lock",
      "SELECT " ACCOUNT_COLS ACCOUNT_FROM " WHERE l.loan_id = $1 FOR UPDATE OF l"},
     [RP_READ] = {"repayments_read",
@@ -488,11 +491,43 @@ static int cooling_off_open(const PGresult *r, sched_day day, struct lending_out
     return 0;
 }
 
+/*
+ * BEGIN, the day-end's gate, then the loan's row lock. A day-end holds the gate exclusively for
+ * each day it runs (app/store/cob.c), so money moves either before a day-end or after it, never
+ * half-way through one; and as both take the gate first, a repayment and a day-end never wait
+ * on each other's row locks in opposite orders (no deadlock). NULL with out set.
+ */
+static PGresult *begin_account(arena *a, const char *loan_id, struct lending_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (db_begin() != 0) {
+        out->code = LENDING_DB_DOWN;
+        return NULL;
+    }
+    PGresult *g = db_exec(a, SQL(RP_GATE), 0, NULL);
+    if (!db_ok(g)) {
+        lending_fail(a, out, g);
+        return NULL;
+    }
+    const char *p[1] = {loan_id};
+    PGresult *r = db_exec(a, SQL(RP_LOCK), 1, p);
+    if (!db_ok(r)) {
+        lending_fail(a, out, r);
+        return NULL;
+    }
+    if (PQntuples(r) == 0) {
+        db_rollback();
+        out->code = LENDING_NOT_FOUND;
+        return NULL;
+    }
+    return r;
+}
+
 void lending_repay(arena *a, const struct lending_actor *who, const char *loan_id,
                    const struct lending_payment *pay, const struct audit_client *client,
                    struct lending_outcome *out)
 {
-    PGresult *r = lending_begin_lock(a, SQL(RP_LOCK), loan_id, out);
+    PGresult *r = begin_account(a, loan_id, out);
     if (r == NULL)
         return;
     if (!visible(who, r)) {
@@ -637,7 +672,7 @@ void lending_reverse(arena *a, const struct lending_actor *who, const char *loan
                      const char *repayment_id, const char *reason,
                      const struct audit_client *client, struct lending_outcome *out)
 {
-    PGresult *r = lending_begin_lock(a, SQL(RP_LOCK), loan_id, out);
+    PGresult *r = begin_account(a, loan_id, out);
     if (r == NULL)
         return;
     const char *pf[2] = {loan_id, repayment_id};
