@@ -510,13 +510,13 @@ case "$cmd" in
     data=$(pg_data_dir); write_pg_auth "$data"
     as_pg "$PG_BIN/pg_ctl" -D "$data" reload >/dev/null
     psql_su=(as_pg "$PG_BIN/psql" -X -h "$(pg_sock_dir)" -U postgres -qAt -v ON_ERROR_STOP=1 -d postgres)
-    "${psql_su[@]}" -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB OWNER loanflow_owner" >/dev/null
+    "${psql_su[@]}" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB OWNER loanflow_owner" >/dev/null
     as_pg "$PG_BIN/psql" -X -h "$(pg_sock_dir)" -U postgres -qAt -v ON_ERROR_STOP=1 -d "$BENCH_DB" \
       -c "ALTER SCHEMA public OWNER TO loanflow_owner" -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" >/dev/null
     echo "$BENCH_DB" ;;
   bench-db-drop)
     as_pg "$PG_BIN/psql" -X -h "$(pg_sock_dir)" -U postgres -qAt -v ON_ERROR_STOP=1 -d postgres \
-      -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null ;;
+      -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null ;;
   pg-super)
     [ -n "${2:-}" ] || die "usage: stack.sh pg-super DATABASE [psql args…]"
     db=$2; shift 2
