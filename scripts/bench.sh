@@ -2,7 +2,8 @@
 # make bench: wrk on loopback against the local stack (started here when it is not running).
 # In the same run it measures the baselines — (a) nginx's own `return 200`, (b) a hello-world
 # libfcgi program behind the same nginx and upstream settings — and then the service, and prints
-# a table of requests/s, p50 and p99 latency, and each ratio to (b). A benchmark, not a test.
+# a table of requests/s, p50 and p99 latency, and each ratio to (b); last, the day-end of
+# 1,000,000 generated loans (scripts/bench-cob.sh, BENCH_COB_LOANS). A benchmark, not a test.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -256,6 +257,14 @@ start_line=$(wc -l < "$LOGF")
 CONN=1 REPS=1 run auth_get_admin_users "$B/admin/users?limit=5" -H "Authorization: Bearer $TOKEN"
 AUTH_US=$(tail -n +"$((start_line + 1))" "$LOGF" | grep '"path":"/admin/users"' | jq -s 'map(.auth_us // empty) | add / length' 2>/dev/null || echo 0)
 
+# The day-end of BENCH_COB_LOANS (default 1,000,000; 0 skips it) active loans, in a scratch
+# database of the same cluster (scripts/bench-cob.sh), last: it loads the machine for minutes.
+echo "== day-end" >&2
+rm -f "$OUT/cob.rows" "$OUT/cob.notes"
+if [ "${BENCH_COB_LOANS:-1000000}" != 0 ]; then
+  scripts/bench-cob.sh || echo "the day-end benchmark failed (see $OUT/cob.txt)" >&2
+fi
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 H=${RPS[hello_fcgi]}
 {
@@ -266,6 +275,8 @@ H=${RPS[hello_fcgi]}
     [ -n "${RPS[$k]:-}" ] || continue
     echo "| $k | ${RPS[$k]} | ${P50[$k]} | ${P99[$k]} | $(ratio "${RPS[$k]}" "$H") |"
   done
+  # The day-end's rows: one run each, its wall time in the p50 column.
+  [ ! -s "$OUT/cob.rows" ] || cat "$OUT/cob.rows"
   echo
   CORES=$(nproc)
   IDEAL=$(awk -v c="$CORES" -v ms="$VERIFY_MS" 'BEGIN { printf "%.1f", c * 1000 / ms }')
@@ -277,4 +288,5 @@ H=${RPS[hello_fcgi]}
   echo "- token verification: ${AUTH_MS} ms of an authenticated GET's mean ${AVG_MS} ms = $(awk -v a="$AUTH_MS" -v b="$AVG_MS" 'BEGIN { printf "%.1f%%", 100 * a / b }') (target < 5%)"
   echo "- GET / ÷ hello: $(ratio "${RPS[get_health]}" "$H") (target ≥ 0.80)"
   if [ -n "${EXTRA_NOTES:-}" ]; then printf '%s\n' "$EXTRA_NOTES"; fi
+  [ ! -s "$OUT/cob.notes" ] || cat "$OUT/cob.notes"
 } | tee "$OUT/results.md"

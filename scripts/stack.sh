@@ -102,12 +102,15 @@ pg_sock_dir() {
   echo "$d"
 }
 
+# The day-end benchmark's scratch database (scripts/bench-cob.sh), beside loanflow in the cluster.
+BENCH_DB=loanflow_cob_bench
+
 pg_os_user() { if is_root; then echo postgres; else id -un; fi; }
 
 # The database roles' generated passwords (hex: safe in a URL and in SQL quotes).
 pg_password() { secret_file "pg_$1_password" 24; }
-owner_url() {
-  echo "postgresql:///loanflow?host=$(pg_sock_dir)&user=loanflow_owner&password=$(pg_password owner)"
+owner_url() {  # owner_url [DATABASE]
+  echo "postgresql:///${1:-loanflow}?host=$(pg_sock_dir)&user=loanflow_owner&password=$(pg_password owner)"
 }
 
 write_pg_auth() {  # write_pg_auth DATA_DIR
@@ -116,6 +119,8 @@ write_pg_auth() {  # write_pg_auth DATA_DIR
     echo "# Written by scripts/stack.sh at every start. Unix socket only (listen_addresses='')."
     echo "local  all       postgres                  peer map=stack"
     echo "local  loanflow  loanflow_owner,loanflow   scram-sha-256"
+    # make bench's day-end benchmark (scripts/bench-cob.sh): a scratch database it creates and drops.
+    echo "local  $BENCH_DB  loanflow_owner,loanflow   scram-sha-256"
   } > "$data/pg_hba.conf"
   printf 'stack  %s  postgres\n' "$(pg_os_user)" > "$data/pg_ident.conf"
   chmod 600 "$data/pg_hba.conf" "$data/pg_ident.conf"
@@ -506,8 +511,28 @@ case "$cmd" in
     alive "$RUN/gateway.pid" || start_gateway || die "the gateway sandbox did not start" ;;
   gateway-supervise) load_env; supervise_gateway ;;
   gateway-pid) cat "$RUN/gateway.pid" ;;
-  owner-url)   owner_url ;;
+  owner-url)   owner_url "${2:-}" ;;
+  # The day-end benchmark's scratch database (scripts/bench-cob.sh): bench-db-create makes it
+  # afresh, empty and owned by the owner like loanflow (pg_hba.conf rewritten and reloaded, for a
+  # cluster started before it admitted it); bench-db-drop drops it; pg-super DATABASE [psql
+  # args…] is psql as the cluster's superuser (peer), for its generation (session_replication_role
+  # needs a superuser). SQL goes on standard input: the cluster's user may not reach the checkout.
+  bench-db-create)
+    data=$(pg_data_dir); write_pg_auth "$data"
+    as_pg "$PG_BIN/pg_ctl" -D "$data" reload >/dev/null
+    psql_su=(as_pg "$PG_BIN/psql" -X -h "$(pg_sock_dir)" -U postgres -qAt -v ON_ERROR_STOP=1 -d postgres)
+    "${psql_su[@]}" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB OWNER loanflow_owner" >/dev/null
+    as_pg "$PG_BIN/psql" -X -h "$(pg_sock_dir)" -U postgres -qAt -v ON_ERROR_STOP=1 -d "$BENCH_DB" \
+      -c "ALTER SCHEMA public OWNER TO loanflow_owner" -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" >/dev/null
+    echo "$BENCH_DB" ;;
+  bench-db-drop)
+    as_pg "$PG_BIN/psql" -X -h "$(pg_sock_dir)" -U postgres -qAt -v ON_ERROR_STOP=1 -d postgres \
+      -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null ;;
+  pg-super)
+    [ -n "${2:-}" ] || die "usage: stack.sh pg-super DATABASE [psql args…]"
+    db=$2; shift 2
+    as_pg "$PG_BIN/psql" -X -h "$(pg_sock_dir)" -U postgres -v ON_ERROR_STOP=1 -d "$db" "$@" ;;
   redis-args)  redis_args ;;
   *)
-    echo "usage: stack.sh run|start|stop|status|pg-stop|pg-start|redis-stop|redis-start|reload|workers|gateway-kill|gateway-start|gateway-pid|owner-url|redis-args" >&2; exit 2 ;;
+    echo "usage: stack.sh run|start|stop|status|pg-stop|pg-start|redis-stop|redis-start|reload|workers|gateway-kill|gateway-start|gateway-pid|owner-url [DB]|bench-db-create|bench-db-drop|pg-super DB|redis-args" >&2; exit 2 ;;
 esac
