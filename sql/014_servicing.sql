@@ -36,13 +36,22 @@ ALTER TABLE loans ADD COLUMN classification text NOT NULL DEFAULT 'STANDARD'
 ALTER TABLE loans ADD COLUMN closed_on date;
 ALTER TABLE loans ADD COLUMN close_reason text
     CHECK (close_reason IN ('obligations_met', 'foreclosed', 'cooling_off_exit'));
+-- The due date of the oldest installment not settled (NULL: none), kept by activation and by
+-- every replay: the day-end finds the loans with something due through it, never through the
+-- installments of every loan.
+ALTER TABLE loans ADD COLUMN next_unsettled_due date;
 ALTER TABLE loans ADD CONSTRAINT loans_closed_check CHECK ((state = 'CLOSED') = (closed_on IS NOT NULL));
 CREATE INDEX loans_active_user ON loans (user_id) WHERE state = 'ACTIVE';
+CREATE INDEX loans_unsettled ON loans (next_unsettled_due) WHERE state = 'ACTIVE';
 CREATE INDEX loans_delinquent ON loans (classification, loan_id) WHERE classification <> 'STANDARD';
-CREATE INDEX loans_overdue ON loans (loan_id) WHERE days_past_due > 0;
+CREATE INDEX loans_own_delinquent ON loans (own_classification, loan_id) WHERE own_classification <> 'STANDARD';
+-- No index covers days_past_due or updated_at, and pages keep room, so the day-end's daily
+-- count of an overdue loan is a HOT update (no index written).
+ALTER TABLE loans SET (fillfactor = 90);
 
 UPDATE loans l SET allocation = p.allocation, penal_charge = p.penal_charge
 FROM loan_products p WHERE p.code = l.product_code AND p.version = l.product_version;
+UPDATE loans l SET next_unsettled_due = l.first_due_date WHERE l.state = 'ACTIVE';
 
 -- Each installment: what it was scheduled to be, its penal charge (levied when it is unpaid at
 -- its due date's day-end), what has been paid into each bucket, and the value date it was
@@ -159,18 +168,26 @@ CREATE FUNCTION cob_contagion(p_users bigint[], p_date date, p_actor text) RETUR
 LANGUAGE plpgsql AS $$
 DECLARE n bigint;
 BEGIN
+    -- Candidates through the partial indexes: loans delinquent by their own count or by their
+    -- borrower's, and the active loans of borrowers with an NPA loan.
     WITH npa AS (
         SELECT DISTINCT user_id FROM loans
-         WHERE state = 'ACTIVE' AND own_classification = 'NPA' AND user_id IS NOT NULL
+         WHERE own_classification = 'NPA' AND state = 'ACTIVE' AND user_id IS NOT NULL
            AND (p_users IS NULL OR user_id = ANY (p_users))
+    ), cand AS (
+        SELECT loan_id FROM loans
+         WHERE own_classification <> 'STANDARD' AND (p_users IS NULL OR user_id = ANY (p_users))
+        UNION
+        SELECT loan_id FROM loans
+         WHERE classification <> 'STANDARD' AND (p_users IS NULL OR user_id = ANY (p_users))
+        UNION
+        SELECT l.loan_id FROM loans l JOIN npa ON l.user_id = npa.user_id WHERE l.state = 'ACTIVE'
     ), want AS (
         SELECT l.loan_id, l.classification AS old, l.own_classification AS own, l.days_past_due,
-               CASE WHEN l.user_id IN (SELECT user_id FROM npa) THEN 'NPA' ELSE l.own_classification END AS cls
-          FROM loans l
+               CASE WHEN EXISTS (SELECT 1 FROM npa WHERE npa.user_id = l.user_id) THEN 'NPA'
+                    ELSE l.own_classification END AS cls
+          FROM cand JOIN loans l ON l.loan_id = cand.loan_id
          WHERE l.state = 'ACTIVE'
-           AND (p_users IS NULL OR l.user_id = ANY (p_users))
-           AND (l.own_classification <> 'STANDARD' OR l.classification <> 'STANDARD'
-                OR l.user_id IN (SELECT user_id FROM npa))
     ), changed AS (
         UPDATE loans l SET classification = w.cls, updated_at = now()
           FROM want w WHERE l.loan_id = w.loan_id AND l.classification <> w.cls
@@ -209,8 +226,8 @@ BEGIN
     WITH charged AS (
         UPDATE loan_installments i SET penal = l.penal_charge
           FROM loans l
-         WHERE i.settled_on IS NULL AND i.due_date <= d AND i.penal = 0
-           AND l.loan_id = i.loan_id AND l.state = 'ACTIVE' AND l.penal_charge > 0
+         WHERE l.state = 'ACTIVE' AND l.next_unsettled_due <= d AND l.penal_charge > 0
+           AND i.loan_id = l.loan_id AND i.settled_on IS NULL AND i.due_date <= d AND i.penal = 0
         RETURNING i.loan_id, i.number, i.due_date, i.penal, l.application_id
     )
     INSERT INTO approval_logs (application_id, action, actor_email, status_before, status_after, details)
@@ -223,19 +240,11 @@ BEGIN
     -- 2. Days past due from the oldest installment unsettled (the due date's day-end is day 1),
     --    for loans with one, and back to 0 for loans that had some.
     CREATE TEMP TABLE cob_dpd ON COMMIT DROP AS
-    SELECT x.loan_id, x.dpd, l.days_past_due AS old_dpd, l.own_classification AS old_cls, l.user_id,
-           l.application_id
-      FROM (SELECT i.loan_id, d - min(i.due_date) + 1 AS dpd
-              FROM loan_installments i
-             WHERE i.settled_on IS NULL AND i.due_date <= d
-             GROUP BY i.loan_id
-            UNION ALL
-            SELECT l0.loan_id, 0 FROM loans l0
-             WHERE l0.days_past_due > 0
-               AND NOT EXISTS (SELECT 1 FROM loan_installments i
-                                WHERE i.loan_id = l0.loan_id AND i.settled_on IS NULL
-                                  AND i.due_date <= d)) x
-      JOIN loans l ON l.loan_id = x.loan_id AND l.state = 'ACTIVE';
+    SELECT l.loan_id,
+           CASE WHEN l.next_unsettled_due <= d THEN d - l.next_unsettled_due + 1 ELSE 0 END AS dpd,
+           l.days_past_due AS old_dpd, l.own_classification AS old_cls, l.user_id, l.application_id
+      FROM loans l
+     WHERE l.state = 'ACTIVE' AND (l.next_unsettled_due <= d OR l.own_classification <> 'STANDARD');
 
     UPDATE loans l SET days_past_due = c.dpd, own_classification = cob_class(c.dpd), updated_at = now()
       FROM cob_dpd c

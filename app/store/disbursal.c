@@ -117,7 +117,8 @@ static const struct db_stmt sql[DS_SQL_COUNT] = {
     [DS_BACK] = {"disbursal_back",
      "UPDATE loans SET state = 'AWAITING_DISBURSAL', last_disbursal_error = $2, "
      "disbursal_first_by = NULL, disbursed_at = NULL, disbursal_date = NULL, "
-     "first_due_date = NULL, outstanding_principal = principal, updated_at = now() "
+     "first_due_date = NULL, next_unsettled_due = NULL, outstanding_principal = principal, "
+     "updated_at = now() "
      "WHERE loan_id = $1"},
     [DS_EVENT_INSERT] = {"disbursal_event_insert",
      "INSERT INTO gateway_events (event_id, event, payout_id, status, outcome) "
@@ -135,7 +136,8 @@ static const struct db_stmt sql[DS_SQL_COUNT] = {
      "failure_reason), updated_at = now() WHERE id = $1::bigint"},
     [DS_ACTIVATE] = {"disbursal_activate",
      "UPDATE loans SET state = 'ACTIVE', disbursed_at = now(), disbursal_date = $2::date, "
-     "first_due_date = $3::date, outstanding_principal = principal, last_disbursal_error = NULL, "
+     "first_due_date = $3::date, next_unsettled_due = $3::date, "
+     "outstanding_principal = principal, last_disbursal_error = NULL, "
      "updated_at = now() WHERE loan_id = $1"},
     [DS_INST_INSERT] = {"disbursal_installments_insert",
      "INSERT INTO loan_installments (loan_id, number, due_date, installment, interest, principal, "

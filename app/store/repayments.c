@@ -104,6 +104,7 @@ static const struct db_stmt sql[RP_SQL_COUNT] = {
     [RP_LOAN_UPDATE] = {"repayments_loan_update",
      "UPDATE loans SET outstanding_principal = $2::bigint, credit_balance = $3::bigint, "
      "state = $4, closed_on = $5::date, close_reason = nullif($6, ''), "
+     "next_unsettled_due = $7::date, "
      "days_past_due = CASE WHEN $4 = 'CLOSED' THEN 0 ELSE days_past_due END, "
      "own_classification = CASE WHEN $4 = 'CLOSED' THEN 'STANDARD' ELSE own_classification END, "
      "classification = CASE WHEN $4 = 'CLOSED' THEN 'STANDARD' ELSE classification END, "
@@ -384,13 +385,18 @@ static int replay(arena *a, const PGresult *row, sched_day reclassify_from, stru
     char outstanding[24], credit[24];
     snprintf(outstanding, sizeof(outstanding), "%" PRId64, rp->res.outstanding);
     snprintf(credit, sizeof(credit), "%" PRId64, rp->res.credit);
-    const char *pl[6] = {loan_id,
+    sched_day next = 0; /* the oldest installment not settled */
+    for (int i = 0; i < m && next == 0; i++)
+        if (inst[i].settled_on == 0)
+            next = inst[i].due;
+    const char *pl[7] = {loan_id,
                          outstanding,
                          credit,
                          closed ? "CLOSED" : "ACTIVE",
                          closed ? fmt_date(a, rp->res.closed_on) : NULL,
-                         REASONS[rp->res.closed]};
-    PGresult *lu = db_exec(a, SQL(RP_LOAN_UPDATE), 6, pl);
+                         REASONS[rp->res.closed],
+                         next && !closed ? fmt_date(a, next) : NULL};
+    PGresult *lu = db_exec(a, SQL(RP_LOAN_UPDATE), 7, pl);
     if (!db_ok(lu))
         return *failed = lu, -1;
     if (acct.last_day_end != 0 && reclassify_from != 0 && reclassify_from <= acct.last_day_end) {

@@ -141,12 +141,13 @@ INSERT INTO loans (loan_id, application_id, offer_id, agreement_id, user_id, pro
     product_version, currency, principal, rate_bps, apr_bps, tenure_months, emi, fee, fee_tax,
     net_disbursed, method, rounding, state, tranche, disbursed_at, disbursal_date, first_due_date,
     outstanding_principal, created_at, updated_at, allocation, penal_charge, credit_balance,
-    days_past_due, own_classification, classification)
+    days_past_due, own_classification, classification, next_unsettled_due)
 SELECT loan_id, application_id, 'OF-' || substr(loan_id, 4), 'AG-' || substr(loan_id, 4), user_id,
        'personal_loan', 1, 'INR', principal, rate_bps, rate_bps + 250, 12, emi, f.fee, f.fee * 18 / 100,
        principal - f.fee - f.fee * 18 / 100, 'emi', 'half_even', 'ACTIVE', 1,
        disbursal_date + time '05:30', disbursal_date, first_due, outstanding,
-       disbursal_date - 1, :'d'::date - 1 + time '18:00', 'rbi_india', 50000, 0, dpd, own_cls, cls
+       disbursal_date - 1, :'d'::date - 1 + time '18:00', 'rbi_india', 50000, 0, dpd, own_cls, cls,
+       CASE WHEN paid_n < 12 THEN (first_due + make_interval(months => paid_n))::date END
   FROM gen CROSS JOIN LATERAL (SELECT least(2500000, greatest(100000, principal * 2 / 100)) AS fee) f
  ORDER BY disbursal_date, i;
 
