@@ -313,84 +313,178 @@ static int64_t paid_interest(const struct svc_inst *inst, int from, int n)
     return p;
 }
 
-/* A prepayment on e->value: what is due first; then either the payoff (the loan is foreclosed)
+/* A bucket of an event's split. */
+enum bucket { B_INTEREST, B_PRINCIPAL, B_FEE, B_CREDIT };
+
+static int64_t *bucket_of(struct svc_event *e, enum bucket b)
+{
+    switch (b) {
+    case B_INTEREST:
+        return &e->split.interest;
+    case B_PRINCIPAL:
+        return &e->split.principal;
+    case B_FEE:
+        return &e->split.fee;
+    case B_CREDIT:
+        break;
+    }
+    return &e->to_credit;
+}
+
+/* Reads up to amount of what the earlier payments ev[0..j) paid for as another bucket, the
+ * newest first (interest paid in advance that did not accrue becomes credit; credit the
+ * borrower had pays a payoff): each payment's total stays its amount. Returns what moved. */
+static int64_t move(struct svc_event *ev, int j, enum bucket from, enum bucket to, int64_t amount)
+{
+    int64_t moved = 0;
+    for (int k = j - 1; k >= 0 && moved < amount; k--) {
+        int64_t *f = bucket_of(&ev[k], from);
+        int64_t x = *f < amount - moved ? *f : amount - moved;
+        *f -= x;
+        *bucket_of(&ev[k], to) += x;
+        moved += x;
+    }
+    return moved;
+}
+
+/* What closing the loan on v takes: the principal not yet due, the interest accrued on it
+ * since the last due date (less what was paid in advance on the installments ahead; more paid
+ * than accrued is the borrower's), and the foreclosure charge. k: the first installment ahead. */
+struct payoff_parts {
+    int k;
+    int64_t principal, broken, adv, interest_owed, refund, charge;
+};
+
+static void payoff_parts(const struct svc_account *a, const struct svc_inst *inst, int n,
+                         sched_day v, struct payoff_parts *p)
+{
+    p->k = first_after(inst, n, v);
+    p->principal = unpaid_principal(inst, p->k, n);
+    p->adv = paid_interest(inst, p->k, n);
+    sched_day last_due = p->k > 0 ? inst[p->k - 1].due : a->disbursed;
+    int days = v > last_due ? (int)(v - last_due) : 0;
+    p->broken = sched_interest_days(p->principal, a->rate_bps, days);
+    p->charge = sched_div_half_even((__int128)p->principal * a->charge_bps, 10000);
+    p->interest_owed = p->broken > p->adv ? p->broken - p->adv : 0;
+    p->refund = p->adv > p->broken ? p->adv - p->broken : 0;
+}
+
+/*
+ * Closes the loan on e->value (ev[j]) when left, with the credit the borrower has, covers the
+ * payoff; returns 1, or 0 when it does not (nothing changed). The credit pays first (the
+ * earlier payments' credit is read as principal, interest, charge), then left; what left has
+ * over is a credit to refund.
+ */
+static int foreclose(const struct svc_account *a, struct svc_inst *inst, int *n,
+                     struct svc_event *ev, int j, int64_t *left, int partial_charge,
+                     struct svc_result *res)
+{
+    struct svc_event *e = &ev[j];
+    struct payoff_parts p;
+    payoff_parts(a, inst, *n, e->value, &p);
+    if (p.k == *n)
+        return 0;
+    int64_t avail = *left + res->credit + p.refund;
+    if (avail < p.principal + p.interest_owed + (partial_charge ? 0 : p.charge))
+        return 0;
+    /* A prepayment that covers the principal and the interest closes the loan with what it
+     * has of the charge (the lender's choice: the borrower asked to close it). */
+    if (avail - p.principal - p.interest_owed < p.charge)
+        p.charge = avail - p.principal - p.interest_owed;
+    int64_t owed = p.principal + p.interest_owed + p.charge;
+    res->credit += move(ev, j, B_INTEREST, B_CREDIT, p.refund);
+    int64_t use = res->credit < owed ? res->credit : owed;
+    int64_t cp = move(ev, j, B_CREDIT, B_PRINCIPAL, use < p.principal ? use : p.principal);
+    int64_t ci =
+        move(ev, j, B_CREDIT, B_INTEREST, use - cp < p.interest_owed ? use - cp : p.interest_owed);
+    int64_t cf = move(ev, j, B_CREDIT, B_FEE, use - cp - ci);
+    res->credit -= cp + ci + cf;
+    e->split.principal += p.principal - cp;
+    e->split.interest += p.interest_owed - ci;
+    e->split.fee += p.charge - cf;
+    *left -= owed - cp - ci - cf;
+    *n = collapse(inst, *n, p.k, e->value, p.broken);
+    e->to_credit += *left;
+    res->credit += *left;
+    *left = 0;
+    e->closed = res->closed = SVC_CLOSED_FORECLOSED;
+    res->closed_on = e->value;
+    return 1;
+}
+
+/* A prepayment on e->value (ev[j]): what is due first; then the payoff (the loan is closed),
  * or a part of the principal, the rest of the loan re-scheduled by e->mode from the next due
  * date. Interest paid in advance (standard) stays interest and pays the new installments. */
 static enum sched_error prepay(const struct svc_account *a, struct svc_inst *inst, int *n, int cap,
-                               struct svc_event *e, struct svc_result *res)
+                               struct svc_event *ev, int j, struct svc_result *res)
 {
+    struct svc_event *e = &ev[j];
     int64_t left = pay_dues(a, inst, *n, e, e->amount);
-    int k = first_after(inst, *n, e->value);
     if (left == 0)
         return SCHED_OK;
-    if (k == *n) { /* nothing ahead: what is left is a credit */
+    if (first_after(inst, *n, e->value) == *n) { /* nothing ahead: what is left is a credit */
         e->to_credit += left;
         res->credit += left;
         close_if_met(inst, *n, e->value, res);
         return SCHED_OK;
     }
-    int64_t principal = unpaid_principal(inst, k, *n);
-    int64_t adv = paid_interest(inst, k, *n);
-    sched_day last_due = k > 0 ? inst[k - 1].due : a->disbursed;
-    int days = e->value > last_due ? (int)(e->value - last_due) : 0;
-    int64_t broken = sched_interest_days(principal, a->rate_bps, days);
-    int64_t charge = sched_div_half_even((__int128)principal * a->charge_bps, 10000);
-    int64_t interest_owed = broken > adv ? broken - adv : 0;
-    int64_t need = principal + interest_owed + charge;
-    if (left >= need) {
-        e->split.principal += principal;
-        e->split.interest += interest_owed;
-        e->split.fee += charge;
-        left -= need;
-        /* Interest paid in advance beyond what accrued is the borrower's. */
-        res->credit += adv > broken ? adv - broken : 0;
-        *n = collapse(inst, *n, k, e->value, broken > adv ? broken : adv);
-        e->to_credit += left;
-        res->credit += left;
-        e->closed = res->closed = SVC_CLOSED_FORECLOSED;
-        res->closed_on = e->value;
+    if (foreclose(a, inst, n, ev, j, &left, 1, res))
         return SCHED_OK;
-    }
-    if (left >= principal) {
-        /* It would repay the principal but not the payoff: paid in advance instead. */
-        left = pay_advance(a, inst, *n, e, left);
-        e->to_credit += left;
-        res->credit += left;
-        close_if_met(inst, *n, e->value, res);
-        return SCHED_OK;
+    struct payoff_parts p;
+    payoff_parts(a, inst, *n, e->value, &p);
+    int k = p.k;
+    enum svc_prepay_mode mode = e->mode;
+    if (left >= p.principal) {
+        /* The principal and more, but short of the accrued interest: the interest first, the
+         * rest (less than the principal) reduces it, and the little left is re-scheduled by
+         * tenure. */
+        int64_t x = left < p.interest_owed ? left : p.interest_owed;
+        e->split.interest += x;
+        left -= x;
+        for (int i = k; i < *n && x > 0; i++) { /* the accrued interest is paid as interest */
+            int64_t open = inst[i].interest - inst[i].paid.interest;
+            int64_t y = open < x ? open : x;
+            inst[i].paid.interest += y;
+            x -= y;
+        }
+        p.adv = paid_interest(inst, k, *n);
+        mode = SVC_REDUCE_TENURE;
     }
     struct sched_item items[SVC_MAX_INSTALLMENTS];
     struct schedule s;
     int64_t emi = inst[k].interest + inst[k].principal;
-    enum sched_error err = svc_reschedule(principal - left, a->rate_bps, *n - k, emi, e->mode,
+    enum sched_error err = svc_reschedule(p.principal - left, a->rate_bps, *n - k, emi, mode,
                                           inst[k].due, items, cap - k, &s);
     if (err != SCHED_OK)
         return err;
-    for (int j = 0; j < s.count; j++) {
-        struct svc_inst *it = &inst[k + j];
+    for (int i = 0; i < s.count; i++) {
+        struct svc_inst *it = &inst[k + i];
         memset(it, 0, sizeof(*it));
-        it->number = k + j + 1;
-        it->due = items[j].due;
-        it->interest = items[j].interest;
-        it->principal = items[j].principal;
-        it->balance = items[j].balance;
+        it->number = k + i + 1;
+        it->due = items[i].due;
+        it->interest = items[i].interest;
+        it->principal = items[i].principal;
+        it->balance = items[i].balance;
     }
     *n = k + s.count;
     e->split.principal += left;
+    int64_t adv = p.adv;
     for (int i = k; i < *n && adv > 0; i++) {
         int64_t x = inst[i].interest < adv ? inst[i].interest : adv;
         inst[i].paid.interest = x;
         adv -= x;
     }
-    res->credit += adv;
+    /* Interest paid in advance that the new installments do not owe is the borrower's. */
+    res->credit += move(ev, j + 1, B_INTEREST, B_CREDIT, adv);
     return SCHED_OK;
 }
 
-/* The cooling-off exit on e->value: the principal unpaid plus interest at the APR for the days
- * held, no penalty. Outside the period, or short of the amount, it is a repayment. */
+/* The cooling-off exit on e->value (ev[j]): the principal unpaid plus interest at the APR for
+ * the days held, no penalty. Outside the period, or short of the amount, it is a repayment. */
 static int exit_cooling_off(const struct svc_account *a, struct svc_inst *inst, int *n,
-                            struct svc_event *e, struct svc_result *res)
+                            struct svc_event *ev, int j, struct svc_result *res)
 {
+    struct svc_event *e = &ev[j];
     int held = e->value > a->disbursed ? (int)(e->value - a->disbursed) : 0;
     if (held > a->cooling_off_days || *n == 0)
         return -1;
@@ -403,8 +497,9 @@ static int exit_cooling_off(const struct svc_account *a, struct svc_inst *inst, 
     e->split.principal += principal;
     e->split.interest += owed;
     e->to_credit += e->amount - principal - owed;
-    res->credit += e->to_credit + (adv > interest ? adv - interest : 0);
-    *n = collapse(inst, *n, 0, e->value, interest > adv ? interest : adv);
+    res->credit += e->to_credit;
+    res->credit += move(ev, j, B_INTEREST, B_CREDIT, adv > interest ? adv - interest : 0);
+    *n = collapse(inst, *n, 0, e->value, interest);
     e->closed = res->closed = SVC_CLOSED_COOLING_OFF;
     res->closed_on = e->value;
     return 0;
@@ -435,15 +530,20 @@ enum sched_error svc_replay(const struct svc_account *a, struct svc_inst *inst, 
         }
         day_ends(a, inst, n, e->value);
         if (e->kind == SVC_EV_PREPAYMENT) {
-            enum sched_error err = prepay(a, inst, &n, cap, e, res);
+            enum sched_error err = prepay(a, inst, &n, cap, ev, j, res);
             if (err != SCHED_OK)
                 return err;
-        } else if (e->kind != SVC_EV_COOLING_OFF || exit_cooling_off(a, inst, &n, e, res) != 0) {
+        } else if (e->kind != SVC_EV_COOLING_OFF ||
+                   exit_cooling_off(a, inst, &n, ev, j, res) != 0) {
             int64_t left = pay_dues(a, inst, n, e, amount);
-            left = pay_advance(a, inst, n, e, left);
-            e->to_credit += left;
-            res->credit += left;
-            close_if_met(inst, n, e->value, res);
+            /* Enough to close the loan closes it (the payoff, not the installments ahead with
+             * their interest); less pays the installments ahead. */
+            if (left > 0 && !foreclose(a, inst, &n, ev, j, &left, 0, res)) {
+                left = pay_advance(a, inst, n, e, left);
+                e->to_credit += left;
+                res->credit += left;
+                close_if_met(inst, n, e->value, res);
+            }
         }
         if (res->closed != SVC_OPEN)
             e->closed = res->closed;

@@ -385,7 +385,7 @@ static void test_replay_properties(void **state)
     (void)state;
     static struct svc_inst inst[SVC_MAX_INSTALLMENTS];
     static struct sched_item items[SVC_MAX_INSTALLMENTS];
-    int ran = 0, closed = 0, rescheduled = 0;
+    int ran = 0, closed = 0, rescheduled = 0, quoted = 0;
     for (int round = 0; round < 3000; round++) {
         struct sched_terms t = {
             .principal = rnd_in(100000, 5000000000LL),
@@ -421,7 +421,7 @@ static void test_replay_properties(void **state)
             inst[i].principal = items[i].principal;
             inst[i].balance = items[i].balance;
         }
-        struct svc_event ev[12];
+        struct svc_event ev[13];
         int nev = (int)rnd_in(0, 12);
         sched_day v = t.disbursed;
         for (int j = 0; j < nev; j++) {
@@ -469,8 +469,48 @@ static void test_replay_properties(void **state)
         }
         assert_int_equal(penal_split, penal_paid);
         assert_int_equal(outstanding, r.outstanding);
+        assert_int_equal(to_credit, r.credit);
         if (r.closed != SVC_OPEN)
             assert_int_equal(r.outstanding, 0);
+        int64_t interest_split = 0, interest_paid = 0;
+        for (int j = 0; j < nev; j++)
+            interest_split += ev[j].split.interest;
+        for (int i = 0; i < r.count; i++)
+            interest_paid += inst[i].paid.interest;
+        assert_int_equal(interest_split, interest_paid);
+        /* The quote is what closes it: a prepayment of exactly the payoff forecloses. */
+        if (r.closed == SVC_OPEN && nev < 12) {
+            sched_day q = v + (sched_day)rnd_in(0, 40);
+            struct svc_payoff po;
+            svc_account_payoff(&a, inst, r.count, &r, q, &po);
+            int ahead = 0;
+            for (int i = 0; i < r.count; i++)
+                ahead += inst[i].due > q;
+            if (ahead > 0 && po.total > 0 && (a.last_day_end < q || po.penal == 0)) {
+                n = s.count;
+                memset(inst, 0, sizeof(*inst) * (size_t)n);
+                for (int i = 0; i < n; i++) {
+                    inst[i].number = items[i].number;
+                    inst[i].due = items[i].due;
+                    inst[i].interest = items[i].interest;
+                    inst[i].principal = items[i].principal;
+                    inst[i].balance = items[i].balance;
+                }
+                ev[nev] = (struct svc_event){.kind = SVC_EV_PREPAYMENT,
+                                             .value = q,
+                                             .amount = po.total,
+                                             .mode = SVC_REDUCE_TENURE};
+                struct svc_account a2 = a;
+                if (a2.last_day_end >= q)
+                    a2.last_day_end = q - 1; /* the quote knows only the day-ends run */
+                struct svc_result r2;
+                if (svc_replay(&a2, inst, n, SVC_MAX_INSTALLMENTS, ev, nev + 1, &r2) == SCHED_OK) {
+                    assert_int_not_equal(r2.closed, SVC_OPEN);
+                    assert_int_equal(r2.outstanding, 0);
+                    quoted++;
+                }
+            }
+        }
         ran++;
         closed += r.closed != SVC_OPEN;
         rescheduled += r.count != n;
@@ -479,6 +519,7 @@ static void test_replay_properties(void **state)
     assert_true(ran > 2500);
     assert_true(closed > 100);
     assert_true(rescheduled > 100);
+    assert_true(quoted > 300);
 }
 
 int main(void)
