@@ -148,6 +148,10 @@ int lending_reply(http_req *r, const struct lending_outcome *out, const char *wh
     case LENDING_COOLING_OFF_OVER:
         return http_error(r, 409, "cooling_off_over",
                           "The cooling-off period of this loan has ended; a prepayment closes it");
+    case LENDING_BUSY:
+        http_add_header(r, "Retry-After", "30");
+        return http_error(r, 503, "day_end_running",
+                          "The day-end is running; money moves again in a minute");
     case LENDING_OWN_LOAN:
         return http_error(r, 403, "own_loan",
                           "You applied for this loan; another officer must record its payments");

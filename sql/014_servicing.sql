@@ -223,11 +223,24 @@ BEGIN
     END IF;
 
     -- 1. The penal charge of each installment due by d and unsettled (once: penal = 0).
+    -- The loans the day concerns: something due by d and unsettled now, delinquent yesterday,
+    -- or paid by a payment valued after d (a day-end catching up, or the first one: as of d,
+    -- an installment settled later was unsettled). Each is read as of d.
+    CREATE TEMP TABLE cob_set ON COMMIT DROP AS
+    SELECT l.loan_id FROM loans l
+     WHERE l.state = 'ACTIVE' AND l.next_unsettled_due <= d
+    UNION
+    SELECT l.loan_id FROM loans l
+     WHERE l.state = 'ACTIVE' AND l.own_classification <> 'STANDARD'
+    UNION
+    SELECT p.loan_id FROM loan_repayments p JOIN loans l ON l.loan_id = p.loan_id AND l.state = 'ACTIVE'
+     WHERE p.value_date > d AND p.reversed_at IS NULL;
+
     WITH charged AS (
         UPDATE loan_installments i SET penal = l.penal_charge
-          FROM loans l
-         WHERE l.state = 'ACTIVE' AND l.next_unsettled_due <= d AND l.penal_charge > 0
-           AND i.loan_id = l.loan_id AND i.settled_on IS NULL AND i.due_date <= d AND i.penal = 0
+          FROM cob_set c JOIN loans l ON l.loan_id = c.loan_id
+         WHERE l.penal_charge > 0 AND i.loan_id = l.loan_id AND i.due_date <= d AND i.penal = 0
+           AND (i.settled_on IS NULL OR i.settled_on > i.due_date)
         RETURNING i.loan_id, i.number, i.due_date, i.penal, l.application_id
     )
     INSERT INTO approval_logs (application_id, action, actor_email, status_before, status_after, details)
@@ -241,10 +254,11 @@ BEGIN
     --    for loans with one, and back to 0 for loans that had some.
     CREATE TEMP TABLE cob_dpd ON COMMIT DROP AS
     SELECT l.loan_id,
-           CASE WHEN l.next_unsettled_due <= d THEN d - l.next_unsettled_due + 1 ELSE 0 END AS dpd,
+           coalesce(d - (SELECT min(i.due_date) FROM loan_installments i
+                          WHERE i.loan_id = l.loan_id AND i.due_date <= d
+                            AND (i.settled_on IS NULL OR i.settled_on > d)) + 1, 0) AS dpd,
            l.days_past_due AS old_dpd, l.own_classification AS old_cls, l.user_id, l.application_id
-      FROM loans l
-     WHERE l.state = 'ACTIVE' AND (l.next_unsettled_due <= d OR l.own_classification <> 'STANDARD');
+      FROM cob_set c JOIN loans l ON l.loan_id = c.loan_id;
 
     UPDATE loans l SET days_past_due = c.dpd, own_classification = cob_class(c.dpd), updated_at = now()
       FROM cob_dpd c
@@ -300,6 +314,7 @@ BEGIN
             (SELECT count(*) FROM cob_dpd WHERE dpd > 0), n_pen, n_rem, n_not)
     RETURNING * INTO r;
     DROP TABLE cob_dpd;
+    DROP TABLE cob_set;
     RETURN r;
 END
 $$;

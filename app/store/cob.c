@@ -13,12 +13,14 @@
 
 #include "lending.h"
 
-enum { COB_LOCK, COB_LAST, COB_DAY, COB_REPLAY, COB_SQL_COUNT };
+enum { COB_LOCK, COB_LAST, COB_FIRST, COB_DAY, COB_REPLAY, COB_SQL_COUNT };
 
 /* clang-format off */
 static const struct db_stmt sql[COB_SQL_COUNT] = {
     [COB_LOCK] = {"cob_lock", "SELECT pg_advisory_xact_lock(hashtext('loanflow day-end'))"},
     [COB_LAST] = {"cob_last", "SELECT coalesce(max(business_date)::text, '') FROM cob_runs"},
+    [COB_FIRST] = {"cob_first",
+     "SELECT coalesce(min(disbursal_date)::text, '') FROM loans WHERE state = 'ACTIVE'"},
     [COB_DAY] = {"cob_day",
      "SELECT json_build_object('business_date', business_date, 'loans_active', loans_active, "
      "'loans_overdue', loans_overdue, 'penal_levied', penal_levied, 'reminders', reminders, "
@@ -78,7 +80,22 @@ int cob_run(arena *a, sched_day to, int allow_future, cob_report_fn each, void *
         sched_day last;
         if (begin_locked(a, &last, why) != 0)
             return -1;
-        sched_day day = last == 0 ? to : last + 1;
+        sched_day day = last + 1;
+        if (last == 0) {
+            /* The first day-end starts at the first disbursal still active, so every due date
+             * since has its day-end (the replay of an account assumes they all ran). */
+            PGresult *f = db_exec(a, SQL(COB_FIRST), 0, NULL);
+            if (!db_ok(f)) {
+                *why = db_error_brief(a, f);
+                db_rollback();
+                return -1;
+            }
+            const char *fs = PQgetvalue(f, 0, 0);
+            day = to;
+            sched_day first;
+            if (fs[0] != '\0' && sched_parse_date(fs, strlen(fs), &first) == 0 && first < to)
+                day = first;
+        }
         if (day > to) {
             db_rollback();
             return done;

@@ -17,7 +17,8 @@ extern const struct db_stmts cob_statements;
 typedef void (*cob_report_fn)(const char *json, void *ud);
 
 /*
- * Runs the day-ends after the last one up to and including `to` (the first ever: `to` alone),
+ * Runs the day-ends after the last one up to and including `to` (the first ever: from the first
+ * disbursal date of an active loan),
  * in date order, each in one transaction. A date already run changes nothing. allow_future: `to`
  * may be after today's date in India (development and test: simulated time). Returns the number
  * of day-ends run (0: nothing to do), or -1 with *why.

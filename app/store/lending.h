@@ -55,6 +55,7 @@ enum lending_code {
     LENDING_ALREADY_REVERSED,
     LENDING_COOLING_OFF_OVER, /* the cooling-off period has ended */
     LENDING_OWN_LOAN,         /* an officer recording money on a loan of their own */
+    LENDING_BUSY,             /* a day-end is running: try again shortly */
 };
 
 struct lending_outcome {
@@ -172,8 +173,9 @@ struct lending_payment {
     const char *value_date;
     const char *reference;
     enum svc_prepay_mode mode;
-    const char *channel; /* "officer" | "gateway" */
-    const char *link_id; /* the payment link it came through, or NULL */
+    const char *channel;  /* "officer" | "gateway" */
+    const char *link_id;  /* the payment link it came through, or NULL */
+    const char *currency; /* what the payer sent (gateway), or NULL: the loan's */
 };
 
 /* Records a repayment, prepayment or cooling-off exit and replays the account, in one
@@ -195,6 +197,12 @@ void lending_quote(arena *a, const struct lending_actor *who, const char *loan_i
  * purpose "cooling_off_exit": the exit amount). CREATED with {"payment_link"} (and "exit"). */
 void lending_payment_link(arena *a, const struct lending_actor *who, const char *loan_id,
                           int64_t amount, const char *purpose, struct lending_outcome *out);
+/* A gateway refund of payment_id (refund_id, amount): the payment's repayment is reversed and,
+ * for a partial refund, what the lender kept is recorded again on the same value date, all in
+ * one transaction. OK; ALREADY_REVERSED when this refund was applied; NOT_FOUND when no
+ * repayment of the payment is recorded (yet). */
+void lending_refund(arena *a, const char *payment_id, const char *refund_id, int64_t amount,
+                    struct lending_outcome *out);
 /* A collection webhook (payment.captured, refund.processed, payment_link.*) whose signature
  * the caller verified: OK with {"status"}; 1 returned when the body is a payout event (the
  * caller hands it to lending_webhook), 0 otherwise. */

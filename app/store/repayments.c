@@ -17,9 +17,11 @@
 
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "gateway.h"
@@ -28,6 +30,10 @@
 
 enum {
     RP_GATE,
+    RP_LOCK_BORROWER,
+    RP_FIND_ACTIVE,
+    RP_REFUND_SEEN,
+    RP_PAYMENT_LOAN,
     RP_LOCK,
     RP_READ,
     RP_EVENTS,
@@ -73,7 +79,19 @@ enum {
     "reversal_reason, iso_utc(created_at), payment_link_id"
 static const struct db_stmt sql[RP_SQL_COUNT] = {
     [RP_GATE] = {"repayments_gate",
-     "SELECT pg_advisory_xact_lock_shared(hashtext('loanflow day-end'))"},
+     "SELECT pg_try_advisory_xact_lock_shared(hashtext('loanflow day-end'))"},
+    [RP_LOCK_BORROWER] = {"repayments_lock_borrower",
+     "SELECT loan_id FROM loans WHERE loan_id = $1 OR user_id = (SELECT user_id FROM loans "
+     "WHERE loan_id = $1) ORDER BY loan_id FOR UPDATE"},
+    [RP_FIND_ACTIVE] = {"repayments_find_active",
+     "SELECT id, repayment_id, amount, value_date::text, loan_id FROM loan_repayments "
+     "WHERE (reference = $1 OR reference LIKE $1 || '-net-%') AND reversed_at IS NULL "
+     "ORDER BY id DESC LIMIT 1 FOR UPDATE"},
+    [RP_REFUND_SEEN] = {"repayments_refund_seen",
+     "SELECT 1 FROM loan_repayments WHERE (reference = $1 OR reference LIKE $1 || '-net-%') "
+     "AND reversal_reason LIKE '%' || $2 || ' %' LIMIT 1"},
+    [RP_PAYMENT_LOAN] = {"repayments_payment_loan",
+     "SELECT loan_id FROM loan_repayments WHERE reference = $1"},
     [RP_LOCK] = {"repayments_lock",
      "SELECT " ACCOUNT_COLS ACCOUNT_FROM " WHERE l.loan_id = $1 FOR UPDATE OF l"},
     [RP_READ] = {"repayments_read",
@@ -137,7 +155,8 @@ static const struct db_stmt sql[RP_SQL_COUNT] = {
      "SELECT loan_id, purpose, link_id FROM loan_payment_links WHERE link_id = $1 OR reference = $2 "
      "LIMIT 1"},
     [RP_LINK_STATUS] = {"repayments_link_status",
-     "UPDATE loan_payment_links SET status = $2 WHERE link_id = $1"},
+     "UPDATE loan_payment_links SET status = $2 WHERE link_id = $1 AND status <> $2 AND "
+     "(status = 'created' OR (status = 'partially_paid' AND $2 <> 'created'))"},
     [RP_EVENT_SEEN] = {"repayments_event_seen",
      "SELECT 1 FROM gateway_events WHERE event_id = $1"},
     [RP_EVENT_INSERT] = {"repayments_event_insert",
@@ -498,10 +517,14 @@ static int cooling_off_open(const PGresult *r, sched_day day, struct lending_out
 }
 
 /*
- * BEGIN, the day-end's gate, then the loan's row lock. A day-end holds the gate exclusively for
- * each day it runs (app/store/cob.c), so money moves either before a day-end or after it, never
- * half-way through one; and as both take the gate first, a repayment and a day-end never wait
- * on each other's row locks in opposite orders (no deadlock). NULL with out set.
+ * BEGIN, the day-end's gate, then the borrower's loans locked in loan_id order, this one among
+ * them. A day-end holds the gate exclusively for each day it runs (app/store/cob.c), so money
+ * moves either before a day-end or after it, never half-way through one, and the two never wait
+ * on each other's row locks in opposite orders. A re-classification after a backdated payment
+ * changes the borrower's other loans too (an NPA borrower's loans are NPA): locking them all in
+ * one order keeps two such payments on sibling loans from deadlocking. The gate is tried for
+ * about three seconds, then BUSY (a day-end of a large book takes longer: the caller retries).
+ * The loan's row (ACCOUNT_COLS), or NULL with out set.
  */
 static PGresult *begin_account(arena *a, const char *loan_id, struct lending_outcome *out)
 {
@@ -510,12 +533,28 @@ static PGresult *begin_account(arena *a, const char *loan_id, struct lending_out
         out->code = LENDING_DB_DOWN;
         return NULL;
     }
-    PGresult *g = db_exec(a, SQL(RP_GATE), 0, NULL);
-    if (!db_ok(g)) {
-        lending_fail(a, out, g);
-        return NULL;
+    for (int tries = 0;; tries++) {
+        PGresult *g = db_exec(a, SQL(RP_GATE), 0, NULL);
+        if (!db_ok(g)) {
+            lending_fail(a, out, g);
+            return NULL;
+        }
+        if (!strcmp(PQgetvalue(g, 0, 0), "t"))
+            break;
+        if (tries == 30) {
+            db_rollback();
+            out->code = LENDING_BUSY;
+            return NULL;
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
     const char *p[1] = {loan_id};
+    PGresult *b = db_exec(a, SQL(RP_LOCK_BORROWER), 1, p);
+    if (!db_ok(b)) {
+        lending_fail(a, out, b);
+        return NULL;
+    }
     PGresult *r = db_exec(a, SQL(RP_LOCK), 1, p);
     if (!db_ok(r)) {
         lending_fail(a, out, r);
@@ -555,6 +594,12 @@ void lending_repay(arena *a, const struct lending_actor *who, const char *loan_i
         out->code = LENDING_OWN_LOAN;
         return;
     }
+    if (pay->currency != NULL && strcmp(pay->currency, PQgetvalue(r, 0, A_CURRENCY)) != 0) {
+        db_rollback();
+        return invalid(out, "currency",
+                       arena_printf(a, "the payment is in %s, the loan in %s", pay->currency,
+                                    PQgetvalue(r, 0, A_CURRENCY)));
+    }
     sched_day today = date_col(r, 0, A_TODAY), disbursed = date_col(r, 0, A_DISBURSED);
     sched_day value = today;
     if (pay->value_date != NULL &&
@@ -562,6 +607,12 @@ void lending_repay(arena *a, const struct lending_actor *who, const char *loan_i
         db_rollback();
         return invalid(out, "value_date", "value_date must be a date YYYY-MM-DD");
     }
+    /* The gateway's capture date is the value date when it is since the last day-end (a
+     * delivery delayed across it); an older one (a delivery days late, or a gateway clock
+     * behind the business date, as in simulated time) takes the business date. */
+    sched_day last_cob = date_col(r, 0, A_LAST_COB);
+    if (!officer && pay->value_date != NULL && (value < last_cob || value > today))
+        value = today;
     if (value > today) {
         db_rollback();
         return invalid(out, "value_date",
@@ -681,6 +732,11 @@ void lending_reverse(arena *a, const struct lending_actor *who, const char *loan
     PGresult *r = begin_account(a, loan_id, out);
     if (r == NULL)
         return;
+    if (who != NULL && !PQgetisnull(r, 0, A_OWNER) && num(r, 0, A_OWNER) == who->id) {
+        db_rollback();
+        out->code = LENDING_OWN_LOAN;
+        return;
+    }
     const char *pf[2] = {loan_id, repayment_id};
     PGresult *f = db_exec(a, SQL(RP_FIND), 2, pf);
     if (!db_ok(f))
@@ -730,6 +786,89 @@ void lending_reverse(arena *a, const struct lending_actor *who, const char *loan
     }
     lending_portfolio_changed();
     out->json = to_text(a, o);
+    out->code = LENDING_OK;
+}
+
+void lending_refund(arena *a, const char *payment_id, const char *refund_id, int64_t amount,
+                    struct lending_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    const char *pp[1] = {payment_id};
+    PGresult *pl = db_exec(a, SQL(RP_PAYMENT_LOAN), 1, pp);
+    if (!db_ok(pl)) {
+        lending_read_failed(a, out, pl);
+        return;
+    }
+    if (PQntuples(pl) == 0) {
+        out->code = LENDING_NOT_FOUND; /* not recorded (yet): the gateway retries */
+        return;
+    }
+    const char *loan_id = arena_strdup(a, PQgetvalue(pl, 0, 0));
+    PGresult *r = begin_account(a, loan_id, out);
+    if (r == NULL)
+        return;
+    const char *ps[2] = {payment_id, refund_id};
+    PGresult *seen = db_exec(a, SQL(RP_REFUND_SEEN), 2, ps);
+    if (!db_ok(seen))
+        return lending_fail(a, out, seen);
+    PGresult *f = PQntuples(seen) ? NULL : db_exec(a, SQL(RP_FIND_ACTIVE), 1, pp);
+    if (f != NULL && !db_ok(f))
+        return lending_fail(a, out, f);
+    if (f == NULL || PQntuples(f) == 0) {
+        db_rollback();
+        out->code = LENDING_ALREADY_REVERSED;
+        return;
+    }
+    /* The row standing for the payment now (the payment, or what an earlier partial refund
+     * left of it) is reversed; what the lender keeps is recorded again, same value date. */
+    const char *why = arena_printf(a, "gateway refund %s of %s", refund_id, payment_id);
+    const char *pr[3] = {PQgetvalue(f, 0, 0), NULL, why};
+    PGresult *u = db_exec(a, SQL(RP_REVERSE), 3, pr);
+    if (!db_ok(u))
+        return lending_fail(a, out, u);
+    int64_t kept = num(f, 0, 2) - amount;
+    const char *value = arena_strdup(a, PQgetvalue(f, 0, 3));
+    if (kept > 0) {
+        char id[32], amt[24];
+        lending_new_id("RP", id);
+        snprintf(amt, sizeof(amt), "%" PRId64, kept);
+        const char *pi[11] = {id,
+                              loan_id,
+                              "repayment",
+                              "gateway",
+                              "",
+                              amt,
+                              PQgetvalue(r, 0, A_CURRENCY),
+                              value,
+                              arena_printf(a, "%s-net-%s", payment_id, refund_id),
+                              NULL,
+                              NULL};
+        PGresult *ins = db_exec(a, SQL(RP_INSERT), 11, pi);
+        if (!db_ok(ins))
+            return lending_fail(a, out, ins);
+    }
+    sched_day vd = 0;
+    sched_parse_date(value, strlen(value), &vd);
+    struct replayed rp;
+    PGresult *failed = NULL;
+    if (replay(a, r, vd, &rp, &failed) != 0)
+        return lending_fail(a, out, failed);
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "loan_id", json_object_new_string(loan_id));
+    json_object_object_add(d, "payment_id", json_object_new_string(payment_id));
+    json_object_object_add(d, "refund_id", json_object_new_string(refund_id));
+    json_object_object_add(d, "refunded", js_new_money(amount));
+    json_object_object_add(d, "kept", js_new_money(kept > 0 ? kept : 0));
+    json_object_object_add(d, "value_date", json_object_new_string(value));
+    int lr = lending_log(a, PQgetvalue(r, 0, A_APP), "repayment_reversed", 0, "gateway", why, d);
+    json_object_put(d);
+    if (lr != 0 || db_commit() != 0) {
+        db_rollback();
+        out->code = LENDING_DB_DOWN;
+        return;
+    }
+    lending_portfolio_changed();
+    out->json = "{}";
     out->code = LENDING_OK;
 }
 
@@ -1009,6 +1148,15 @@ int lending_collection_webhook(arena *a, const char *body, size_t len, const cha
         out->state = "invalid_event";
         return 0;
     }
+    char derived[65];
+    if (event_id == NULL || event_id[0] == '\0') {
+        /* No event id: the body's hash (as for payouts), so a re-delivery is still a
+         * duplicate. */
+        unsigned char h[32];
+        crypto_hash_sha256(h, (const unsigned char *)body, len);
+        sodium_bin2hex(derived, sizeof(derived), h, sizeof(h));
+        event_id = derived;
+    }
     const char *pseen[1] = {event_id};
     PGresult *seen = db_exec(a, SQL(RP_EVENT_SEEN), 1, pseen);
     if (!db_ok(seen)) {
@@ -1059,15 +1207,29 @@ int lending_collection_webhook(arena *a, const char *body, size_t len, const cha
     struct lending_outcome uc;
     memset(&uc, 0, sizeof(uc));
     if (!strcmp(ev.event, "payment.captured") && loan_id != NULL) {
+        /* Valued on the day it was captured (India's date), not the day the event arrived: a
+         * delivery retried across a day-end is not a late payment. */
+        const char *value = NULL;
+        if (ev.created_at > 0) {
+            time_t t = (time_t)ev.created_at + LENDING_UTC_OFFSET;
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            value = arena_printf(a, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        }
         struct lending_payment pay = {
             .kind = !strcmp(purpose, "cooling_off_exit") ? SVC_EV_COOLING_OFF : SVC_EV_REPAYMENT,
             .amount = ev.amount,
-            .value_date = NULL,
+            .value_date = value,
             .reference = ev.payment_id,
             .channel = "gateway",
             .link_id = link_id,
+            .currency = ev.currency,
         };
         lending_repay(a, NULL, loan_id, &pay, NULL, &uc);
+        if (uc.code == LENDING_INVALID && !strcmp(uc.state, "value_date")) {
+            pay.value_date = NULL; /* outside the loan's dates: the business date */
+            lending_repay(a, NULL, loan_id, &pay, NULL, &uc);
+        }
         if (uc.code == LENDING_COOLING_OFF_OVER) {
             /* Paid after the period ended: an ordinary repayment, never lost. */
             pay.kind = SVC_EV_REPAYMENT;
@@ -1075,43 +1237,34 @@ int lending_collection_webhook(arena *a, const char *body, size_t len, const cha
         }
         outcome = uc.code == LENDING_CREATED     ? "applied"
                   : uc.code == LENDING_DUPLICATE ? "duplicate"
+                  : uc.code == LENDING_INVALID   ? "refused"
                                                  : "ignored";
     } else if (!strcmp(ev.event, "refund.processed")) {
-        const char *pf[1] = {ev.payment_id};
-        PGresult *f = db_exec(a, SQL(RP_FIND_REFERENCE), 1, pf);
-        if (db_ok(f) && PQntuples(f) > 0 && strcmp(PQgetvalue(f, 0, 2), "t") != 0) {
-            const char *lid = arena_strdup(a, PQgetvalue(f, 0, 0));
-            const char *rid = arena_strdup(a, PQgetvalue(f, 0, 1));
-            int64_t paid = num(f, 0, 3);
-            const char *value = arena_strdup(a, PQgetvalue(f, 0, 4));
-            const char *why =
-                arena_printf(a, "gateway refund %s of %s", ev.refund_id, ev.payment_id);
-            lending_reverse(a, NULL, lid, rid, why, NULL, &uc);
-            if (uc.code == LENDING_OK && ev.amount < paid) {
-                /* A partial refund: what was kept is a repayment of its own, same value date. */
-                struct lending_payment rest = {
-                    .kind = SVC_EV_REPAYMENT,
-                    .amount = paid - ev.amount,
-                    .value_date = value,
-                    .reference = arena_printf(a, "%s-net-%s", ev.payment_id, ev.refund_id),
-                    .channel = "gateway",
-                };
-                lending_repay(a, NULL, lid, &rest, NULL, &uc);
-                if (uc.code == LENDING_CREATED)
-                    uc.code = LENDING_OK;
-            }
-            outcome = uc.code == LENDING_OK ? "applied" : "ignored";
-        } else if (db_ok(f) && PQntuples(f) > 0) {
-            outcome = "duplicate";
+        lending_refund(a, ev.payment_id, ev.refund_id, ev.amount, &uc);
+        if (uc.code == LENDING_NOT_FOUND) {
+            /* A refund before its payment (no order is guaranteed): not final, so the gateway
+             * delivers it again, by when the payment is recorded. */
+            log_msg(LOG_WARN, "webhook %s: refund %s of %s, a payment not recorded yet", event_id,
+                    ev.refund_id, ev.payment_id);
+            out->code = LENDING_BUSY;
+            return 0;
         }
+        outcome = uc.code == LENDING_OK                 ? "applied"
+                  : uc.code == LENDING_ALREADY_REVERSED ? "duplicate"
+                                                        : "ignored";
     }
-    if (uc.code == LENDING_DB_DOWN) {
-        out->code = LENDING_DB_DOWN;
+    /* A failure that may pass (the database, a deadlock, the day-end) is not an outcome: the
+     * event is not recorded and the answer is 5xx, so the gateway delivers it again. */
+    if (uc.code == LENDING_DB_DOWN || uc.code == LENDING_FAULT || uc.code == LENDING_BUSY) {
+        if (uc.code == LENDING_FAULT)
+            log_msg(LOG_ERROR, "webhook %s: %s of %s failed: %s", event_id, ev.event, ev.payment_id,
+                    uc.detail ? uc.detail : "?");
+        out->code = uc.code == LENDING_BUSY ? LENDING_BUSY : LENDING_DB_DOWN;
         return 0;
     }
     if (strcmp(outcome, "applied") != 0 && strcmp(outcome, "duplicate") != 0)
-        log_msg(LOG_WARN, "webhook %s: %s of %s not applied (loan %s, outcome %d)", event_id,
-                ev.event, ev.payment_id, loan_id ? loan_id : "unknown", (int)uc.code);
+        log_msg(LOG_WARN, "webhook %s: %s of %s not applied (loan %s): %s", event_id, ev.event,
+                ev.payment_id, loan_id ? loan_id : "unknown", uc.detail ? uc.detail : outcome);
     if (event_record(a, event_id, &ev, outcome) != 0) {
         out->code = LENDING_DB_DOWN;
         return 0;
