@@ -40,22 +40,22 @@ static const struct db_stmt sql[PF_SQL_COUNT] = {
      "        count(*) AS n, sum(outstanding_principal) AS outstanding FROM loans "
      "        WHERE state = 'ACTIVE' GROUP BY 1) d USING (bucket)))::text"},
     [PF_DELINQUENCY] = {"portfolio_delinquency",
+     "WITH sel AS (SELECT l.loan_id, l.application_id, l.days_past_due, l.classification, "
+     "      l.own_classification, l.outstanding_principal, l.currency FROM loans l "
+     "      WHERE l.state = 'ACTIVE' AND CASE $1 WHEN 'delinquent' THEN "
+     "      l.classification <> 'STANDARD' WHEN 'current' THEN l.classification = 'STANDARD' "
+     "      ELSE l.classification = $1 END), "
+     "page AS (SELECT * FROM sel ORDER BY days_past_due DESC, loan_id LIMIT $2::int OFFSET $3::int) "
      "SELECT json_build_object('bucket', $1::text, 'as_of', (SELECT max(business_date) FROM cob_runs), "
-     "'loans', coalesce(json_agg(json_build_object('loan_id', x.loan_id, 'application_id', "
+     "'loans', coalesce((SELECT json_agg(json_build_object('loan_id', x.loan_id, 'application_id', "
      "x.application_id, 'days_past_due', x.days_past_due, 'classification', x.classification, "
      "'own_classification', x.own_classification, "
      "'outstanding_principal', round(x.outstanding_principal / 100.0, 2), "
-     "'overdue_amount', round(x.overdue / 100.0, 2), 'currency', x.currency) "
-     "ORDER BY x.days_past_due DESC, x.loan_id), '[]'), "
-     "'total', coalesce(max(x.total), 0), 'limit', $2::int, 'offset', $3::int)::text "
-     "FROM (SELECT l.*, count(*) OVER () AS total, "
-     "      (SELECT coalesce(sum(i.installment - i.paid_interest - i.paid_principal), 0) "
-     "         FROM loan_installments i WHERE i.loan_id = l.loan_id AND i.settled_on IS NULL "
-     "          AND i.due_date < business_date()) AS overdue "
-     "      FROM loans l WHERE l.state = 'ACTIVE' AND CASE $1 WHEN 'delinquent' THEN "
-     "      l.classification <> 'STANDARD' WHEN 'current' THEN l.classification = 'STANDARD' "
-     "      ELSE l.classification = $1 END "
-     "      ORDER BY l.days_past_due DESC, l.loan_id LIMIT $2::int OFFSET $3::int) x"},
+     "'overdue_amount', round((SELECT coalesce(sum(i.installment - i.paid_interest - i.paid_principal), 0) "
+     "  FROM loan_installments i WHERE i.loan_id = x.loan_id AND i.settled_on IS NULL "
+     "  AND i.due_date < business_date()) / 100.0, 2), 'currency', x.currency) "
+     "ORDER BY x.days_past_due DESC, x.loan_id) FROM page x), '[]'), "
+     "'total', (SELECT count(*) FROM sel), 'limit', $2::int, 'offset', $3::int)::text"},
     [PF_HISTORY] = {"portfolio_history",
      "SELECT as_of::text, days_past_due, classification FROM loan_dpd_history "
      "WHERE loan_id = $1 ORDER BY as_of"},
