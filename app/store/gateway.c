@@ -880,8 +880,13 @@ int gateway_payment_event_parse(const char *body, size_t len, struct gateway_pay
                !strcmp(ev->event, "payment_link.partially_paid");
     int ended =
         !strcmp(ev->event, "payment_link.expired") || !strcmp(ev->event, "payment_link.cancelled");
-    if (!pay && !refund && !paid && !ended)
+    if (!pay && !refund && !paid && !ended) {
+        if (strncmp(ev->event, "payout.", 7) == 0 || strchr(ev->event, '.') == NULL)
+            goto out; /* "payout." alone, or not a name of the protocol's */
+        rc = 2; /* an event of the protocol that Loanflow does not act on */
+        *f = NULL;
         goto out;
+    }
     *f = "payload";
     if (!json_object_object_get_ex(doc, "payload", &payload) ||
         !json_object_is_type(payload, json_type_object))

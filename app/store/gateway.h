@@ -144,8 +144,9 @@ struct gateway_payment_event {
     long long created_at;
 };
 
-/* 0 parsed; 1 the body is an event of the protocol but not a collection one (payout.*: use
- * gateway_event_parse); -1 malformed (field says which field is missing or wrong). */
+/* 0 parsed; 1 the body is a payout event (payout.*: use gateway_event_parse); 2 another event
+ * of the protocol, one Loanflow does not act on (payment.authorized, order.paid ...; nothing
+ * filled); -1 malformed (field says which field is missing or wrong). */
 int gateway_payment_event_parse(const char *body, size_t len, struct gateway_payment_event *ev,
                                 const char **field);
 

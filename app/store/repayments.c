@@ -1142,6 +1142,10 @@ int lending_collection_webhook(arena *a, const char *body, size_t len, const cha
     int pr = gateway_payment_event_parse(body, len, &ev, &field);
     if (pr == 1)
         return 1;
+    if (pr == 2) { /* acknowledged, so the gateway does not deliver it again for a day */
+        webhook_status(a, "ignored", out);
+        return 0;
+    }
     if (pr != 0) {
         out->code = LENDING_FAULT;
         out->detail = field ? field : "body";

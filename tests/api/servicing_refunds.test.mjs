@@ -79,6 +79,13 @@ describe('refunds of collected payments', () => {
     assert.deepEqual(rows(payId), []);
   });
 
+  test('an event of the protocol Loanflow does not act on (order.paid) is acknowledged, 200 ignored, so the gateway does not retry it for a day', async () => {
+    const body = JSON.stringify({ entity: 'event', event: 'order.paid', contains: ['order'], payload: { order: { entity: { id: 'order_1' } } }, created_at: Math.floor(Date.now() / 1000) });
+    const r = await deliverWebhook(body, { eventId: newEventId() });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'ignored');
+  });
+
   test('a webhook without an event id is deduplicated by its body', async () => {
     const payId = `pay_ne${Date.now().toString(36)}`;
     const body = paymentBody({ payId, loanId: x.loanId, amount: 10000 });
