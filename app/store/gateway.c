@@ -883,7 +883,7 @@ int gateway_payment_event_parse(const char *body, size_t len, struct gateway_pay
     if (!pay && !refund && !paid && !ended) {
         if (strncmp(ev->event, "payout.", 7) == 0 || strchr(ev->event, '.') == NULL)
             goto out; /* "payout." alone, or not a name of the protocol's */
-        rc = 2; /* an event of the protocol that Loanflow does not act on */
+        rc = 2;       /* an event of the protocol that Loanflow does not act on */
         *f = NULL;
         goto out;
     }
