@@ -515,6 +515,19 @@ static int copy_member(json_object *obj, const char *key, char *dst, size_t cap,
     return 1;
 }
 
+/* A webhook parser's end: the document released; a failure leaves the event zeroed and *f
+ * naming the field at fault. Returns rc. */
+static int parse_done(json_object *doc, int rc, const char **f, void *ev, size_t size)
+{
+    json_object_put(doc);
+    if (rc != 0) {
+        const char *keep = *f;
+        memset(ev, 0, size);
+        *f = keep;
+    }
+    return rc;
+}
+
 /* The event's created_at (unix seconds) into *out when present; -1 when it is not a
  * non-negative integer. */
 static int event_created_at(json_object *doc, long long *out)
@@ -593,13 +606,7 @@ int gateway_event_parse(const char *body, size_t len, struct gateway_event *ev, 
     *f = NULL;
     rc = 0;
 out:
-    json_object_put(doc);
-    if (rc != 0) {
-        const char *keep = *f;
-        memset(ev, 0, sizeof(*ev));
-        *f = keep;
-    }
-    return rc;
+    return parse_done(doc, rc, f, ev, sizeof(*ev));
 }
 
 int gateway_status_rank(const char *status)
@@ -947,11 +954,5 @@ int gateway_payment_event_parse(const char *body, size_t len, struct gateway_pay
     *f = NULL;
     rc = 0;
 out:
-    json_object_put(doc);
-    if (rc != 0) {
-        const char *keep = *f;
-        memset(ev, 0, sizeof(*ev));
-        *f = keep;
-    }
-    return rc;
+    return parse_done(doc, rc, f, ev, sizeof(*ev));
 }

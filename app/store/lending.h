@@ -151,6 +151,9 @@ void lending_read_failed(arena *a, struct lending_outcome *out, const PGresult *
  * NULL with the transaction rolled back and out set (DB_DOWN, FAULT, NOT_FOUND for no row). */
 PGresult *lending_begin_lock(arena *a, const struct db_stmt *stmt, const char *id,
                              struct lending_outcome *out);
+/* The same in the caller's open transaction (no BEGIN, out not reset). */
+PGresult *lending_lock_row(arena *a, const struct db_stmt *stmt, const char *id,
+                           struct lending_outcome *out);
 /* A new id PREFIX-YYYYMMDD-XXXXXXXX (8 of A-Z0-9 from the CSPRNG, as application ids: no id is
  * shaped like a PAN or an Aadhaar number, which log scanners look for) into out[32]. */
 void lending_new_id(const char *prefix, char out[32]);

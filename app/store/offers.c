@@ -127,6 +127,12 @@ PGresult *lending_begin_lock(arena *a, const struct db_stmt *stmt, const char *i
         out->code = LENDING_DB_DOWN;
         return NULL;
     }
+    return lending_lock_row(a, stmt, id, out);
+}
+
+PGresult *lending_lock_row(arena *a, const struct db_stmt *stmt, const char *id,
+                           struct lending_outcome *out)
+{
     const char *p[1] = {id};
     PGresult *r = db_exec(a, stmt, 1, p);
     if (!db_ok(r)) {

@@ -555,17 +555,7 @@ static PGresult *begin_account(arena *a, const char *loan_id, struct lending_out
         lending_fail(a, out, b);
         return NULL;
     }
-    PGresult *r = db_exec(a, SQL(RP_LOCK), 1, p);
-    if (!db_ok(r)) {
-        lending_fail(a, out, r);
-        return NULL;
-    }
-    if (PQntuples(r) == 0) {
-        db_rollback();
-        out->code = LENDING_NOT_FOUND;
-        return NULL;
-    }
-    return r;
+    return lending_lock_row(a, SQL(RP_LOCK), loan_id, out);
 }
 
 void lending_repay(arena *a, const struct lending_actor *who, const char *loan_id,
