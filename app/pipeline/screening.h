@@ -162,4 +162,120 @@ double screen_jaro_winkler(const char *a, size_t alen, const char *b, size_t ble
  */
 double screen_name_score(const char *a, const char *b);
 
+/* ---- Secondary evidence: dates of birth and nationalities ---------------------------------- */
+
+#define SCREEN_MAX_DOB 4 /* dates of birth kept per entry ("DOB …; alt. DOB …") */
+#define SCREEN_MAX_NAT 4 /* nationalities / citizenships kept per entry */
+
+enum screen_dob_precision {
+    SCREEN_DOB_DAY,   /* DOB 12 Mar 1971 */
+    SCREEN_DOB_MONTH, /* DOB Mar 1971 */
+    SCREEN_DOB_YEAR,  /* DOB 1971 */
+    SCREEN_DOB_RANGE  /* DOB 1960 to 1963, DOB circa 1963 (+/- SCREEN_CIRCA_YEARS) */
+};
+#define SCREEN_CIRCA_YEARS 2
+
+/* A listed date of birth as the inclusive range of days it allows (YYYYMMDD integers). */
+typedef struct {
+    int from, to;
+    int precision; /* enum screen_dob_precision */
+} screen_dob;
+
+/*
+ * Facts of one entry taken from its SDN Remarks. nat[] holds what the remarks write after
+ * "nationality" / "citizen" ("Russia", "Korea, North") when filled by screen_parse_facts(); a
+ * caller that resolves them to ISO 3166 alpha-2 codes stores those instead before
+ * screen_list_facts() (the index compares nat[] with the query's country case-insensitively).
+ */
+typedef struct {
+    int ndob;
+    screen_dob dob[SCREEN_MAX_DOB];
+    int nnat;
+    char nat[SCREEN_MAX_NAT][64];
+} screen_facts;
+
+/*
+ * Parses the dates of birth ("DOB 12 Mar 1971", "DOB Mar 1971", "DOB 1971", "DOB circa 1971",
+ * "DOB 1960 to 1963", "DOB 01 Jan 1960 to 31 Dec 1962", "alt. DOB …") and the nationalities and
+ * citizenships of an SDN Remarks string (borrowed, NULL = none) into *out. Unreadable dates are
+ * skipped, never guessed. Returns the number of facts found (ndob + nnat).
+ */
+int screen_parse_facts(const char *remarks, screen_facts *out);
+
+/* Writes a listed date canonically: "1971-03-12", "1971-03", "1971", "1960..1963" (whole
+ * years) or "1960-01-01..1962-12-31". Returns buf. len >= 32 is always enough. */
+const char *screen_dob_format(const screen_dob *d, char *buf, size_t len);
+/* Reads the canonical form back; 0, or -1 when s is not one. */
+int screen_dob_parse(const char *s, screen_dob *out);
+
+/* Attaches the facts of entry_id to the (unbuilt) list; facts is borrowed and copied. Entries
+ * without facts simply have none. 0, or -1 (EINVAL: built or NULL, ENOMEM). */
+int screen_list_facts(screen_list *l, long entry_id, const screen_facts *facts);
+
+/* ---- Search with evidence -------------------------------------------------------------------- */
+
+enum screen_level { SCREEN_CLEAR = 0, SCREEN_REVIEW = 1, SCREEN_BLOCK = 2 };
+
+enum screen_kind {
+    SCREEN_KIND_NAME,    /* scored on the whole name (order, accents, typos, one name more) */
+    SCREEN_KIND_PARTIAL, /* every typed token is in the listed name, which has more */
+    SCREEN_KIND_COMMON   /* a partial name made only of very common names (weak alone) */
+};
+
+/* How a secondary fact compares: unknown (either side lacks it), agrees, near (the year of birth
+ * agrees but the listed day or month differs: no conclusion), disagrees. */
+enum screen_fact { SCREEN_FACT_UNKNOWN = 0, SCREEN_FACT_AGREES, SCREEN_FACT_NEAR, SCREEN_FACT_DISAGREES };
+
+typedef struct {
+    const char *date_of_birth; /* YYYY-MM-DD; NULL or "" = not known */
+    const char *country;       /* the applicant's country, ISO alpha-2; NULL or "" = not known */
+    double review, block;      /* name-score thresholds (SANCTIONS_REVIEW, SANCTIONS_BLOCK) */
+} screen_query;
+
+typedef struct {
+    double score;           /* screen_name_score-equivalent of the name alone */
+    long entry_id;
+    char matched_name[256]; /* the listed name as added */
+    int kind;               /* enum screen_kind */
+    int name_level;         /* enum screen_level from the name alone (COMMON counts as CLEAR) */
+    int level;              /* enum screen_level after the date of birth and nationality */
+    int dob, nationality;   /* enum screen_fact */
+    char matched[192];      /* listed tokens the typed name supplied, space-separated */
+    char missing[192];      /* listed tokens it did not */
+    char unmatched[192];    /* typed tokens found nowhere in the listed name */
+    char listed_dob[160];   /* the entry's dates, canonical, separated by "; " */
+    char listed_nat[64];    /* the entry's nationalities, separated by "; " */
+} screen_candidate;
+
+/*
+ * Ranked candidates for name in the built list l: up to max of them, best first (level, then
+ * score), with the evidence. A candidate is a listed name scoring >= SCREEN_SHOW_MIN, or a
+ * partial name. Rules (docs/screening.md):
+ *   name alone: score >= block -> BLOCK; score >= review or PARTIAL -> REVIEW; COMMON -> CLEAR
+ *     unless a fact supports it. PARTIAL: >= 2 typed regular tokens, every one paired with a
+ *     token of a listed person's name (initials pair with a given name of that letter), the
+ *     surname among them when the list writes "SURNAME, Given", at most one typo, and at least
+ *     one token that is not a very common name (screen_common_token).
+ *   date of birth: agrees -> REVIEW becomes BLOCK (a COMMON name: REVIEW, or BLOCK when the
+ *     listed date is a day); disagrees -> BLOCK becomes REVIEW, COMMON stays CLEAR.
+ *   nationality (weaker; only when the date of birth decided nothing): agrees -> COMMON becomes
+ *     REVIEW; disagrees -> a BLOCK on an inexact name (score < 1) becomes REVIEW.
+ * Returns the number of candidates written (0..max), or -1 (EINVAL, ENOMEM): not screened.
+ */
+#define SCREEN_SHOW_MIN 0.70
+int screen_search(const screen_list *l, const char *name, const screen_query *q,
+                  screen_candidate *out, int max);
+
+/* 1 when the normalised token (lower-case ASCII, as screen_normalize writes it) is a very common
+ * given name or surname: one of the built-in list of common names of many cultures, or, in a
+ * built list l (may be NULL), carried by at least SCREEN_COMMON_SHARE of its person names. */
+#define SCREEN_COMMON_SHARE 0.004
+int screen_common_token(const screen_list *l, const char *tok, size_t len);
+
+/* Names of the enums for JSON: "clear"/"review"/"block", "name"/"partial"/"common",
+ * "unknown"/"agrees"/"near"/"disagrees". */
+const char *screen_level_name(int level);
+const char *screen_kind_name(int kind);
+const char *screen_fact_name(int fact);
+
 #endif /* LOANFLOW_SCREENING_H */
