@@ -62,7 +62,7 @@ loanctl: $(CLI_OBJS) $(STORE_OBJS) $(PIPELINE_OBJS) $(RUNTIME_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # A unit test links with the layer of what it tests and the layers below it, nothing above.
-UNIT_PIPELINE := loan identity risk screening validate market schedule servicing
+UNIT_PIPELINE := loan identity risk screening screening_quality validate market schedule servicing
 UNIT_STORE    := pii db lending gateway
 unit_layer     = $(if $(filter $(1),$(UNIT_PIPELINE)),$(PIPELINE_OBJS) $(RUNTIME_OBJS),$(if \
                  $(filter $(1),$(UNIT_STORE)),$(STORE_OBJS) $(PIPELINE_OBJS) $(RUNTIME_OBJS),\

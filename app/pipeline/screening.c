@@ -811,7 +811,10 @@ static void fold_tokens(const char *in, struct norm *nm)
     }
 }
 
-size_t screen_normalize(const char *in, char *out, size_t outlen)
+/* screen_normalize(), also reporting where the surname is: for the person form "SURNAME, Given"
+ * the surname's tokens are the *sur_n tokens of out from token index *sur_at (the given names
+ * come first); 0 for other names (surname unknown). */
+static size_t normalize_ex(const char *in, char *out, size_t outlen, int *sur_at, int *sur_n)
 {
     struct norm nmbuf, *nm = &nmbuf;
     int ord[NORM_MAX_TOKENS];
@@ -819,6 +822,7 @@ size_t screen_normalize(const char *in, char *out, size_t outlen)
     int nseg = 0, cnt = 0, first = 0;
     size_t w = 0;
 
+    *sur_at = *sur_n = 0;
     if (!out || outlen == 0)
         return 0;
     out[0] = '\0';
@@ -844,6 +848,8 @@ size_t screen_normalize(const char *in, char *out, size_t outlen)
             ord[cnt++] = seg_start[1] + i;
         for (int i = 0; i < seg_len[0]; i++)
             ord[cnt++] = seg_start[0] + i;
+        *sur_at = seg_len[1];
+        *sur_n = seg_len[0];
     } else if (nseg > 0) {
         cnt = seg_start[nseg - 1] + seg_len[nseg - 1];
         cnt = strip_tail(nm, ord, cnt, 1);
@@ -863,6 +869,13 @@ size_t screen_normalize(const char *in, char *out, size_t outlen)
     }
     out[w] = '\0';
     return w;
+}
+
+size_t screen_normalize(const char *in, char *out, size_t outlen)
+{
+    int at, n;
+
+    return normalize_ex(in, out, outlen, &at, &n);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1065,8 +1078,16 @@ static int regular_flags(const struct toks *t, uint8_t *reg)
     return nreg ? nreg : t->n;
 }
 
-/* Score of two tokenised names, 0..1 (see the file comment). */
-static double score_tokens(const struct toks *q, const struct toks *l)
+/* How score_tokens paired two names: bit i of q_paired / l_paired = token i took part in a pair
+ * that counted (regular pairs after the weak-pair rule, and equal minor tokens). */
+struct pairing {
+    uint32_t q_paired, l_paired;
+    uint32_t q_reg, l_reg; /* regular tokens (regular_flags) */
+    int k, fuzzy;
+};
+
+/* Score of two tokenised names, 0..1 (see the file comment); *pr (may be NULL) gets the pairs. */
+static double score_tokens(const struct toks *q, const struct toks *l, struct pairing *pr)
 {
     double sim[SCORE_MAX_TOK][SCORE_MAX_TOK];
     uint8_t weak[SCORE_MAX_TOK][SCORE_MAX_TOK];
@@ -1076,6 +1097,8 @@ static double score_tokens(const struct toks *q, const struct toks *l)
     double sw = 0.0, wsum = 0.0;
     int k = 0, uq = 0, ul = 0, minor = 0, fuzzy = 0;
 
+    if (pr)
+        memset(pr, 0, sizeof(*pr));
     if (q->n == 0 || l->n == 0)
         return 0.0;
     regular_flags(q, qreg);
@@ -1142,6 +1165,18 @@ static double score_tokens(const struct toks *q, const struct toks *l)
         sw += sim[i][j] * w;
         wsum += w;
     }
+    if (pr) {
+        for (int i = 0; i < q->n; i++) {
+            pr->q_paired |= (uint32_t)qused[i] << i;
+            pr->q_reg |= (uint32_t)qreg[i] << i;
+        }
+        for (int j = 0; j < l->n; j++) {
+            pr->l_paired |= (uint32_t)lused[j] << j;
+            pr->l_reg |= (uint32_t)lreg[j] << j;
+        }
+        pr->k = k;
+        pr->fuzzy = fuzzy;
+    }
     if (k == 0)
         return 0.0;
     for (int i = 0; i < q->n; i++) {
@@ -1177,7 +1212,7 @@ double screen_name_score(const char *a, const char *b)
 
     name_tokens(a, bufa, &ta);
     name_tokens(b, bufb, &tb);
-    return score_tokens(&ta, &tb);
+    return score_tokens(&ta, &tb, NULL);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1189,13 +1224,25 @@ struct sname {
     size_t raw_off; /* listed name as added, in raw[] */
     size_t tok_off; /* vocabulary ids, in tok[] */
     uint8_t ntok;
-    uint8_t nreg; /* regular tokens (all tokens if none is regular) */
+    uint8_t nreg;      /* regular tokens (all tokens if none is regular) */
+    uint8_t person;    /* added with type "individual" */
+    uint32_t sur_mask; /* bit j: token j is the surname ("SURNAME, Given"); 0 = not known */
 };
 
 struct vtok {
     uint32_t off; /* in vpool[] */
     uint8_t len;
     uint8_t minor;
+    uint8_t common;   /* screen_common_token (set by screen_list_build) */
+    uint32_t letters; /* bit c: the token has letter 'a' + c (or a digit: bit 26) */
+};
+
+/* An entry's secondary facts as the index keeps them. */
+struct efacts {
+    long entry_id;
+    uint8_t ndob, nnat;
+    screen_dob dob[SCREEN_MAX_DOB];
+    char nat[SCREEN_MAX_NAT][4]; /* ISO alpha-2 or alpha-3 codes */
 };
 
 struct keypair {
@@ -1225,6 +1272,9 @@ struct screen_list {
     uint32_t *key_off;  /* nkeys + 1 offsets into key_vid[] */
     uint32_t *key_vid;
     size_t nkeys;
+
+    struct efacts *facts; /* sorted by entry_id once built */
+    size_t nfacts, cap_facts;
 };
 
 screen_list *screen_list_new(void)
@@ -1251,6 +1301,7 @@ void screen_list_free(screen_list *l)
     free(l->key_hash);
     free(l->key_off);
     free(l->key_vid);
+    free(l->facts);
     free(l);
 }
 
@@ -1268,6 +1319,16 @@ static int vhash_insert(uint32_t *tab, size_t cap, const screen_list *l, uint32_
         i = (i + 1) & (cap - 1);
     tab[i] = vid + 1;
     return 0;
+}
+
+/* Which letters a token has: two tokens within two edits differ in at most four of them. */
+static uint32_t letter_mask(const char *s, size_t len)
+{
+    uint32_t m = 0;
+
+    for (size_t i = 0; i < len; i++)
+        m |= s[i] >= 'a' && s[i] <= 'z' ? 1u << (s[i] - 'a') : 1u << 26;
+    return m;
 }
 
 /* Returns the vocabulary id of token s (interning it), or -1 on ENOMEM. */
@@ -1305,6 +1366,8 @@ static long intern(screen_list *l, const char *s, size_t len)
         return -1;
     }
     vid = (uint32_t)l->nvocab++;
+    l->vocab[vid].letters = letter_mask(s, len);
+    l->vocab[vid].common = 0;
     l->vocab[vid].off = (uint32_t)l->vpool_len;
     l->vocab[vid].len = (uint8_t)len;
     l->vocab[vid].minor = (uint8_t)is_minor(s, len);
@@ -1320,7 +1383,7 @@ int screen_list_add(screen_list *l, long entry_id, const char *name, const char 
     struct toks t;
     struct sname *sn;
     size_t rl;
-    int nreg = 0;
+    int nreg = 0, sur_at, sur_n;
 
     if (!l || !name || l->built) {
         errno = EINVAL;
@@ -1328,7 +1391,8 @@ int screen_list_add(screen_list *l, long entry_id, const char *name, const char 
     }
     if (type && (ascii_ieq(type, "vessel") || ascii_ieq(type, "aircraft")))
         return 0;
-    name_tokens(name, buf, &t);
+    normalize_ex(name, buf, sizeof(buf), &sur_at, &sur_n);
+    split_tokens(buf, &t);
     if (t.n == 0)
         return 0;
     rl = strlen(name) + 1;
@@ -1353,6 +1417,10 @@ int screen_list_add(screen_list *l, long entry_id, const char *name, const char 
     sn->tok_off = l->ntok;
     sn->ntok = (uint8_t)t.n;
     sn->nreg = (uint8_t)(nreg ? nreg : t.n);
+    sn->person = (uint8_t)(type && ascii_ieq(type, "individual"));
+    sn->sur_mask = 0;
+    for (int j = sur_at; j < sur_at + sur_n && j < t.n; j++)
+        sn->sur_mask |= 1u << j;
     memcpy(l->raw + l->raw_len, name, rl);
     l->raw_len += rl;
     l->ntok += (size_t)t.n;
@@ -1362,6 +1430,7 @@ int screen_list_add(screen_list *l, long entry_id, const char *name, const char 
 struct sdn_load {
     screen_list *l;
     long entry_id;
+    const char *type; /* of the entry whose a.k.a.s are being added */
     int with_akas;
     long added;
     int failed;
@@ -1372,7 +1441,7 @@ static int load_aka_cb(const char *name, void *ud)
     struct sdn_load *s = ud;
     size_t before = s->l->nnames;
 
-    if (screen_list_add(s->l, s->entry_id, name, NULL) != 0) {
+    if (screen_list_add(s->l, s->entry_id, name, s->type) != 0) {
         s->failed = 1;
         return 1;
     }
@@ -1394,6 +1463,7 @@ static int load_sdn_cb(const screen_entry *e, void *ud)
     s->added += (long)(s->l->nnames - before);
     if (s->with_akas) {
         s->entry_id = e->entry_id;
+        s->type = e->type;
         if (screen_remarks_akas(e->remarks, load_aka_cb, s) < 0)
             return 1;
     }
@@ -1403,7 +1473,7 @@ static int load_sdn_cb(const screen_entry *e, void *ud)
 long screen_list_add_sdn(screen_list *l, const char *buf, size_t len, int with_akas, char *err,
                          size_t errlen)
 {
-    struct sdn_load s = {l, 0, with_akas, 0, 0};
+    struct sdn_load s = {l, 0, NULL, with_akas, 0, 0};
     long rc;
 
     if (!l || l->built) {
@@ -1505,6 +1575,117 @@ static int cmp_keypair(const void *a, const void *b)
     return (x->vid > y->vid) - (x->vid < y->vid);
 }
 
+/* clang-format off */
+/* Very common given names and surnames of many cultures, normalised (screen_normalize) and
+ * sorted: a partial name made only of these is weak evidence on its own (docs/screening.md).
+ * Written for Loanflow from general knowledge of name frequencies; not derived from any list
+ * screened against or from the false-positive test names. */
+static const char *const common_names[] = {
+    "abbas", "abdel", "abdul", "abdullah", "abdullahi", "abubakar", "adams", "adeyemi", "aguilar",
+    "agus", "ahmad", "ahmadi", "ahmed", "ahmet", "aisha", "akira", "alain", "aleksandr",
+    "alekseev", "aleksey", "alessandro", "alexander", "alexey", "ali", "allen", "almeida",
+    "alvarez", "alves", "amanda", "amina", "amit", "amy", "ana", "anderson", "andre", "andrea",
+    "andreas", "andrei", "andres", "andrew", "andrey", "anh", "anil", "anita", "anna", "anne",
+    "anthony", "antonio", "arslan", "arun", "ashley", "ashok", "aslan", "aydin", "ayse", "aziz",
+    "baker", "barbara", "becker", "bello", "benjamin", "bernard", "betty", "bianchi", "boateng",
+    "bondarenko", "brandon", "brian", "brown", "bruno", "budi", "bui", "campbell", "carlos",
+    "carmen", "carol", "carter", "carvalho", "castillo", "celik", "chavez", "chen", "cho", "choi",
+    "christopher", "clark", "colombo", "costa", "cruz", "dang", "daniel", "das", "david",
+    "deborah", "deepak", "demir", "dewi", "diaz", "diego", "dmitri", "dmitry", "do", "dogan",
+    "donald", "donna", "dorothy", "dubois", "duc", "duong", "durand", "eduardo", "edward",
+    "egorov", "elena", "elizabeth", "emily", "emma", "emmanuel", "eric", "esposito", "fang",
+    "fatima", "fatma", "fedorov", "felipe", "fernando", "ferrari", "ferreira", "fischer", "flores",
+    "francesco", "francisco", "francois", "gabriel", "gabriela", "gao", "garcia", "gary", "george",
+    "giovanni", "giulia", "giuseppe", "gomes", "gomez", "gonzalez", "grace", "green", "guo",
+    "gupta", "gutierrez", "haddad", "hall", "hamed", "hamid", "hans", "harris", "hasan", "hassan",
+    "he", "hernandez", "herrera", "hill", "hiroshi", "ho", "hoang", "hoffmann", "hong", "hosein",
+    "hossein", "hosseini", "hu", "hua", "huang", "husain", "huseyin", "hussain", "hussein", "hyun",
+    "ibrahim", "igor", "irina", "isabel", "isabelle", "ismail", "ito", "ivan", "ivanov", "ivanova",
+    "iyer", "jackson", "jafari", "jain", "james", "jang", "jason", "javier", "jean", "jeffrey",
+    "jennifer", "jessica", "jesus", "jian", "jimenez", "jin", "jing", "joao", "john", "johnson",
+    "jones", "jorge", "jose", "joseph", "joshi", "joshua", "juan", "jun", "jung", "jurgen",
+    "justin", "kamau", "kaminski", "kang", "karen", "karim", "karimi", "kaya", "kenji", "kenneth",
+    "kevin", "khadija", "khalid", "khalil", "khan", "kilic", "kim", "kimberly", "king", "klaus",
+    "kobayashi", "kovalenko", "kowalczyk", "kowalski", "kozlov", "krishna", "kumar", "kuznetsov",
+    "lakshmi", "larry", "laura", "laurent", "layla", "le", "lebedev", "lee", "lefebvre", "lei",
+    "leila", "leroy", "lewandowski", "lewis", "li", "lim", "lima", "lin", "linda", "linh", "lisa",
+    "liu", "lopez", "louis", "lucas", "lucia", "luis", "luo", "ly", "ma", "mahmoud", "manoj",
+    "manuel", "marco", "marcos", "margaret", "maria", "mariam", "marie", "mario", "mark", "martin",
+    "martinez", "martins", "mary", "maryam", "matthew", "medina", "mehdi", "mehmet", "mehta",
+    "melissa", "mendoza", "mensah", "meyer", "michael", "michel", "michelle", "miguel", "mikhail",
+    "mikhailov", "miller", "min", "ming", "minh", "mishra", "mitchell", "mohamed", "mohammad",
+    "mohammadi", "mohammed", "mohan", "mohsen", "moore", "moradi", "morales", "moreau", "moreno",
+    "morozov", "mostafa", "mueller", "muhammad", "muller", "murat", "musa", "mustafa", "mwangi",
+    "nair", "nakamura", "nancy", "nasser", "natalia", "nathalie", "neha", "nelson", "ngo",
+    "nguyen", "nicolas", "nikolaev", "nikolai", "nikolay", "njoroge", "noor", "nour", "novikov",
+    "nowak", "ochieng", "okafor", "okeke", "oleg", "olga", "oliveira", "olivia", "omar", "orlov",
+    "ortiz", "osman", "otieno", "owusu", "ozdemir", "ozturk", "pablo", "park", "patel", "patricia",
+    "paul", "paula", "paulo", "pavel", "pavlov", "pereira", "perez", "peter", "petrov", "petrova",
+    "pham", "phan", "philippe", "pierre", "pillai", "ping", "pooja", "popov", "priya", "rafael",
+    "rahimi", "rahman", "rahul", "raj", "rajesh", "ram", "ramesh", "ramirez", "ramos", "rao",
+    "rashid", "raul", "ravi", "rebecca", "reddy", "reyes", "reza", "rezaei", "ribeiro", "ricardo",
+    "ricci", "richard", "rivera", "robert", "roberto", "roberts", "robinson", "rodrigo",
+    "rodrigues", "rodriguez", "romano", "romero", "rosa", "rossi", "ruiz", "russo", "ryan",
+    "saeed", "sahin", "said", "saleh", "salem", "salim", "samuel", "sanchez", "sandra", "sanjay",
+    "santos", "sara", "sarah", "sato", "schmidt", "schneider", "schulz", "scott", "semenov",
+    "sergei", "sergey", "sergio", "shah", "sharma", "sharon", "shevchenko", "silva", "simon",
+    "singh", "siti", "smirnov", "smirnova", "smith", "sofia", "sokolov", "sophia", "sophie",
+    "souza", "sri", "stefan", "stepanov", "stephanie", "stephen", "steven", "sun", "sunil",
+    "sunita", "suresh", "susan", "suzuki", "svetlana", "takahashi", "takashi", "tanaka", "tao",
+    "tatiana", "taylor", "teresa", "thi", "thiago", "thomas", "thompson", "timothy", "torres",
+    "tran", "umar", "van", "vargas", "vasiliev", "verma", "vijay", "viktor", "vladimir", "vo",
+    "volkov", "vu", "wagner", "walker", "wang", "watanabe", "weber", "wei", "white", "william",
+    "williams", "wilson", "wisniewski", "wojcik", "wolfgang", "wright", "wu", "xu", "yadav",
+    "yamamoto", "yan", "yang", "yildirim", "yildiz", "yilmaz", "yoon", "young", "yousef",
+    "youssef", "yuki", "yuri", "yusuf", "zahra", "zainab", "zhang", "zhao", "zhou", "zhu"
+};
+/* clang-format on */
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int common_builtin(const char *tok, size_t len)
+{
+    char key[TOK_MAX_LEN + 1];
+    const char *kp = key;
+
+    if (len > TOK_MAX_LEN)
+        return 0;
+    memcpy(key, tok, len);
+    key[len] = '\0';
+    return bsearch(&kp, common_names, sizeof(common_names) / sizeof(common_names[0]),
+                   sizeof(common_names[0]), cmp_cstr) != NULL;
+}
+
+/* Sets vocab[].common: built-in common names, and tokens carried by at least
+ * SCREEN_COMMON_SHARE of the list's person names. Postings must be built. */
+static void mark_common(screen_list *l)
+{
+    size_t persons = 0;
+
+    for (size_t i = 0; i < l->nnames; i++)
+        persons += l->names[i].person;
+    for (size_t v = 0; v < l->nvocab; v++) {
+        const struct vtok *vt = &l->vocab[v];
+        size_t df = 0;
+
+        for (uint32_t p = l->post_off[v]; p < l->post_off[v + 1]; p++)
+            df += l->names[l->post[p]].person;
+        l->vocab[v].common =
+            (uint8_t)(common_builtin(l->vpool + vt->off, vt->len) ||
+                      (persons >= 1000 && (double)df >= SCREEN_COMMON_SHARE * (double)persons));
+    }
+}
+
+static int cmp_efacts(const void *a, const void *b)
+{
+    const struct efacts *x = a, *y = b;
+
+    return (x->entry_id > y->entry_id) - (x->entry_id < y->entry_id);
+}
+
 int screen_list_build(screen_list *l)
 {
     struct keypair *kp = NULL;
@@ -1585,6 +1766,9 @@ int screen_list_build(screen_list *l)
     l->nkeys = nk;
     free(kp);
     free(fill);
+    mark_common(l);
+    if (l->nfacts > 1)
+        qsort(l->facts, l->nfacts, sizeof(*l->facts), cmp_efacts);
     l->built = 1;
     return 0;
 
@@ -1732,6 +1916,36 @@ static int popcount32(uint32_t x)
     return __builtin_popcount(x);
 }
 
+/* 1 when one of the query tokens in unhit (long ones the deletion keys did not find) may still
+ * pair with a regular token of listed name nm as a two-edit variant (tok_sim: both within two
+ * edits, the longer D2_MIN_LEN or more). Keeps the candidate bound honest without scoring every
+ * name that shares only a frequent token with the query. */
+static int d2_possible(const screen_list *l, uint32_t nm, const struct toks *q, uint32_t unhit)
+{
+    const struct sname *sn = &l->names[nm];
+
+    for (int i = 0; unhit && i < q->n; i++) {
+        uint32_t qm;
+
+        if (!((unhit >> i) & 1))
+            continue;
+        unhit &= ~(1u << i);
+        qm = letter_mask(q->s[i], q->len[i]);
+        for (int j = 0; j < sn->ntok; j++) {
+            const struct vtok *v = &l->vocab[l->tok[sn->tok_off + (size_t)j]];
+            int dl = (int)v->len - (int)q->len[i];
+            size_t maxlen = v->len > q->len[i] ? v->len : q->len[i];
+
+            if (v->minor || dl > 2 || dl < -2 || maxlen < D2_MIN_LEN ||
+                popcount32(v->letters ^ qm) > 4)
+                continue;
+            if (osa_distance(q->s[i], q->len[i], l->vpool + v->off, v->len) <= 2)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 int screen_best(const screen_list *l, const char *name, double min_score, screen_match *out)
 {
     struct query_scratch *s;
@@ -1778,7 +1992,7 @@ int screen_best(const screen_list *l, const char *name, double min_score, screen
         int n = l->names[nm].nreg;
         /* pairs possible: tokens hit within one edit, plus (heuristically, at most) one
          * long query token that might still pair as a two-edit variant (see tok_sim) */
-        int k = popcount32(s->mask[nm]) + ((long_mask & ~s->mask[nm]) != 0);
+        int k = popcount32(s->mask[nm]) + d2_possible(l, nm, &q, long_mask & ~s->mask[nm]);
         double bound;
 
         if (k > m)
@@ -1800,7 +2014,7 @@ int screen_best(const screen_list *l, const char *name, double min_score, screen
         if (s->cands[c].bound <= best)
             break; /* sorted: no later candidate can beat best */
         list_tokens(l, s->cands[c].name, &lt);
-        sc = score_tokens(&q, &lt);
+        sc = score_tokens(&q, &lt, NULL);
         if (sc > best) {
             best = sc;
             best_name = s->cands[c].name;
@@ -1835,4 +2049,697 @@ done:
         free(s);
     }
     return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Secondary facts: dates of birth and nationalities from the remarks                         */
+/* ------------------------------------------------------------------------------------------ */
+
+static const char *const month_abbr[12] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                           "jul", "aug", "sep", "oct", "nov", "dec"};
+
+static int days_in_month(int y, int m)
+{
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return dm[m - 1];
+}
+
+/* Skips blanks. */
+static const char *skip_sp(const char *p, const char *end)
+{
+    while (p < end && *p == ' ')
+        p++;
+    return p;
+}
+
+/* Reads n digits exactly (followed by a non-digit). -1 if not there. */
+static int read_digits(const char **pp, const char *end, int n)
+{
+    const char *p = *pp;
+    int v = 0;
+
+    for (int i = 0; i < n; i++, p++) {
+        if (p >= end || !is_digit((unsigned char)*p))
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    if (p < end && is_digit((unsigned char)*p))
+        return -1;
+    *pp = p;
+    return v;
+}
+
+/* One date of the remarks: [DD ]Mon YYYY | YYYY. Fills from/to and precision. 0 or -1. */
+static int read_date(const char **pp, const char *end, screen_dob *d)
+{
+    const char *p = skip_sp(*pp, end);
+    int day = 0, mon = 0, y;
+
+    if (p + 2 <= end && is_digit((unsigned char)p[0]) &&
+        (p + 2 == end || !is_digit((unsigned char)p[2])) && is_digit((unsigned char)p[1])) {
+        day = (p[0] - '0') * 10 + (p[1] - '0');
+        p = skip_sp(p + 2, end);
+    }
+    if (p + 3 <= end && !is_digit((unsigned char)*p)) {
+        for (int m = 0; m < 12; m++)
+            if (ascii_lower(p[0]) == month_abbr[m][0] && ascii_lower(p[1]) == month_abbr[m][1] &&
+                ascii_lower(p[2]) == month_abbr[m][2])
+                mon = m + 1;
+        if (mon == 0)
+            return -1;
+        p += 3;
+        while (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+            p++; /* "March", "Sept" */
+        p = skip_sp(p, end);
+    }
+    if (day && !mon)
+        return -1;
+    y = read_digits(&p, end, 4);
+    if (y < 1800 || y > 2100)
+        return -1;
+    if (mon && day) {
+        if (day < 1 || day > days_in_month(y, mon))
+            return -1;
+        d->from = d->to = y * 10000 + mon * 100 + day;
+        d->precision = SCREEN_DOB_DAY;
+    } else if (mon) {
+        d->from = y * 10000 + mon * 100 + 1;
+        d->to = y * 10000 + mon * 100 + days_in_month(y, mon);
+        d->precision = SCREEN_DOB_MONTH;
+    } else {
+        d->from = y * 10000 + 101;
+        d->to = y * 10000 + 1231;
+        d->precision = SCREEN_DOB_YEAR;
+    }
+    *pp = p;
+    return 0;
+}
+
+/* A DOB value: [circa ]DATE[ to DATE | -YYYY]. 0 or -1. */
+static int read_dob(const char *p, const char *end, screen_dob *d)
+{
+    int circa = 0;
+    screen_dob b;
+
+    p = skip_sp(p, end);
+    if (end - p > 6 && ascii_lower(p[0]) == 'c' && ascii_lower(p[1]) == 'i' &&
+        ascii_lower(p[2]) == 'r' && ascii_lower(p[3]) == 'c' && ascii_lower(p[4]) == 'a' &&
+        p[5] == ' ') {
+        circa = 1;
+        p += 6;
+    }
+    if (read_date(&p, end, d) != 0)
+        return -1;
+    p = skip_sp(p, end);
+    if (p < end && *p == '-') {
+        p++;
+        if (read_date(&p, end, &b) != 0 || b.precision != SCREEN_DOB_YEAR)
+            return -1;
+        d->to = b.to;
+        d->precision = SCREEN_DOB_RANGE;
+    } else if (end - p >= 3 && ascii_lower(p[0]) == 't' && ascii_lower(p[1]) == 'o' &&
+               p[2] == ' ') {
+        p += 3;
+        if (read_date(&p, end, &b) != 0)
+            return -1;
+        d->to = b.to;
+        d->precision = SCREEN_DOB_RANGE;
+    }
+    p = skip_sp(p, end);
+    if (p < end)
+        return -1; /* something we do not understand: no guess */
+    if (d->to < d->from)
+        return -1;
+    if (circa) {
+        d->from -= SCREEN_CIRCA_YEARS * 10000;
+        d->to += SCREEN_CIRCA_YEARS * 10000;
+        d->from = d->from / 10000 * 10000 + 101;
+        d->to = d->to / 10000 * 10000 + 1231;
+        d->precision = SCREEN_DOB_RANGE;
+    }
+    return 0;
+}
+
+/* Case-insensitive: does [p, end) start with the literal lit? */
+static int starts_with(const char *p, const char *end, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    if ((size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (ascii_lower(p[i]) != ascii_lower(lit[i]))
+            return 0;
+    return 1;
+}
+
+int screen_parse_facts(const char *remarks, screen_facts *out)
+{
+    const char *p = remarks;
+
+    memset(out, 0, sizeof(*out));
+    if (!remarks)
+        return 0;
+    while (*p) {
+        const char *e = strchr(p, ';'), *end;
+
+        if (!e)
+            e = p + strlen(p);
+        p = skip_sp(p, e);
+        end = e;
+        while (end > p && (end[-1] == ' ' || end[-1] == '.'))
+            end--;
+        if (starts_with(p, end, "alt. "))
+            p += 5;
+        if (starts_with(p, end, "DOB ")) {
+            screen_dob d;
+
+            if (out->ndob < SCREEN_MAX_DOB && read_dob(p + 4, end, &d) == 0)
+                out->dob[out->ndob++] = d;
+        } else if (starts_with(p, end, "nationality ") || starts_with(p, end, "citizen ")) {
+            const char *v = skip_sp(p + (ascii_lower(*p) == 'n' ? 12 : 8), end);
+            size_t n = (size_t)(end - v);
+            int dup = 0;
+
+            if (n > 0 && n < sizeof(out->nat[0]) && out->nnat < SCREEN_MAX_NAT) {
+                for (int i = 0; i < out->nnat && !dup; i++)
+                    dup = strlen(out->nat[i]) == n && memcmp(out->nat[i], v, n) == 0;
+                if (!dup) {
+                    memcpy(out->nat[out->nnat], v, n);
+                    out->nat[out->nnat][n] = '\0';
+                    out->nnat++;
+                }
+            }
+        }
+        p = *e ? e + 1 : e;
+    }
+    return out->ndob + out->nnat;
+}
+
+const char *screen_dob_format(const screen_dob *d, char *buf, size_t len)
+{
+    int fy = d->from / 10000, fm = d->from / 100 % 100, fd = d->from % 100;
+    int ty = d->to / 10000, tm = d->to / 100 % 100, td = d->to % 100;
+
+    switch (d->precision) {
+    case SCREEN_DOB_DAY:
+        snprintf(buf, len, "%04d-%02d-%02d", fy, fm, fd);
+        break;
+    case SCREEN_DOB_MONTH:
+        snprintf(buf, len, "%04d-%02d", fy, fm);
+        break;
+    case SCREEN_DOB_YEAR:
+        snprintf(buf, len, "%04d", fy);
+        break;
+    default:
+        if (fm == 1 && fd == 1 && tm == 12 && td == 31)
+            snprintf(buf, len, "%04d..%04d", fy, ty);
+        else
+            snprintf(buf, len, "%04d-%02d-%02d..%04d-%02d-%02d", fy, fm, fd, ty, tm, td);
+        break;
+    }
+    return buf;
+}
+
+/* Reads YYYY[-MM[-DD]] at *pp; returns the number of parts read (1..3) or 0. */
+static int read_iso(const char **pp, int *y, int *m, int *d)
+{
+    const char *p = *pp, *end = p + strlen(p);
+    int n = 1;
+
+    *m = *d = 0;
+    if ((*y = read_digits(&p, end, 4)) < 0)
+        return 0;
+    if (*p == '-' && is_digit((unsigned char)p[1])) {
+        p++;
+        if ((*m = read_digits(&p, end, 2)) < 1 || *m > 12)
+            return 0;
+        n = 2;
+        if (*p == '-' && is_digit((unsigned char)p[1])) {
+            p++;
+            if ((*d = read_digits(&p, end, 2)) < 1 || *d > days_in_month(*y, *m))
+                return 0;
+            n = 3;
+        }
+    }
+    *pp = p;
+    return n;
+}
+
+int screen_dob_parse(const char *s, screen_dob *out)
+{
+    const char *p = s;
+    int y, m, d, n, y2, m2, d2, n2;
+
+    if (!s || (n = read_iso(&p, &y, &m, &d)) == 0)
+        return -1;
+    if (*p == '\0') {
+        out->precision = n == 3 ? SCREEN_DOB_DAY : n == 2 ? SCREEN_DOB_MONTH : SCREEN_DOB_YEAR;
+        out->from = y * 10000 + (n >= 2 ? m : 1) * 100 + (n == 3 ? d : 1);
+        out->to = y * 10000 + (n >= 2 ? m : 12) * 100 +
+                  (n == 3 ? d : n == 2 ? days_in_month(y, m) : 31);
+        return 0;
+    }
+    if (p[0] != '.' || p[1] != '.')
+        return -1;
+    p += 2;
+    if ((n2 = read_iso(&p, &y2, &m2, &d2)) != n || *p != '\0' || (n != 1 && n != 3))
+        return -1;
+    out->precision = SCREEN_DOB_RANGE;
+    out->from = n == 1 ? y * 10000 + 101 : y * 10000 + m * 100 + d;
+    out->to = n == 1 ? y2 * 10000 + 1231 : y2 * 10000 + m2 * 100 + d2;
+    return out->to >= out->from ? 0 : -1;
+}
+
+int screen_list_facts(screen_list *l, long entry_id, const screen_facts *f)
+{
+    struct efacts *e;
+
+    if (!l || !f || l->built) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (f->ndob == 0 && f->nnat == 0)
+        return 0;
+    if (grow((void **)&l->facts, &l->cap_facts, l->nfacts + 1, sizeof(*l->facts))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    e = &l->facts[l->nfacts++];
+    memset(e, 0, sizeof(*e));
+    e->entry_id = entry_id;
+    for (int i = 0; i < f->ndob && i < SCREEN_MAX_DOB; i++)
+        e->dob[e->ndob++] = f->dob[i];
+    for (int i = 0; i < f->nnat && i < SCREEN_MAX_NAT; i++) {
+        size_t n = strlen(f->nat[i]);
+
+        if (n == 2 || n == 3) { /* ISO codes only: names are the caller's to resolve */
+            for (size_t c = 0; c < n; c++)
+                e->nat[e->nnat][c] = (char)(ascii_lower(f->nat[i][c]) - 'a' + 'A');
+            e->nnat++;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Search with evidence                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Vocabulary id of token s in l, or -1. */
+static long vocab_find(const screen_list *l, const char *s, size_t len)
+{
+    size_t i;
+
+    if (!l || l->vhash_cap == 0)
+        return -1;
+    i = (size_t)hash_bytes(s, len) & (l->vhash_cap - 1);
+    while (l->vhash[i]) {
+        const struct vtok *v = &l->vocab[l->vhash[i] - 1];
+
+        if (v->len == len && memcmp(l->vpool + v->off, s, len) == 0)
+            return (long)(l->vhash[i] - 1);
+        i = (i + 1) & (l->vhash_cap - 1);
+    }
+    return -1;
+}
+
+int screen_common_token(const screen_list *l, const char *tok, size_t len)
+{
+    long v;
+
+    if (!tok)
+        return 0;
+    if (common_builtin(tok, len))
+        return 1;
+    if (!l || !l->built || (v = vocab_find(l, tok, len)) < 0)
+        return 0;
+    return l->vocab[v].common;
+}
+
+static const struct efacts *facts_of(const screen_list *l, long entry_id)
+{
+    struct efacts key;
+
+    if (l->nfacts == 0)
+        return NULL;
+    key.entry_id = entry_id;
+    return bsearch(&key, l->facts, l->nfacts, sizeof(*l->facts), cmp_efacts);
+}
+
+/* YYYY-MM-DD as YYYYMMDD, or 0 when s is not such a date. */
+static int dob_value(const char *s)
+{
+    screen_dob d;
+
+    if (!s || strlen(s) != 10 || screen_dob_parse(s, &d) != 0 || d.precision != SCREEN_DOB_DAY)
+        return 0;
+    return d.from;
+}
+
+static int compare_dob(const struct efacts *f, int dob, int *day_agrees)
+{
+    int near = 0, agrees = 0;
+
+    *day_agrees = 0;
+    if (!f || f->ndob == 0 || dob == 0)
+        return SCREEN_FACT_UNKNOWN;
+    for (int i = 0; i < f->ndob; i++) {
+        const screen_dob *d = &f->dob[i];
+
+        if (dob >= d->from && dob <= d->to) {
+            agrees = 1;
+            *day_agrees |= d->precision == SCREEN_DOB_DAY;
+        } else if (dob / 10000 >= d->from / 10000 && dob / 10000 <= d->to / 10000) {
+            near = 1;
+        }
+    }
+    return agrees ? SCREEN_FACT_AGREES : near ? SCREEN_FACT_NEAR : SCREEN_FACT_DISAGREES;
+}
+
+static int compare_nat(const struct efacts *f, const char *country)
+{
+    if (!f || f->nnat == 0 || !country || !*country)
+        return SCREEN_FACT_UNKNOWN;
+    for (int i = 0; i < f->nnat; i++)
+        if (ascii_ieq(country, f->nat[i]))
+            return SCREEN_FACT_AGREES;
+    return SCREEN_FACT_DISAGREES;
+}
+
+/* The level after the facts (docs/screening.md, "Secondary evidence"). */
+static int fact_level(int kind, int name_level, double score, int dob, int dob_day, int nat)
+{
+    if (dob == SCREEN_FACT_AGREES) {
+        if (kind == SCREEN_KIND_COMMON)
+            return dob_day ? SCREEN_BLOCK : SCREEN_REVIEW;
+        return name_level >= SCREEN_REVIEW ? SCREEN_BLOCK : name_level;
+    }
+    if (dob == SCREEN_FACT_DISAGREES)
+        return name_level == SCREEN_BLOCK ? SCREEN_REVIEW : name_level;
+    if (nat == SCREEN_FACT_AGREES && kind == SCREEN_KIND_COMMON)
+        return SCREEN_REVIEW;
+    if (nat == SCREEN_FACT_DISAGREES && name_level == SCREEN_BLOCK && score < 1.0)
+        return SCREEN_REVIEW;
+    return name_level;
+}
+
+/* Appends the token (len bytes) to the space-separated buf (cap bytes) if it fits. */
+static void add_word(char *buf, size_t cap, const char *tok, size_t len)
+{
+    size_t n = strlen(buf);
+
+    if (n + len + 2 > cap)
+        return;
+    if (n)
+        buf[n++] = ' ';
+    memcpy(buf + n, tok, len);
+    buf[n + len] = '\0';
+}
+
+/*
+ * Scores listed name nm against the query and classifies it into *c (score, kind, levels, facts);
+ * with evidence, also the token lists and the listed facts (the costly part, done only for a
+ * candidate that is kept).
+ */
+static void judge(const screen_list *l, uint32_t nm, const struct toks *q, const screen_query *sq,
+                  int qdob, int evidence, screen_candidate *c)
+{
+    const struct sname *sn = &l->names[nm];
+    const uint32_t *vid = l->tok + sn->tok_off;
+    struct toks lt;
+    struct pairing pr;
+    uint32_t initials = 0, qinit = 0, all_common = 1;
+    int subset, kind, name_level, dob_day;
+    const struct efacts *f;
+
+    list_tokens(l, nm, &lt);
+    c->score = score_tokens(q, &lt, &pr);
+    c->entry_id = sn->entry_id;
+
+    /* every typed regular token in the listed name, at most one of them with a typo */
+    subset = sn->person && popcount32(pr.q_reg) >= 2 && (pr.q_reg & ~pr.q_paired) == 0 &&
+             pr.k >= 2 && pr.fuzzy <= 1;
+    /* typed initials: a given name of the listed person with that first letter */
+    for (int i = 0; subset && i < q->n; i++) {
+        if ((pr.q_paired >> i) & 1 || !q->minor[i] || q->len[i] != 1)
+            continue;
+        int found = 0;
+
+        for (int j = 0; j < lt.n && !found; j++) {
+            uint32_t bit = 1u << j;
+
+            if ((pr.l_paired | initials) & bit || !(pr.l_reg & bit) || (sn->sur_mask & bit) ||
+                lt.s[j][0] != q->s[i][0])
+                continue;
+            initials |= bit;
+            qinit |= 1u << i;
+            found = 1;
+        }
+        subset = found;
+    }
+    uint32_t taken = pr.l_paired | initials;
+    uint32_t missing_reg = pr.l_reg & ~taken;
+
+    for (int j = 0; j < lt.n; j++)
+        if ((pr.l_paired >> j) & 1 && (pr.l_reg >> j) & 1)
+            all_common &= l->vocab[vid[j]].common;
+    if (subset && missing_reg != 0 && all_common) {
+        kind = SCREEN_KIND_COMMON;
+    } else if (subset && missing_reg != 0 &&
+               (sn->sur_mask == 0 || (pr.l_paired & sn->sur_mask & pr.l_reg) != 0) &&
+               ((pr.l_reg & ~sn->sur_mask) == 0 || sn->sur_mask == 0 ||
+                (taken & pr.l_reg & ~sn->sur_mask) != 0)) {
+        kind = SCREEN_KIND_PARTIAL;
+    } else {
+        kind = SCREEN_KIND_NAME;
+    }
+    name_level = c->score >= sq->block    ? SCREEN_BLOCK
+                 : c->score >= sq->review ? SCREEN_REVIEW
+                                          : SCREEN_CLEAR;
+    if (kind == SCREEN_KIND_PARTIAL && name_level < SCREEN_REVIEW)
+        name_level = SCREEN_REVIEW;
+    if (kind == SCREEN_KIND_COMMON)
+        name_level = SCREEN_CLEAR;
+    c->kind = kind;
+    c->name_level = name_level;
+
+    f = facts_of(l, sn->entry_id);
+    c->dob = compare_dob(f, qdob, &dob_day);
+    c->nationality = compare_nat(f, sq->country);
+    c->level = fact_level(kind, name_level, c->score, c->dob, dob_day, c->nationality);
+    if (!evidence)
+        return;
+
+    snprintf(c->matched_name, sizeof(c->matched_name), "%s", l->raw + sn->raw_off);
+    c->matched[0] = c->missing[0] = c->unmatched[0] = '\0';
+    for (int j = 0; j < lt.n; j++) {
+        if ((taken >> j) & 1)
+            add_word(c->matched, sizeof(c->matched), lt.s[j], lt.len[j]);
+        else
+            add_word(c->missing, sizeof(c->missing), lt.s[j], lt.len[j]);
+    }
+    for (int i = 0; i < q->n; i++)
+        if (!((pr.q_paired | qinit) >> i & 1))
+            add_word(c->unmatched, sizeof(c->unmatched), q->s[i], q->len[i]);
+    c->listed_dob[0] = c->listed_nat[0] = '\0';
+    for (int i = 0; f && i < f->ndob; i++) {
+        char d[40];
+        size_t n = strlen(c->listed_dob);
+
+        screen_dob_format(&f->dob[i], d, sizeof(d));
+        snprintf(c->listed_dob + n, sizeof(c->listed_dob) - n, "%s%s", n ? "; " : "", d);
+    }
+    for (int i = 0; f && i < f->nnat; i++) {
+        size_t n = strlen(c->listed_nat);
+
+        snprintf(c->listed_nat + n, sizeof(c->listed_nat) - n, "%s%.3s", n ? "; " : "",
+                 f->nat[i]);
+    }
+}
+
+/* Rank order: level, then score, then entry id (stable across runs). */
+static int better(int la, double sa, long ea, int lb, double sb, long eb)
+{
+    if (la != lb)
+        return la > lb;
+    if (sa != sb)
+        return sa > sb;
+    return ea < eb;
+}
+
+struct scand {
+    int ub;       /* level the candidate can reach at most */
+    double bound; /* score it can reach at most */
+    uint32_t name;
+};
+
+static int cmp_scand(const void *a, const void *b)
+{
+    const struct scand *x = a, *y = b;
+
+    if (x->ub != y->ub)
+        return x->ub > y->ub ? -1 : 1;
+    if (x->bound != y->bound)
+        return x->bound > y->bound ? -1 : 1;
+    return (x->name > y->name) - (x->name < y->name);
+}
+
+int screen_search(const screen_list *l, const char *name, const screen_query *sq,
+                  screen_candidate *out, int max)
+{
+    struct query_scratch *s;
+    struct scand *sc = NULL;
+    screen_candidate cur;
+    struct toks q;
+    uint8_t qreg[SCORE_MAX_TOK];
+    int m, all_minor, nout = 0, qdob, query_common = 1;
+    uint32_t long_mask = 0;
+    size_t nsc = 0;
+    double min_score;
+
+    if (!l || !name || !sq || !out || max <= 0 || !l->built) {
+        errno = EINVAL;
+        return -1;
+    }
+    min_score = sq->min_score > 0 ? sq->min_score : SCREEN_SHOW_MIN;
+    qdob = dob_value(sq->date_of_birth);
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        errno = ENOMEM;
+        return -1;
+    }
+    name_tokens(name, s->norm, &q);
+    if (q.n == 0 || l->nnames == 0)
+        goto done;
+    m = regular_flags(&q, qreg);
+    all_minor = 1;
+    for (int i = 0; i < q.n; i++)
+        all_minor &= q.minor[i];
+    s->mask = calloc(l->nnames, sizeof(*s->mask));
+    if (!s->mask)
+        goto nomem;
+    for (int i = 0; i < q.n; i++) {
+        if (!qreg[i])
+            continue;
+        if (collect_token(l, &q, i, all_minor, s))
+            goto nomem;
+        if (q.len[i] + 2 >= D2_MIN_LEN)
+            long_mask |= 1u << i;
+        query_common &= screen_common_token(l, q.s[i], q.len[i]);
+    }
+    sc = malloc((s->ntouched ? s->ntouched : 1) * sizeof(*sc));
+    if (!sc)
+        goto nomem;
+    for (size_t t = 0; t < s->ntouched; t++) {
+        uint32_t nm = s->touched[t];
+        const struct sname *sn = &l->names[nm];
+        int n = sn->nreg, hits = popcount32(s->mask[nm]);
+        int k = hits + d2_possible(l, nm, &q, long_mask & ~s->mask[nm]);
+        int whole = sn->person && m >= 2 && hits >= m; /* may be a partial name */
+        double bound;
+        int ub;
+
+        if (k > m)
+            k = m;
+        if (k > n)
+            k = n;
+        bound = penalty(k, m - k, n - k, 0);
+        if (bound >= sq->block) {
+            ub = SCREEN_BLOCK;
+        } else if (bound >= sq->review || whole) {
+            const struct efacts *f = facts_of(l, sn->entry_id);
+            int day, raise = compare_dob(f, qdob, &day) == SCREEN_FACT_AGREES ||
+                             compare_nat(f, sq->country) == SCREEN_FACT_AGREES;
+
+            /* a query of common names inside a longer listed name is at best COMMON */
+            if (query_common && n > m)
+                ub = raise ? SCREEN_BLOCK : SCREEN_CLEAR;
+            else
+                ub = raise ? SCREEN_BLOCK : SCREEN_REVIEW;
+        } else {
+            ub = SCREEN_CLEAR;
+        }
+        if (ub == SCREEN_CLEAR && bound < min_score)
+            continue;
+        sc[nsc].ub = ub;
+        sc[nsc].bound = bound;
+        sc[nsc].name = nm;
+        nsc++;
+    }
+    if (nsc > 1)
+        qsort(sc, nsc, sizeof(*sc), cmp_scand);
+    for (size_t c = 0; c < nsc; c++) {
+        int pos, dup = -1;
+
+        if (nout == max && (sc[c].ub < out[max - 1].level ||
+                            (sc[c].ub == out[max - 1].level && sc[c].bound <= out[max - 1].score)))
+            break; /* sorted by what they can reach: nothing later can enter */
+        judge(l, sc[c].name, &q, sq, qdob, 0, &cur);
+        if (cur.level == SCREEN_CLEAR && cur.score < min_score)
+            continue;
+        for (int i = 0; i < nout; i++)
+            if (out[i].entry_id == cur.entry_id)
+                dup = i;
+        if (dup >= 0) {
+            if (!better(cur.level, cur.score, cur.entry_id, out[dup].level, out[dup].score,
+                        out[dup].entry_id + 1))
+                continue;
+            memmove(out + dup, out + dup + 1, (size_t)(nout - dup - 1) * sizeof(*out));
+            nout--;
+        }
+        if (nout == max && !better(cur.level, cur.score, cur.entry_id, out[max - 1].level,
+                                   out[max - 1].score, out[max - 1].entry_id))
+            continue;
+        judge(l, sc[c].name, &q, sq, qdob, 1, &cur); /* kept: with its evidence */
+        pos = nout < max ? nout : max - 1;
+        while (pos > 0 && better(cur.level, cur.score, cur.entry_id, out[pos - 1].level,
+                                 out[pos - 1].score, out[pos - 1].entry_id)) {
+            out[pos] = out[pos - 1];
+            pos--;
+        }
+        out[pos] = cur;
+        if (nout < max)
+            nout++;
+    }
+    goto done;
+
+nomem:
+    errno = ENOMEM;
+    nout = -1;
+done:
+    free(sc);
+    free(s->mask);
+    free(s->touched);
+    free(s->vids);
+    free(s->cands);
+    free(s);
+    return nout;
+}
+
+const char *screen_level_name(int level)
+{
+    return level == SCREEN_BLOCK ? "block" : level == SCREEN_REVIEW ? "review" : "clear";
+}
+
+const char *screen_kind_name(int kind)
+{
+    return kind == SCREEN_KIND_PARTIAL ? "partial" : kind == SCREEN_KIND_COMMON ? "common" : "name";
+}
+
+const char *screen_fact_name(int fact)
+{
+    switch (fact) {
+    case SCREEN_FACT_AGREES:
+        return "agrees";
+    case SCREEN_FACT_NEAR:
+        return "near";
+    case SCREEN_FACT_DISAGREES:
+        return "disagrees";
+    default:
+        return "unknown";
+    }
 }

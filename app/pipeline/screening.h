@@ -230,6 +230,7 @@ typedef struct {
     const char *date_of_birth; /* YYYY-MM-DD; NULL or "" = not known */
     const char *country;       /* the applicant's country, ISO alpha-2; NULL or "" = not known */
     double review, block;      /* name-score thresholds (SANCTIONS_REVIEW, SANCTIONS_BLOCK) */
+    double min_score;          /* a clear candidate below it is not reported; 0 = SCREEN_SHOW_MIN */
 } screen_query;
 
 typedef struct {
@@ -249,8 +250,8 @@ typedef struct {
 
 /*
  * Ranked candidates for name in the built list l: up to max of them, best first (level, then
- * score), with the evidence. A candidate is a listed name scoring >= SCREEN_SHOW_MIN, or a
- * partial name. Rules (docs/screening.md):
+ * score), one per entry, with the evidence. A candidate is a listed name scoring >= min_score,
+ * or any name at level review or block. Rules (docs/screening.md):
  *   name alone: score >= block -> BLOCK; score >= review or PARTIAL -> REVIEW; COMMON -> CLEAR
  *     unless a fact supports it. PARTIAL: >= 2 typed regular tokens, every one paired with a
  *     token of a listed person's name (initials pair with a given name of that letter), the
