@@ -4,7 +4,10 @@
  * without the database so a malformed file changes nothing, and then, in one transaction,
  * retires the active version of the same name, records the new one and COPYs its names (each
  * entry and the a.k.a.s of its remarks; vessels and aircraft are left out: applicants are
- * people). Running workers notice the new version within a second (refdata.c).
+ * people) and one row per entry (sanctions_entries: a content hash over the entry's row and its
+ * alt.csv names, the dates of birth and nationalities its remarks give, the nationalities then
+ * resolved to ISO alpha-2 by one UPDATE against the country table and its aliases). Running
+ * workers notice the new version within a second (refdata.c).
  *
  * A list is identified by its name (--name, default "OFAC SDN"), its version (the first 16 hex
  * digits of the SHA-256 of the decompressed text, so FILE and FILE.gz are the same version)
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "arena.h"
 #include "cli.h"
@@ -30,6 +34,7 @@ enum {
     CLI_SANCTIONS_RETIRE,
     CLI_SANCTIONS_INSERT,
     CLI_SANCTIONS_COUNTS,
+    CLI_SANCTIONS_NATIONALITIES,
     CLI_SANCTIONS_LIST,
     CLI_SANCTIONS_SQL_COUNT
 };
@@ -46,6 +51,24 @@ static const struct db_stmt sql[CLI_SANCTIONS_SQL_COUNT] = {
      "VALUES ($1, $2, $3, $4, 0, 0, $5::date) RETURNING id"},
     [CLI_SANCTIONS_COUNTS] = {"cli_sanctions_counts",
      "UPDATE sanctions_lists SET entries = $2::int, names = $3::int WHERE id = $1::bigint"},
+    /* Each nationality as written ("Russia", "Korea, North") resolved by the country's name,
+     * alpha-2 or alpha-3, or an alias, case-insensitively; in the order written, once each. A
+     * name nothing resolves stays only in nationality_names. */
+    [CLI_SANCTIONS_NATIONALITIES] = {"cli_sanctions_nationalities",
+     "UPDATE sanctions_entries e SET nationalities = r.codes "
+     "FROM (SELECT x.entry_id, array_agg(x.alpha2 ORDER BY x.pos) AS codes "
+     "      FROM (SELECT s.entry_id, c.alpha2, min(u.pos) AS pos "
+     "            FROM sanctions_entries s "
+     "            CROSS JOIN LATERAL unnest(s.nationality_names) WITH ORDINALITY AS u(name, pos) "
+     "            JOIN LATERAL (SELECT k.alpha2::text AS alpha2 FROM countries k "
+     "                          WHERE lower(k.name) = lower(btrim(u.name)) "
+     "                             OR upper(btrim(u.name)) IN (k.alpha2::text, k.alpha3::text) "
+     "                          UNION ALL "
+     "                          SELECT a.alpha2::text FROM country_aliases a "
+     "                          WHERE a.alias = lower(btrim(u.name)) LIMIT 1) c ON true "
+     "            WHERE s.list_id = $1::bigint GROUP BY s.entry_id, c.alpha2) x "
+     "      GROUP BY x.entry_id) r "
+     "WHERE e.list_id = $1::bigint AND e.entry_id = r.entry_id"},
     [CLI_SANCTIONS_LIST] = {"cli_sanctions_list",
      "SELECT name, version, entries, names, active, to_char(loaded_at, 'YYYY-MM-DD HH24:MI:SS'), "
      "coalesce(published::text, '-'), source FROM sanctions_lists ORDER BY id"},
@@ -86,6 +109,48 @@ static void date_from_name(const char *path, char out[11])
     }
 }
 
+/* The entry ids of a list, to refuse one that lists an id twice (an entry is one row of
+ * sanctions_entries). */
+struct id_set {
+    long *v;
+    size_t n, cap;
+    int failed;
+};
+
+static int collect_id(const screen_entry *e, void *ud)
+{
+    struct id_set *s = ud;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 4096;
+        long *v = realloc(s->v, cap * sizeof(*v));
+        if (v == NULL) {
+            s->failed = 1;
+            return 0;
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = e->entry_id;
+    return 0;
+}
+
+static int long_cmp(const void *x, const void *y)
+{
+    long a = *(const long *)x, b = *(const long *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* An id listed twice, or 0. */
+static long duplicate_id(struct id_set *s)
+{
+    if (s->n > 1)
+        qsort(s->v, s->n, sizeof(*s->v), long_cmp);
+    for (size_t i = 1; i < s->n; i++)
+        if (s->v[i] == s->v[i - 1])
+            return s->v[i];
+    return 0;
+}
+
 /* Reads FILE [--alt ALT] [--name N] [--date D]: 0, or the exit status after printing why. */
 static int list_file_read(int argc, char **argv, const char *cmd, struct list_file *lf)
 {
@@ -120,7 +185,18 @@ static int list_file_read(int argc, char **argv, const char *cmd, struct list_fi
     }
     /* Parse once without the database so a malformed file changes nothing. */
     char err[256];
-    lf->entries = screen_parse_sdn(lf->buf, lf->len, NULL, NULL, err, sizeof(err));
+    struct id_set ids = {0};
+    lf->entries = screen_parse_sdn(lf->buf, lf->len, collect_id, &ids, err, sizeof(err));
+    if (lf->entries >= 0 && ids.failed) {
+        snprintf(err, sizeof(err), "out of memory");
+        lf->entries = -1;
+    }
+    long dup = lf->entries >= 0 ? duplicate_id(&ids) : 0;
+    free(ids.v);
+    if (dup > 0) {
+        snprintf(err, sizeof(err), "entry %ld appears twice", dup);
+        lf->entries = -1;
+    }
     if (lf->entries < 0 || (lf->alt_buf && screen_parse_alt(lf->alt_buf, lf->alt_len, NULL, NULL,
                                                             err, sizeof(err)) < 0)) {
         fprintf(stderr, "loanctl: %s is not a valid SDN-format list: %s\n", lf->path, err);
@@ -217,35 +293,222 @@ static int on_alt(const screen_entry *e, void *ud)
     return 0;
 }
 
-/* COPYs the names of lf under list_id inside the open transaction: 1 ok, 0 failed. */
-static int copy_names(const struct list_file *lf, const char *list_id, long *names)
+/* Starts a COPY ... FROM STDIN on the db_* connection (inside its open transaction): the
+ * connection, or NULL after printing what failed. */
+static PGconn *copy_begin(const char *stmt, const char *what)
 {
     PGconn *c = db_conn();
     if (c == NULL)
-        return 0;
-    PGresult *res = PQexec(c, "COPY sanctions_names (list_id, entry_id, name, type, programs) "
-                              "FROM STDIN");
+        return NULL;
+    PGresult *res = PQexec(c, stmt);
     int ok = PQresultStatus(res) == PGRES_COPY_IN;
     if (!ok)
-        cli_db_error(res, "starting the copy of names");
+        cli_db_error(res, what);
     PQclear(res);
-    if (!ok)
+    return ok ? c : NULL;
+}
+
+/* Ends the COPY (aborted when a row failed): 1 ok, 0 failed (printed). */
+static int copy_end(PGconn *c, int failed, const char *what)
+{
+    int ok = PQputCopyEnd(c, failed ? "row failed" : NULL) == 1;
+    PGresult *res = PQgetResult(c);
+    if (ok && PQresultStatus(res) != PGRES_COMMAND_OK) {
+        cli_db_error(res, what);
+        ok = 0;
+    }
+    PQclear(res);
+    while ((res = PQgetResult(c)) != NULL)
+        PQclear(res);
+    return ok;
+}
+
+/* COPYs the names of lf under list_id inside the open transaction: 1 ok, 0 failed. */
+static int copy_names(const struct list_file *lf, const char *list_id, long *names)
+{
+    PGconn *c = copy_begin("COPY sanctions_names (list_id, entry_id, name, type, programs) "
+                           "FROM STDIN",
+                           "starting the copy of names");
+    if (c == NULL)
         return 0;
     struct copy_ctx cx = {c, list_id, 0, 0};
     char err[256];
     screen_parse_sdn(lf->buf, lf->len, on_entry, &cx, err, sizeof(err));
     if (lf->alt_buf)
         screen_parse_alt(lf->alt_buf, lf->alt_len, on_alt, &cx, err, sizeof(err));
-    ok = PQputCopyEnd(c, cx.failed ? "row failed" : NULL) == 1;
-    res = PQgetResult(c);
-    if (ok && PQresultStatus(res) != PGRES_COMMAND_OK) {
-        cli_db_error(res, "copying names");
+    *names = cx.names;
+    return copy_end(c, cx.failed, "copying names");
+}
+
+/* ---- COPY of the entries ----------------------------------------------------------------- */
+
+/* The content hash of an entry is BLAKE2b over its SDN row's fields and the digests of its
+ * alt.csv rows in sorted order (so the order of alt.csv does not matter), each field framed by
+ * a null flag and its length so that no two different rows hash alike; the first 16 hex digits
+ * are kept. A new version's diff is by entry id and this hash (monitoring.c). */
+struct alt_digest {
+    long entry_id;
+    unsigned char d[16];
+};
+
+struct entries_ctx {
+    PGconn *c;
+    const char *list_id;
+    struct alt_digest *alts;
+    size_t nalts, cap;
+    long rows;
+    int failed;
+};
+
+static void hash_field(crypto_generichash_state *st, const char *s)
+{
+    unsigned char frame[5] = {s != NULL, 0, 0, 0, 0};
+    size_t n = s ? strlen(s) : 0;
+    for (int i = 0; i < 4; i++)
+        frame[1 + i] = (unsigned char)(n >> (24 - 8 * i));
+    crypto_generichash_update(st, frame, sizeof(frame));
+    if (n > 0)
+        crypto_generichash_update(st, (const unsigned char *)s, n);
+}
+
+static int on_alt_digest(const screen_entry *e, void *ud)
+{
+    struct entries_ctx *ex = ud;
+    if (ex->nalts == ex->cap) {
+        size_t cap = ex->cap ? ex->cap * 2 : 1024;
+        struct alt_digest *n = realloc(ex->alts, cap * sizeof(*n));
+        if (n == NULL)
+            return ex->failed = 1;
+        ex->alts = n;
+        ex->cap = cap;
+    }
+    struct alt_digest *ad = &ex->alts[ex->nalts++];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof(ad->d));
+    hash_field(&st, e->name);
+    hash_field(&st, e->type);
+    hash_field(&st, e->remarks);
+    crypto_generichash_final(&st, ad->d, sizeof(ad->d));
+    ad->entry_id = e->entry_id;
+    return 0;
+}
+
+static int alt_cmp(const void *x, const void *y)
+{
+    const struct alt_digest *a = x, *b = y;
+    if (a->entry_id != b->entry_id)
+        return a->entry_id < b->entry_id ? -1 : 1;
+    return memcmp(a->d, b->d, sizeof(a->d));
+}
+
+/* A PostgreSQL array literal of n strings, each quoted ({"1971-03-12","1971"}), into out. */
+static void array_literal(char *out, size_t cap, int n, const char *const *items)
+{
+    size_t k = 0;
+    out[k++] = '{';
+    for (int i = 0; i < n && k + 4 < cap; i++) {
+        if (i > 0)
+            out[k++] = ',';
+        out[k++] = '"';
+        for (const char *p = items[i]; *p && k + 4 < cap; p++) {
+            if (*p == '"' || *p == '\\')
+                out[k++] = '\\';
+            out[k++] = *p;
+        }
+        out[k++] = '"';
+    }
+    out[k++] = '}';
+    out[k] = '\0';
+}
+
+static int on_entry_row(const screen_entry *e, void *ud)
+{
+    struct entries_ctx *ex = ud;
+    if (e->type && (!strcmp(e->type, "vessel") || !strcmp(e->type, "aircraft")))
+        return 0;
+    char id[24];
+    snprintf(id, sizeof(id), "%ld", e->entry_id);
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 16);
+    hash_field(&st, id);
+    hash_field(&st, e->name);
+    hash_field(&st, e->type);
+    hash_field(&st, e->programs);
+    hash_field(&st, e->remarks);
+    /* The entry's alt.csv rows: the first at or after entry_id in the sorted digests. */
+    size_t lo = 0, hi = ex->nalts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ex->alts[mid].entry_id < e->entry_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < ex->nalts && ex->alts[lo].entry_id == e->entry_id; lo++)
+        crypto_generichash_update(&st, ex->alts[lo].d, sizeof(ex->alts[lo].d));
+    unsigned char h[16];
+    crypto_generichash_final(&st, h, sizeof(h));
+    char hash[17];
+    sodium_bin2hex(hash, sizeof(hash), h, 8);
+
+    screen_facts f;
+    screen_parse_facts(e->remarks, &f);
+    char dobs[SCREEN_MAX_DOB][32];
+    const char *dob[SCREEN_MAX_DOB], *nat[SCREEN_MAX_NAT];
+    int ndob = f.ndob < SCREEN_MAX_DOB ? f.ndob : SCREEN_MAX_DOB;
+    int nnat = f.nnat < SCREEN_MAX_NAT ? f.nnat : SCREEN_MAX_NAT;
+    for (int i = 0; i < ndob; i++)
+        dob[i] = screen_dob_format(&f.dob[i], dobs[i], sizeof(dobs[i]));
+    for (int i = 0; i < nnat; i++)
+        nat[i] = f.nat[i];
+    char dob_arr[SCREEN_MAX_DOB * 40 + 4], nat_arr[SCREEN_MAX_NAT * 140 + 4];
+    array_literal(dob_arr, sizeof(dob_arr), ndob, dob);
+    array_literal(nat_arr, sizeof(nat_arr), nnat, nat);
+
+    char line[2048];
+    size_t n = (size_t)snprintf(line, sizeof(line), "%s\t%ld\t", ex->list_id, e->entry_id);
+    copy_field(line, &n, sizeof(line) - 8, e->type);
+    n += (size_t)snprintf(line + n, sizeof(line) - n, "\t%s\t", hash);
+    copy_field(line, &n, sizeof(line) - 8, dob_arr);
+    line[n++] = '\t';
+    copy_field(line, &n, sizeof(line) - 8, nat_arr);
+    line[n++] = '\n';
+    if (PQputCopyData(ex->c, line, (int)n) != 1)
+        ex->failed = 1;
+    ex->rows++;
+    return 0;
+}
+
+/* COPYs one sanctions_entries row per entry screened against (not vessels or aircraft), then
+ * resolves their nationalities, inside the open transaction: 1 ok, 0 failed (printed). */
+static int copy_entries(arena *a, const struct list_file *lf, const char *list_id)
+{
+    struct entries_ctx ex = {.list_id = list_id};
+    char err[256];
+    int ok = 1;
+    if (lf->alt_buf &&
+        screen_parse_alt(lf->alt_buf, lf->alt_len, on_alt_digest, &ex, err, sizeof(err)) < 0) {
+        fprintf(stderr, "loanctl: out of memory hashing %s\n", lf->alt);
         ok = 0;
     }
-    PQclear(res);
-    while ((res = PQgetResult(c)) != NULL)
-        PQclear(res);
-    *names = cx.names;
+    if (ok && ex.nalts > 0)
+        qsort(ex.alts, ex.nalts, sizeof(*ex.alts), alt_cmp);
+    if (ok && (ex.c = copy_begin("COPY sanctions_entries (list_id, entry_id, type, content_hash, "
+                                 "dob, nationality_names) FROM STDIN",
+                                 "starting the copy of entries")) == NULL)
+        ok = 0;
+    if (ok) {
+        screen_parse_sdn(lf->buf, lf->len, on_entry_row, &ex, err, sizeof(err));
+        ok = copy_end(ex.c, ex.failed, "copying entries");
+    }
+    free(ex.alts);
+    if (ok) {
+        const char *p[1] = {list_id};
+        PGresult *res = db_exec(a, &sql[CLI_SANCTIONS_NATIONALITIES], 1, p);
+        ok = db_ok(res);
+        if (!ok)
+            cli_db_error(res, "resolving the nationalities");
+    }
     return ok;
 }
 
@@ -274,7 +537,7 @@ static int load_list(arena *a, const struct list_file *lf)
             cli_db_error(res, "recording the list");
     }
     long names = 0;
-    ok = ok && copy_names(lf, list_id, &names);
+    ok = ok && copy_names(lf, list_id, &names) && copy_entries(a, lf, list_id);
     if (ok) {
         char ne[24], nn[24];
         snprintf(ne, sizeof(ne), "%ld", lf->entries);
