@@ -27,6 +27,7 @@
 #include "arena.h"
 #include "cli.h"
 #include "market.h"
+#include "monitoring.h"
 #include "screening.h"
 
 enum {
@@ -514,7 +515,46 @@ static int copy_entries(arena *a, const struct list_file *lf, const char *list_i
 
 /* ---- load, ensure, list ------------------------------------------------------------------ */
 
-/* Replaces the active list of lf's name with lf in one transaction. Exit status. */
+/* Re-screens the customers against what version list_id changed (monitoring.c), after the
+ * version's own transaction committed: see monitoring.c for why it is not inside it, and why a
+ * run cut short is finished by loading the same file again. Exit status. */
+static int rescreen(arena *a, const struct list_file *lf, const char *list_id)
+{
+    struct monitoring_figures f;
+    const char *why = NULL;
+    if (monitoring_rescreen(a, list_id, &f, &why) != 0) {
+        fprintf(stderr,
+                "loanctl: re-screening against %s version %s failed: %s (the version is active; "
+                "load the same file again to finish the re-screening)\n",
+                lf->name, lf->version, why ? why : "error");
+        return 1;
+    }
+    printf("rescreened %ld changed entries against %ld subjects: %ld new matches in %ld ms\n",
+           f.entries, f.subjects, f.hits, f.ms);
+    return 0;
+}
+
+/* The same version loaded again: nothing to do, unless the re-screening its load started did
+ * not finish (rescreened_at is NULL). Exit status. */
+static int already_active(arena *a, const struct list_file *lf, const char *list_id,
+                          const char *prefix)
+{
+    printf("%s%s version %s is already the active list\n", prefix, lf->name, lf->version);
+    int pending = monitoring_rescreen_pending(a, list_id);
+    if (pending < 0) {
+        fprintf(stderr, "loanctl: checking the re-screening of %s version %s failed\n", lf->name,
+                lf->version);
+        return 1;
+    }
+    if (pending == 0)
+        return 0;
+    printf("%sits re-screening did not finish; finishing it\n", prefix);
+    fflush(stdout);
+    return rescreen(a, lf, list_id);
+}
+
+/* Replaces the active list of lf's name with lf in one transaction, then re-screens. Exit
+ * status. */
 static int load_list(arena *a, const struct list_file *lf)
 {
     if (db_begin() != 0) {
@@ -554,7 +594,8 @@ static int load_list(arena *a, const struct list_file *lf)
     }
     printf("loaded %s version %s (sha256 %s): %ld entries, %ld names\n", lf->name, lf->version,
            lf->sha256, lf->entries, names);
-    return 0;
+    fflush(stdout);
+    return rescreen(a, lf, list_id);
 }
 
 /* Prints one line per active list; 0, or 1 when they could not be read. */
@@ -614,12 +655,12 @@ int cmd_sanctions_load(int argc, char **argv)
     int rc = begin_command(argc, argv, "load", &lf, &a, &res);
     if (rc != 0)
         return rc;
-    int same = 0;
+    int same = -1;
     for (int i = 0; i < PQntuples(res); i++)
-        same |=
-            !strcmp(PQgetvalue(res, i, 1), lf.name) && !strcmp(PQgetvalue(res, i, 3), lf.sha256);
-    if (same)
-        printf("%s version %s is already the active list\n", lf.name, lf.version);
+        if (!strcmp(PQgetvalue(res, i, 1), lf.name) && !strcmp(PQgetvalue(res, i, 3), lf.sha256))
+            same = i;
+    if (same >= 0)
+        rc = already_active(a, &lf, PQgetvalue(res, same, 0), "");
     else
         rc = load_list(a, &lf);
     return end_command(a, &lf, rc);
@@ -657,8 +698,7 @@ int cmd_sanctions_ensure(int argc, char **argv)
             const char *ver = PQgetvalue(res, same_name, 2);
             const char *active_date = PQgetvalue(res, same_name, 4);
             if (!strcmp(PQgetvalue(res, same_name, 3), lf.sha256)) {
-                printf("sanctions ensure: %s version %s is already the active list\n", lf.name,
-                       lf.version);
+                rc = already_active(a, &lf, PQgetvalue(res, same_name, 0), "sanctions ensure: ");
             } else if (lf.published[0] && active_date[0] && strcmp(lf.published, active_date) > 0) {
                 printf("sanctions ensure: %s (published %s) is newer than the active %s version "
                        "%s (published %s); loading it\n",

@@ -70,6 +70,34 @@ int outbox_decision(arena *a, const char *app_id, const struct loan_input *in,
     return 0;
 }
 
+int outbox_screening_alert(arena *a, const char *app_id, const char *name, const char *loan_id,
+                           enum outbox_rescreen what, const char *list, const char *version,
+                           const struct outbox_match *m, int n)
+{
+    const char *subject = arena_printf(a, "%s: sanctions re-screening match", app_id);
+    const char *body = arena_printf(
+        a, "Application %s (%s)%s%s\nRe-screening against %s version %s found %d new match%s:\n",
+        app_id, name, loan_id ? ", loan " : "", loan_id ? loan_id : "", list, version, n,
+        n == 1 ? "" : "es");
+    for (int i = 0; i < n; i++)
+        body =
+            arena_printf(a, "%s  alert %lld: entry %ld \"%s\" (%s, score %.4f)\n", body,
+                         m[i].alert_id, m[i].entry_id, m[i].matched_name, m[i].level, m[i].score);
+    const char *what_now =
+        what == OUTBOX_REVIEW
+            ? "The application is back in the review queue (sanctions_review); an open offer is "
+              "withdrawn, and a loan is not disbursed until it is approved again."
+        : what == OUTBOX_HELD
+            ? "Another application of the same applicant is in the review queue, so this one is "
+              "held instead (compliance PENDING, sanctions_review): an open offer is withdrawn, "
+              "and a loan is not disbursed."
+            : "The loan is active and was left as it is: review the borrower and resolve the "
+              "alert (GET /screening/alerts).";
+    body = arena_printf(a, "%s%s\n", body, what_now);
+    const char *p[5] = {app_id, "alert", config_get()->compliance_email, subject, body};
+    return db_ok(db_exec(a, SQL(OUTBOX_QUEUE), 5, p)) ? 0 : -1;
+}
+
 PGresult *outbox_claim(arena *a)
 {
     PGresult *res = db_exec(a, SQL(OUTBOX_CLAIM), 0, NULL);

@@ -1,0 +1,587 @@
+/*
+ * Ongoing monitoring (see monitoring.h). The re-screening runs after the load's transaction has
+ * committed the new version, not inside it: the load stays one short transaction whatever the
+ * number of customers (the workers screen new submissions against the new version within a
+ * second of its commit), and each subject's new match is a transaction of its own, so no row of
+ * an application or loan stays locked while 100,000 others are screened. What a crash mid-way
+ * leaves is consistent: the version is active, the subjects handled so far have their alerts
+ * and their return to review complete, the others nothing, and the version's rescreened_at is
+ * still NULL; loading the same file again (or ensure) sees that and runs the re-screening
+ * again, which skips every subject already alerted for an entry's content (the alert's unique
+ * key, checked before and enforced by the INSERT), so it finishes without a second alert.
+ *
+ * The changed entries are those of the new version whose (entry id, content hash) the version
+ * before it of the same name does not have. Their names and facts (dates of birth, nationalities
+ * as alpha-2) make a small screen_list; subjects are read by keyset pagination on the
+ * application's id, BATCH at a time, and screened with screen_search and the configured
+ * thresholds. A subject's transaction locks its loan row (if any) and then its application row,
+ * and decides on what it reads under those locks: a loan that started disbursing meanwhile is
+ * reported as a borrower's, not sent back to review; a disbursal waiting on the loan's lock
+ * reads the application's new status after it (disbursal.c).
+ */
+#include "monitoring.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "applications.h"
+#include "config.h"
+#include "js.h"
+#include "lending.h"
+#include "log.h"
+#include "outbox.h"
+#include "screening.h"
+
+#define BATCH     1000 /* subjects read per query */
+#define MAX_CANDS 8    /* candidates looked at per subject */
+
+enum {
+    MON_VERSION,
+    MON_PENDING,
+    MON_CHANGED,
+    MON_CHANGED_NAMES,
+    MON_ALERTED,
+    MON_SUBJECTS,
+    MON_LOCK_LOAN,
+    MON_LOCK_APP,
+    MON_ALERT_INSERT,
+    MON_BACK_TO_REVIEW,
+    MON_HOLD,
+    MON_LOG,
+    MON_TOUCH,
+    MON_RECORD,
+    MON_SQL_COUNT
+};
+
+/* clang-format off */
+/* The entries of version $1 whose content the version $2 before it (NULL: none) does not have. */
+#define CHANGED                                                                                   \
+    "e.list_id = $1::bigint AND NOT EXISTS (SELECT 1 FROM sanctions_entries o "                    \
+    "WHERE o.list_id = $2::bigint AND o.entry_id = e.entry_id AND o.content_hash = e.content_hash)"
+static const struct db_stmt sql[MON_SQL_COUNT] = {
+    [MON_VERSION] = {"monitoring_version",
+     "SELECT l.name, l.version, (SELECT max(p.id) FROM sanctions_lists p "
+     "WHERE p.name = l.name AND p.id < l.id) FROM sanctions_lists l WHERE l.id = $1::bigint"},
+    [MON_PENDING] = {"monitoring_pending",
+     "SELECT l.rescreened_at IS NULL AND EXISTS (SELECT 1 FROM sanctions_entries e "
+     "WHERE e.list_id = l.id) FROM sanctions_lists l WHERE l.id = $1::bigint"},
+    [MON_CHANGED] = {"monitoring_changed",
+     "SELECT e.entry_id, e.content_hash, array_to_string(e.dob, ';'), "
+     "array_to_string(e.nationalities, ';') FROM sanctions_entries e WHERE " CHANGED
+     " ORDER BY e.entry_id"},
+    [MON_CHANGED_NAMES] = {"monitoring_changed_names",
+     "SELECT n.entry_id, n.name, e.type FROM sanctions_entries e JOIN sanctions_names n "
+     "ON n.list_id = e.list_id AND n.entry_id = e.entry_id WHERE " CHANGED},
+    /* Who already has an alert for an entry's content in this version: skipped. */
+    [MON_ALERTED] = {"monitoring_alerted",
+     "SELECT s.application_id, s.entry_id FROM screening_alerts s JOIN sanctions_entries e "
+     "ON e.list_id = $1::bigint AND e.entry_id = s.entry_id AND e.content_hash = s.content_hash "
+     "ORDER BY s.application_id COLLATE \"C\", s.entry_id"},
+    /* Open applications (not rejected; no loan, or one awaiting disbursal) and active loans'. */
+    [MON_SUBJECTS] = {"monitoring_subjects",
+     "SELECT a.id, a.application_id, a.name, coalesce(a.date_of_birth::text, ''), a.country_code, "
+     "coalesce(a.screening_list, ''), coalesce(a.screening_entry_id, 0) "
+     "FROM loan_applications a LEFT JOIN loans l USING (application_id) "
+     "WHERE a.id > $1::bigint AND (l.state = 'ACTIVE' OR (a.final_status <> 'REJECTED' "
+     "AND (l.state IS NULL OR l.state = 'AWAITING_DISBURSAL'))) ORDER BY a.id LIMIT $2::int"},
+    [MON_LOCK_LOAN] = {"monitoring_lock_loan",
+     "SELECT loan_id, state FROM loans WHERE application_id = $1 FOR UPDATE"},
+    [MON_LOCK_APP] = {"monitoring_lock_app",
+     "SELECT final_status, name, coalesce(screening_list, ''), coalesce(screening_entry_id, 0) "
+     "FROM loan_applications WHERE application_id = $1 FOR UPDATE"},
+    [MON_ALERT_INSERT] = {"monitoring_alert_insert",
+     "INSERT INTO screening_alerts (list_id, entry_id, content_hash, application_id, loan_id, "
+     "matched_name, score, level, evidence) VALUES ($1::bigint, $2::bigint, $3, $4, $5, $6, "
+     "$7::numeric, $8, $9::jsonb) ON CONFLICT (application_id, entry_id, content_hash) "
+     "DO NOTHING RETURNING id"},
+    /* Back to review; a first approval given before the match no longer counts. */
+    [MON_BACK_TO_REVIEW] = {"monitoring_back_to_review",
+     "UPDATE loan_applications SET final_status = 'PENDING', compliance_status = 'PENDING', "
+     "compliance_verified_at = now(), compliance_remarks = $2, final_remarks = $3, "
+     "final_decision_at = NULL, first_approval_by = NULL, first_approval_at = NULL, "
+     "review_flags = CASE WHEN 'sanctions_review' = ANY (review_flags) THEN review_flags "
+     "ELSE array_append(review_flags, 'sanctions_review') END, "
+     "screening_list = $4, screening_list_version = $5, screening_entry_id = $6::bigint, "
+     "screening_matched_name = $7, screening_score = $8::numeric, screening_level = $9, "
+     "screening_evidence = $10::jsonb, updated_at = now() WHERE application_id = $1"},
+    /* The same without the final status, for an application that cannot wait in the review
+     * queue: another application of the same email, PAN or Aadhaar number waits there (the
+     * one-pending indexes). Compliance PENDING keeps its loan from being disbursed. */
+    [MON_HOLD] = {"monitoring_hold",
+     "UPDATE loan_applications SET compliance_status = 'PENDING', compliance_verified_at = now(), "
+     "compliance_remarks = $2, final_remarks = $3, "
+     "review_flags = CASE WHEN 'sanctions_review' = ANY (review_flags) THEN review_flags "
+     "ELSE array_append(review_flags, 'sanctions_review') END, "
+     "screening_list = $4, screening_list_version = $5, screening_entry_id = $6::bigint, "
+     "screening_matched_name = $7, screening_score = $8::numeric, screening_level = $9, "
+     "screening_evidence = $10::jsonb, updated_at = now() WHERE application_id = $1"},
+    [MON_LOG] = {"monitoring_log",
+     "INSERT INTO approval_logs (application_id, action, actor_id, actor_email, reason, "
+     "status_before, status_after, details) VALUES ($1, 'screening_hit', NULL, 'system', $2, $3, "
+     "$5, $4::jsonb)"},
+    /* The officers' document lists the alerts: the row's trigger rebuilds it. */
+    [MON_TOUCH] = {"monitoring_touch",
+     "UPDATE loan_applications SET updated_at = updated_at WHERE application_id = $1"},
+    [MON_RECORD] = {"monitoring_record",
+     "UPDATE sanctions_lists SET rescreen_entries = $2::int, rescreen_subjects = $3::int, "
+     "rescreen_ms = $4::int, rescreen_hits = (SELECT count(*) FROM screening_alerts "
+     "WHERE list_id = $1::bigint), rescreened_at = now() WHERE id = $1::bigint "
+     "RETURNING rescreen_hits"},
+};
+/* clang-format on */
+const struct db_stmts monitoring_statements = DB_STMTS("monitoring", sql);
+#define SQL(id) (&sql[id])
+
+/* ---- the evidence ------------------------------------------------------------------------ */
+
+/* The parts of s separated by sep, as a JSON array of strings. */
+static json_object *split(const char *s, const char *sep)
+{
+    json_object *arr = json_object_new_array();
+    size_t seplen = strlen(sep);
+    while (s && *s) {
+        const char *end = strstr(s, sep);
+        size_t n = end ? (size_t)(end - s) : strlen(s);
+        if (n > 0)
+            json_object_array_add(arr, json_object_new_string_len(s, (int)n));
+        s = end ? end + seplen : NULL;
+    }
+    return arr;
+}
+
+static json_object *fact(const char *listed, int result)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "listed", split(listed, "; "));
+    json_object_object_add(o, "result", json_object_new_string(screen_fact_name(result)));
+    return o;
+}
+
+/* The evidence of a candidate as docs/screening.md shows it (arena text). */
+static const char *evidence_text(arena *a, const screen_candidate *c)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "kind", json_object_new_string(screen_kind_name(c->kind)));
+    json_object_object_add(o, "matched", split(c->matched, " "));
+    json_object_object_add(o, "missing", split(c->missing, " "));
+    json_object_object_add(o, "unmatched", split(c->unmatched, " "));
+    json_object_object_add(o, "date_of_birth", fact(c->listed_dob, c->dob));
+    json_object_object_add(o, "nationality", fact(c->listed_nat, c->nationality));
+    const char *s = arena_strdup(a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
+
+/* ---- the re-screening -------------------------------------------------------------------- */
+
+/* The changed entries: their ids (sorted) and content hashes, borrowed from a result. */
+struct changed {
+    const PGresult *rows;
+    int n;
+};
+
+static const char *changed_hash(const struct changed *ch, long entry_id)
+{
+    int lo = 0, hi = ch->n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        long id = atol(PQgetvalue(ch->rows, mid, 0));
+        if (id == entry_id)
+            return PQgetvalue(ch->rows, mid, 1);
+        if (id < entry_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Whether (app_id, entry_id) already has an alert for the entry's content (rows sorted). */
+static int alerted(const PGresult *rows, const char *app_id, long entry_id)
+{
+    int lo = 0, hi = PQntuples(rows);
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        int c = strcmp(PQgetvalue(rows, mid, 0), app_id);
+        long id = atol(PQgetvalue(rows, mid, 1));
+        if (c == 0 && id == entry_id)
+            return 1;
+        if (c < 0 || (c == 0 && id < entry_id))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* The index of the changed entries' names and facts; NULL with *why. */
+static screen_list *changed_list(arena *a, const struct changed *ch, const PGresult *names,
+                                 const char **why)
+{
+    screen_list *l = screen_list_new();
+    if (l == NULL) {
+        *why = "out of memory";
+        return NULL;
+    }
+    for (int i = 0; i < PQntuples(names); i++)
+        if (screen_list_add(l, atol(PQgetvalue(names, i, 0)), PQgetvalue(names, i, 1),
+                            PQgetisnull(names, i, 2) ? NULL : PQgetvalue(names, i, 2)) != 0) {
+            *why = "out of memory indexing the changed entries";
+            screen_list_free(l);
+            return NULL;
+        }
+    for (int i = 0; i < ch->n; i++) {
+        screen_facts f;
+        memset(&f, 0, sizeof(f));
+        char buf[512];
+        snprintf(buf, sizeof(buf), "%s", PQgetvalue(ch->rows, i, 2));
+        char *save = NULL;
+        for (char *t = strtok_r(buf, ";", &save); t && f.ndob < SCREEN_MAX_DOB;
+             t = strtok_r(NULL, ";", &save))
+            if (screen_dob_parse(t, &f.dob[f.ndob]) == 0)
+                f.ndob++;
+        snprintf(buf, sizeof(buf), "%s", PQgetvalue(ch->rows, i, 3));
+        for (char *t = strtok_r(buf, ";", &save); t && f.nnat < SCREEN_MAX_NAT;
+             t = strtok_r(NULL, ";", &save))
+            snprintf(f.nat[f.nnat++], sizeof(f.nat[0]), "%s", t);
+        if ((f.ndob > 0 || f.nnat > 0) &&
+            screen_list_facts(l, atol(PQgetvalue(ch->rows, i, 0)), &f) != 0) {
+            *why = "out of memory attaching the entries' facts";
+            screen_list_free(l);
+            return NULL;
+        }
+    }
+    if (screen_list_build(l) != 0) {
+        *why = "out of memory building the index of the changed entries";
+        screen_list_free(l);
+        return NULL;
+    }
+    (void)a;
+    return l;
+}
+
+/* One subject as read, and the version screened against. */
+struct subject {
+    const char *app_id, *name, *dob, *country, *scr_list;
+    long scr_entry;
+};
+
+struct version {
+    const char *list_id, *name, *version;
+};
+
+/* Rolls back and says why; -1. */
+static int subject_fail(arena *a, const char *app_id, const PGresult *r, const char **why)
+{
+    db_rollback();
+    *why = arena_printf(a, "application %s: %s", app_id,
+                        r == NULL ? "database unavailable" : db_error_brief(a, r));
+    return -1;
+}
+
+/*
+ * The new matches c[0..n) (best first) of one subject, in one transaction. Returns the number of
+ * alerts written (0: nothing new under the locks, rolled back), or -1 with *why.
+ */
+static int subject_hit(arena *a, const struct version *v, const struct changed *ch,
+                       const struct subject *s, const screen_candidate *c, int n, const char **why)
+{
+    if (db_begin() != 0) {
+        *why = "database unavailable";
+        return -1;
+    }
+    const char *pa[1] = {s->app_id};
+    PGresult *loan = db_exec(a, SQL(MON_LOCK_LOAN), 1, pa);
+    if (!db_ok(loan))
+        return subject_fail(a, s->app_id, loan, why);
+    PGresult *app = db_exec(a, SQL(MON_LOCK_APP), 1, pa);
+    if (!db_ok(app))
+        return subject_fail(a, s->app_id, app, why);
+    if (PQntuples(app) == 0) {
+        db_rollback();
+        return 0;
+    }
+    const char *loan_id = PQntuples(loan) ? PQgetvalue(loan, 0, 0) : NULL;
+    const char *state = PQntuples(loan) ? PQgetvalue(loan, 0, 1) : "";
+    const char *status = PQgetvalue(app, 0, 0);
+    /* What the subject is now, under the locks. */
+    int borrower = !strcmp(state, "DISBURSING") || !strcmp(state, "ACTIVE");
+    int open = !borrower && strcmp(status, "REJECTED") != 0 && strcmp(state, "CLOSED") != 0;
+    if (!borrower && !open) {
+        db_rollback();
+        return 0;
+    }
+    const char *matched_list = PQgetvalue(app, 0, 2);
+    long matched_entry = atol(PQgetvalue(app, 0, 3));
+
+    struct outbox_match m[MAX_CANDS];
+    int best = -1, nm = 0;
+    for (int i = 0; i < n && nm < MAX_CANDS; i++) {
+        if (!strcmp(matched_list, v->name) && c[i].entry_id == matched_entry)
+            continue;
+        const char *hash = changed_hash(ch, c[i].entry_id);
+        if (hash == NULL)
+            continue;
+        char entry[24], score[16];
+        snprintf(entry, sizeof(entry), "%ld", c[i].entry_id);
+        snprintf(score, sizeof(score), "%.4f", c[i].score);
+        const char *pi[9] = {v->list_id,
+                             entry,
+                             hash,
+                             s->app_id,
+                             loan_id,
+                             c[i].matched_name,
+                             score,
+                             screen_level_name(c[i].level),
+                             evidence_text(a, &c[i])};
+        PGresult *ins = db_exec(a, SQL(MON_ALERT_INSERT), 9, pi);
+        if (!db_ok(ins))
+            return subject_fail(a, s->app_id, ins, why);
+        if (PQntuples(ins) == 0)
+            continue; /* alerted before for this entry's content */
+        if (best < 0)
+            best = i;
+        m[nm].alert_id = atoll(PQgetvalue(ins, 0, 0));
+        m[nm].entry_id = c[i].entry_id;
+        m[nm].matched_name = c[i].matched_name;
+        m[nm].level = screen_level_name(c[i].level);
+        m[nm].score = c[i].score;
+        nm++;
+    }
+    if (nm == 0) {
+        db_rollback();
+        return 0;
+    }
+
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "list", json_object_new_string(v->name));
+    json_object_object_add(d, "list_version", json_object_new_string(v->version));
+    if (loan_id != NULL)
+        json_object_object_add(d, "loan_id", json_object_new_string(loan_id));
+    json_object *arr = json_object_new_array();
+    for (int i = 0; i < nm; i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "alert_id", json_object_new_int64(m[i].alert_id));
+        json_object_object_add(o, "entry_id", json_object_new_int64(m[i].entry_id));
+        json_object_object_add(o, "matched_name", json_object_new_string(m[i].matched_name));
+        json_object_object_add(o, "level", json_object_new_string(m[i].level));
+        json_object_object_add(o, "score", js_new_fixed(m[i].score, 4));
+        json_object_array_add(arr, o);
+    }
+    json_object_object_add(d, "alerts", arr);
+    const char *details =
+        arena_strdup(a, json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+
+    int rc = 0, held = 0;
+    const char *applicant = PQgetvalue(app, 0, 1);
+    if (open) {
+        const screen_candidate *b = &c[best];
+        char entry[24], score[16];
+        snprintf(entry, sizeof(entry), "%ld", b->entry_id);
+        snprintf(score, sizeof(score), "%.4f", b->score);
+        const char *remarks = arena_printf(
+            a,
+            "Possible sanctions match found by re-screening: \"%s\" (%s version %s entry %ld, "
+            "%s, score %.4f)",
+            b->matched_name, v->name, v->version, b->entry_id, screen_level_name(b->level),
+            b->score);
+        const char *pu[10] = {s->app_id,
+                              remarks,
+                              "Waiting for review: sanctions_review",
+                              v->name,
+                              v->version,
+                              entry,
+                              b->matched_name,
+                              score,
+                              screen_level_name(b->level),
+                              evidence_text(a, b)};
+        if (db_simple("SAVEPOINT monitoring_review") != 0) {
+            json_object_put(d);
+            return subject_fail(a, s->app_id, NULL, why);
+        }
+        PGresult *u = db_exec(a, SQL(MON_BACK_TO_REVIEW), 10, pu);
+        if (u != NULL && !db_ok(u) && !strcmp(db_sqlstate(u), "23505")) {
+            /* Another application of the applicant waits for review: this one is held. */
+            held = 1;
+            pu[2] = "Held for compliance review (sanctions_review): another application of the "
+                    "same applicant is in the review queue";
+            u = db_simple("ROLLBACK TO SAVEPOINT monitoring_review") == 0
+                    ? db_exec(a, SQL(MON_HOLD), 10, pu)
+                    : NULL;
+        }
+        if (!db_ok(u)) {
+            json_object_put(d);
+            return subject_fail(a, s->app_id, u, why);
+        }
+        const char *reason = arena_printf(
+            a, "re-screening against %s version %s: entry %ld \"%s\" (%s, score %.4f)%s%s", v->name,
+            v->version, b->entry_id, b->matched_name, screen_level_name(b->level), b->score,
+            nm > 1 ? arena_printf(a, " and %d more", nm - 1) : "",
+            held ? "; held (compliance PENDING): another application of the same applicant is "
+                   "in the review queue"
+                 : "");
+        const char *pl[5] = {s->app_id, reason, status, details, held ? status : "PENDING"};
+        PGresult *lg = db_exec(a, SQL(MON_LOG), 5, pl);
+        if (!db_ok(lg)) {
+            json_object_put(d);
+            return subject_fail(a, s->app_id, lg, why);
+        }
+        rc = lending_offer_withdraw(a, s->app_id);
+    } else {
+        PGresult *t = db_exec(a, SQL(MON_TOUCH), 1, pa);
+        rc = db_ok(t) ? 0 : -1;
+        if (rc == 0)
+            rc = audit_event(a, NULL, 0, "system", "screening.alert", "loan", loan_id, d);
+    }
+    json_object_put(d);
+    if (rc == 0)
+        rc = outbox_screening_alert(a, s->app_id, applicant, loan_id, open, v->name, v->version, m,
+                                    nm);
+    if (rc != 0 || db_commit() != 0)
+        return subject_fail(a, s->app_id, NULL, why);
+    applications_changed(s->app_id);
+    log_msg(LOG_INFO, "re-screening %s version %s: application %s%s%s: %d new match%s", v->name,
+            v->version, s->app_id, loan_id ? ", loan " : "", loan_id ? loan_id : "", nm,
+            nm == 1 ? "" : "es");
+    return nm;
+}
+
+/* Screens every subject against l, BATCH at a time; 0 or -1 with *why. */
+static int screen_subjects(arena *a, const struct version *v, const struct changed *ch,
+                           const screen_list *l, const PGresult *done, long *subjects,
+                           const char **why)
+{
+    const struct config *cfg = config_get();
+    arena *batch = arena_new(1 << 16), *one = arena_new(1 << 14);
+    int rc = 0;
+    char last[24] = "0", limit[16];
+    snprintf(limit, sizeof(limit), "%d", BATCH);
+    if (batch == NULL || one == NULL) {
+        *why = "out of memory";
+        rc = -1;
+    }
+    while (rc == 0) {
+        arena_reset(batch);
+        const char *p[2] = {last, limit};
+        PGresult *r = db_exec(batch, SQL(MON_SUBJECTS), 2, p);
+        if (!db_ok(r)) {
+            *why = arena_printf(a, "reading the subjects: %s",
+                                r == NULL ? "database unavailable" : db_error_brief(a, r));
+            rc = -1;
+            break;
+        }
+        int n = PQntuples(r);
+        for (int i = 0; i < n && rc == 0; i++) {
+            struct subject s = {
+                .app_id = PQgetvalue(r, i, 1),
+                .name = PQgetvalue(r, i, 2),
+                .dob = PQgetvalue(r, i, 3),
+                .country = PQgetvalue(r, i, 4),
+                .scr_list = PQgetvalue(r, i, 5),
+                .scr_entry = atol(PQgetvalue(r, i, 6)),
+            };
+            screen_query q = {s.dob, s.country, cfg->sanctions_review, cfg->sanctions_block, 1.0};
+            screen_candidate c[MAX_CANDS];
+            int k = screen_search(l, s.name, &q, c, MAX_CANDS);
+            if (k < 0) {
+                /* Not screened is never clear: stop, and a rerun screens it. */
+                *why = arena_printf(a, "application %s could not be screened (out of memory)",
+                                    s.app_id);
+                rc = -1;
+                break;
+            }
+            int hits = 0;
+            for (int j = 0; j < k; j++) {
+                int matched = !strcmp(s.scr_list, v->name) && c[j].entry_id == s.scr_entry;
+                if (c[j].level >= SCREEN_REVIEW && !matched &&
+                    !alerted(done, s.app_id, c[j].entry_id))
+                    c[hits++] = c[j];
+            }
+            if (hits > 0) {
+                arena_reset(one);
+                if (subject_hit(one, v, ch, &s, c, hits, why) < 0) {
+                    *why = arena_strdup(a, *why);
+                    rc = -1;
+                }
+            }
+        }
+        *subjects += n;
+        if (n < BATCH || rc != 0)
+            break;
+        snprintf(last, sizeof(last), "%s", PQgetvalue(r, n - 1, 0));
+    }
+    arena_free(one);
+    arena_free(batch);
+    return rc;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000L + (t1.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+int monitoring_rescreen(arena *a, const char *list_id, struct monitoring_figures *out,
+                        const char **why)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    memset(out, 0, sizeof(*out));
+    const char *p1[1] = {list_id};
+    PGresult *vr = db_exec(a, SQL(MON_VERSION), 1, p1);
+    if (!db_ok(vr) || PQntuples(vr) != 1) {
+        *why = db_ok(vr) ? "no such list version" : "reading the list version failed";
+        return -1;
+    }
+    struct version v = {list_id, PQgetvalue(vr, 0, 0), PQgetvalue(vr, 0, 1)};
+    const char *p2[2] = {list_id, PQgetisnull(vr, 0, 2) ? NULL : PQgetvalue(vr, 0, 2)};
+    PGresult *ents = db_exec(a, SQL(MON_CHANGED), 2, p2);
+    if (!db_ok(ents)) {
+        *why = "reading the changed entries failed";
+        return -1;
+    }
+    struct changed ch = {ents, PQntuples(ents)};
+    out->entries = ch.n;
+    /* A version that changes nothing re-screens nobody. */
+    if (ch.n > 0) {
+        PGresult *names = db_exec(a, SQL(MON_CHANGED_NAMES), 2, p2);
+        PGresult *done = db_ok(names) ? db_exec(a, SQL(MON_ALERTED), 1, p1) : names;
+        if (!db_ok(done)) {
+            *why = "reading the changed entries' names failed";
+            return -1;
+        }
+        screen_list *l = changed_list(a, &ch, names, why);
+        if (l == NULL)
+            return -1;
+        int rc = screen_subjects(a, &v, &ch, l, done, &out->subjects, why);
+        screen_list_free(l);
+        if (rc != 0)
+            return -1;
+    }
+    out->ms = ms_since(&t0);
+    char e[24], s[24], ms[24];
+    snprintf(e, sizeof(e), "%ld", out->entries);
+    snprintf(s, sizeof(s), "%ld", out->subjects);
+    snprintf(ms, sizeof(ms), "%ld", out->ms);
+    const char *pr[4] = {list_id, e, s, ms};
+    PGresult *rec = db_exec(a, SQL(MON_RECORD), 4, pr);
+    if (!db_ok(rec) || PQntuples(rec) != 1) {
+        *why = "recording the figures failed";
+        return -1;
+    }
+    out->hits = atol(PQgetvalue(rec, 0, 0));
+    return 0;
+}
+
+int monitoring_rescreen_pending(arena *a, const char *list_id)
+{
+    const char *p[1] = {list_id};
+    PGresult *r = db_exec(a, SQL(MON_PENDING), 1, p);
+    if (!db_ok(r))
+        return -1;
+    return PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+}

@@ -1,0 +1,40 @@
+/*
+ * Ongoing sanctions monitoring (docs/screening.md, "Ongoing monitoring"): the re-screening that
+ * `loanctl sanctions load` runs when it activates a new version of a list. Each use case owns
+ * its transactions; nothing here knows HTTP or prints.
+ */
+#ifndef LOANFLOW_MONITORING_H
+#define LOANFLOW_MONITORING_H
+
+#include "arena.h"
+#include "db.h"
+
+extern const struct db_stmts monitoring_statements;
+
+/* What a re-screening did: entries added or changed, subjects screened, matches the version
+ * raised (screening_alerts rows), and the milliseconds it took. */
+struct monitoring_figures {
+    long entries, subjects, hits, ms;
+};
+
+/*
+ * Re-screens against the version list_id (committed and active) the entries it added or changed
+ * since the version of the same name before it (every entry for a first version): every open
+ * application (not rejected, no loan disbursing, active or closed) and every active loan's
+ * application, read in batches. Each subject with new matches (level review or block, on an
+ * entry it is not already matched to, with no alert for that entry's content yet) is one
+ * transaction: the alerts, and for an open application its return to review (PENDING,
+ * sanctions_review, the new match's evidence, an open offer withdrawn, a screening_hit log
+ * entry), for an active loan an audit event; an alert to compliance in both cases. The figures
+ * are recorded on the version's row last (rescreened_at), so a run cut short leaves the version
+ * unmarked and running it again finishes it: subjects already alerted are skipped. 0, or -1 with
+ * *why (arena) when it could not finish.
+ */
+int monitoring_rescreen(arena *a, const char *list_id, struct monitoring_figures *out,
+                        const char **why);
+
+/* 1 when version list_id has entries and its re-screening has not finished (a load interrupted
+ * after its commit), 0 when not, -1 when the database failed. */
+int monitoring_rescreen_pending(arena *a, const char *list_id);
+
+#endif
