@@ -152,6 +152,12 @@ int lending_reply(http_req *r, const struct lending_outcome *out, const char *wh
         http_add_header(r, "Retry-After", "30");
         return http_error(r, 503, "day_end_running",
                           "The day-end is running; money moves again in a minute");
+    case LENDING_SCREENING_HOLD:
+        return http_error(r, 409, "screening_hold",
+                          arena_printf(r->pool,
+                                       "The application is under compliance review (%s): the "
+                                       "loan is not disbursed until an officer approves it again",
+                                       out->state ? out->state : "not APPROVED"));
     case LENDING_OWN_LOAN:
         return http_error(r, 403, "own_loan",
                           "You applied for this loan; another officer must record its payments");

@@ -2,10 +2,10 @@
  * The loan account and its disbursal. An officer's disbursal is two transactions around one
  * gateway call, so no row stays locked while the gateway answers: the first checks the loan
  * (its state, segregation of duties, four eyes above FOUR_EYES_AMOUNT, the applicant's own
- * eKYC-verified bank account), opens a tranche with its idempotency key (loan id + tranche) and
- * moves the loan to DISBURSING; the second records what the gateway said. A gateway that did not
- * answer leaves the tranche open: asking again re-sends the same key, which the gateway answers
- * with the same payout, so a retry never pays twice.
+ * eKYC-verified bank account, an application still APPROVED), opens a tranche with its idempotency
+ * key (loan id + tranche) and moves the loan to DISBURSING; the second records what the gateway
+ * said. A gateway that did not answer leaves the tranche open: asking again re-sends the same key,
+ * which the gateway answers with the same payout, so a retry never pays twice.
  *
  * The gateway's webhooks move the payout and the loan forward only: an event id already seen
  * changes nothing (gateway_events is written first, so a concurrent duplicate waits on the key
@@ -50,6 +50,7 @@ enum {
     DS_INST_INSERT,
     DS_INST_DELETE,
     DS_OFFER_SCHEDULE,
+    DS_APP_STATUS,
     DS_SQL_COUNT
 };
 
@@ -147,6 +148,10 @@ static const struct db_stmt sql[DS_SQL_COUNT] = {
      "DELETE FROM loan_installments WHERE loan_id = $1"},
     [DS_OFFER_SCHEDULE] = {"disbursal_offer_schedule",
      "SELECT offer_json FROM loan_offers WHERE offer_id = $1"},
+    /* Read after the loan's lock, in a statement of its own: a re-screening that sent the
+     * application back to review holds that lock until it commits (monitoring.c). */
+    [DS_APP_STATUS] = {"disbursal_app_status",
+     "SELECT final_status, compliance_status FROM loan_applications WHERE application_id = $1"},
 };
 /* clang-format on */
 const struct db_stmts disbursal_statements = DB_STMTS("disbursal", sql);
@@ -422,6 +427,23 @@ void lending_disburse(arena *a, const struct lending_actor *who, const char *loa
         db_rollback();
         out->code = LENDING_INVALID_STATE;
         out->state = arena_strdup(a, state);
+        return;
+    }
+    /* A loan is paid out only while its application is APPROVED: a re-screening match sends
+     * it back to review (docs/screening.md), or holds it in compliance when another application
+     * of the applicant is in the queue, and nothing is paid until an officer approves it again. */
+    const char *pa[1] = {app_id};
+    PGresult *st = db_exec(a, SQL(DS_APP_STATUS), 1, pa);
+    if (!db_ok(st))
+        return lending_fail(a, out, st);
+    if (PQntuples(st) != 1 || strcmp(PQgetvalue(st, 0, 0), "APPROVED") != 0 ||
+        strcmp(PQgetvalue(st, 0, 1), "APPROVED") != 0) {
+        db_rollback();
+        out->code = LENDING_SCREENING_HOLD;
+        out->state = PQntuples(st) != 1 ? NULL
+                     : strcmp(PQgetvalue(st, 0, 0), "APPROVED") != 0
+                         ? arena_strdup(a, PQgetvalue(st, 0, 0))
+                         : "APPROVED with compliance PENDING";
         return;
     }
     int64_t principal = atoll(PQgetvalue(r, 0, L_PRINCIPAL));

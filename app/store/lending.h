@@ -56,6 +56,8 @@ enum lending_code {
     LENDING_COOLING_OFF_OVER, /* the cooling-off period has ended */
     LENDING_OWN_LOAN,         /* an officer recording money on a loan of their own */
     LENDING_BUSY,             /* a day-end is running: try again shortly */
+    LENDING_SCREENING_HOLD,   /* disburse: the application is not APPROVED (state says what it
+                                 is: a re-screening match sent it back to review) */
 };
 
 struct lending_outcome {
