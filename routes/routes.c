@@ -63,6 +63,8 @@ static const struct route table[] = {
     {"POST",  "/loans/{id}/cooling-off-exit",     handle_loan_cooling_off_exit,  ROLE_APPLICANT, ROUTE_JSON},
     {"GET",   "/portfolio/overview",              handle_portfolio_overview,     ROLE_OFFICER,   0},
     {"GET",   "/portfolio/delinquency",           handle_portfolio_delinquency,  ROLE_OFFICER,   0},
+    {"GET",   "/screening/alerts",                handle_screening_alerts_list,  ROLE_OFFICER,   0},
+    {"POST",  "/screening/alerts/{alert_id}/resolve", handle_screening_alert_resolve, ROLE_OFFICER, ROUTE_JSON},
     {"POST",  "/webhooks/gateway",                handle_gateway_webhook,        ROLE_PUBLIC,    0},
 
     {"GET",   "/dashboard/overview",              handle_dashboard_overview,     ROLE_OFFICER,   0},

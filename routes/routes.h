@@ -108,6 +108,10 @@ int lending_field_error(http_req *r, int status, const char *code, const char *m
                         const char *field);
 int handle_gateway_webhook(http_req *r);
 
+/* routes/monitoring.c: the officers' screening alerts */
+int handle_screening_alerts_list(http_req *r);
+int handle_screening_alert_resolve(http_req *r);
+
 /* routes/market.c */
 int handle_market_get(http_req *r);
 int handle_market_test_base_rate(http_req *r); /* TEST_ROUTES only */

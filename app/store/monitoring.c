@@ -53,6 +53,10 @@ enum {
     MON_LOG,
     MON_TOUCH,
     MON_RECORD,
+    MON_LIST,
+    MON_ALERT_LOCK,
+    MON_ALERT_RESOLVE,
+    MON_ALERT_GET,
     MON_SQL_COUNT
 };
 
@@ -61,6 +65,12 @@ enum {
 #define CHANGED                                                                                   \
     "e.list_id = $1::bigint AND NOT EXISTS (SELECT 1 FROM sanctions_entries o "                    \
     "WHERE o.list_id = $2::bigint AND o.entry_id = e.entry_id AND o.content_hash = e.content_hash)"
+#define ALERT_JSON                                                                                \
+    "json_build_object('alert_id', s.id, 'application_id', s.application_id, "                    \
+    "'loan_id', s.loan_id, 'list', l.name, 'list_version', l.version, 'entry_id', s.entry_id, "    \
+    "'matched_name', s.matched_name, 'score', s.score, 'level', s.level, "                         \
+    "'evidence', s.evidence, 'raised_at', iso_utc(s.created_at), "                                 \
+    "'resolved_at', iso_utc(s.resolved_at))"
 static const struct db_stmt sql[MON_SQL_COUNT] = {
     [MON_VERSION] = {"monitoring_version",
      "SELECT l.name, l.version, (SELECT max(p.id) FROM sanctions_lists p "
@@ -130,6 +140,20 @@ static const struct db_stmt sql[MON_SQL_COUNT] = {
      "rescreen_ms = $4::int, rescreen_hits = (SELECT count(*) FROM screening_alerts "
      "WHERE list_id = $1::bigint), rescreened_at = now() WHERE id = $1::bigint "
      "RETURNING rescreen_hits"},
+    [MON_LIST] = {"monitoring_list",
+     "SELECT coalesce(json_agg(" ALERT_JSON " ORDER BY s.created_at, s.id), '[]')::text "
+     "FROM (SELECT * FROM screening_alerts WHERE $1::boolean OR resolved_at IS NULL "
+     "ORDER BY created_at, id LIMIT $2::int OFFSET $3::int) s "
+     "JOIN sanctions_lists l ON l.id = s.list_id"},
+    [MON_ALERT_LOCK] = {"monitoring_alert_lock",
+     "SELECT application_id, entry_id, loan_id, resolved_at IS NOT NULL FROM screening_alerts "
+     "WHERE id = $1::bigint FOR UPDATE"},
+    [MON_ALERT_RESOLVE] = {"monitoring_alert_resolve",
+     "UPDATE screening_alerts SET resolved_by = $2::bigint, resolved_at = now() "
+     "WHERE id = $1::bigint"},
+    [MON_ALERT_GET] = {"monitoring_alert_get",
+     "SELECT " ALERT_JSON "::text FROM screening_alerts s JOIN sanctions_lists l "
+     "ON l.id = s.list_id WHERE s.id = $1::bigint"},
 };
 /* clang-format on */
 const struct db_stmts monitoring_statements = DB_STMTS("monitoring", sql);
@@ -584,4 +608,76 @@ int monitoring_rescreen_pending(arena *a, const char *list_id)
     if (!db_ok(r))
         return -1;
     return PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+}
+
+/* ---- the officers' alerts ---------------------------------------------------------------- */
+
+static void fail(arena *a, struct monitoring_outcome *out, const PGresult *r)
+{
+    out->code = r == NULL ? MONITORING_DB_DOWN : MONITORING_FAULT;
+    out->detail = db_error_brief(a, r);
+}
+
+void monitoring_alerts_list(arena *a, int all, const char *limit, const char *offset,
+                            struct monitoring_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    const char *p[3] = {all ? "true" : "false", limit, offset};
+    PGresult *r = db_exec(a, SQL(MON_LIST), 3, p);
+    if (!db_ok(r))
+        return fail(a, out, r);
+    out->json = arena_printf(a, "{\"alerts\":%s,\"limit\":%d,\"offset\":%d}", PQgetvalue(r, 0, 0),
+                             atoi(limit), atoi(offset));
+    out->code = MONITORING_OK;
+}
+
+void monitoring_alert_resolve(arena *a, long long actor_id, const char *actor_email,
+                              const char *alert_id, const char *reason,
+                              const struct audit_client *client, struct monitoring_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (db_begin() != 0) {
+        out->code = MONITORING_DB_DOWN;
+        return;
+    }
+    const char *p[1] = {alert_id};
+    PGresult *r = db_exec(a, SQL(MON_ALERT_LOCK), 1, p);
+    if (!db_ok(r)) {
+        db_rollback();
+        return fail(a, out, r);
+    }
+    if (PQntuples(r) == 0 || PQgetvalue(r, 0, 3)[0] == 't') {
+        db_rollback();
+        out->code = PQntuples(r) == 0 ? MONITORING_NOT_FOUND : MONITORING_ALREADY_RESOLVED;
+        return;
+    }
+    const char *app_id = PQgetvalue(r, 0, 0);
+    char actor[24];
+    snprintf(actor, sizeof(actor), "%lld", actor_id);
+    const char *pu[2] = {alert_id, actor};
+    PGresult *u = db_exec(a, SQL(MON_ALERT_RESOLVE), 2, pu);
+    const char *pt[1] = {app_id};
+    PGresult *t = db_ok(u) ? db_exec(a, SQL(MON_TOUCH), 1, pt) : u;
+    PGresult *g = db_ok(t) ? db_exec(a, SQL(MON_ALERT_GET), 1, p) : t;
+    if (!db_ok(g) || PQntuples(g) != 1) {
+        db_rollback();
+        return fail(a, out, g);
+    }
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "reason", json_object_new_string(reason));
+    json_object_object_add(d, "application_id", json_object_new_string(app_id));
+    json_object_object_add(d, "entry_id", json_object_new_int64(atoll(PQgetvalue(r, 0, 1))));
+    if (!PQgetisnull(r, 0, 2))
+        json_object_object_add(d, "loan_id", json_object_new_string(PQgetvalue(r, 0, 2)));
+    int ar = audit_event(a, client, actor_id, actor_email, "screening.alert_resolved",
+                         "screening_alert", alert_id, d);
+    json_object_put(d);
+    if (ar != 0 || db_commit() != 0) {
+        db_rollback();
+        out->code = MONITORING_DB_DOWN;
+        return;
+    }
+    applications_changed(app_id);
+    out->json = arena_printf(a, "{\"alert\":%s}", PQgetvalue(g, 0, 0));
+    out->code = MONITORING_OK;
 }

@@ -1,12 +1,14 @@
 /*
  * Ongoing sanctions monitoring (docs/screening.md, "Ongoing monitoring"): the re-screening that
- * `loanctl sanctions load` runs when it activates a new version of a list. Each use case owns
- * its transactions; nothing here knows HTTP or prints.
+ * `loanctl sanctions load` runs when it activates a new version of a list, and the officers'
+ * screening alerts (GET /screening/alerts, POST /screening/alerts/{id}/resolve). Each use case
+ * owns its transactions; nothing here knows HTTP or prints.
  */
 #ifndef LOANFLOW_MONITORING_H
 #define LOANFLOW_MONITORING_H
 
 #include "arena.h"
+#include "audit.h"
 #include "db.h"
 
 extern const struct db_stmts monitoring_statements;
@@ -36,5 +38,31 @@ int monitoring_rescreen(arena *a, const char *list_id, struct monitoring_figures
 /* 1 when version list_id has entries and its re-screening has not finished (a load interrupted
  * after its commit), 0 when not, -1 when the database failed. */
 int monitoring_rescreen_pending(arena *a, const char *list_id);
+
+enum monitoring_code {
+    MONITORING_OK,
+    MONITORING_DB_DOWN,
+    MONITORING_FAULT,            /* detail says what (logged, never shown) */
+    MONITORING_NOT_FOUND,        /* no such alert */
+    MONITORING_ALREADY_RESOLVED, /* resolve: the alert was resolved before */
+};
+
+struct monitoring_outcome {
+    enum monitoring_code code;
+    const char *json;   /* OK: the answer's JSON text (arena) */
+    const char *detail; /* FAULT */
+};
+
+/* GET /screening/alerts: {"alerts": [...], "limit", "offset"}, oldest first; the open ones, or
+ * every one when all is set. */
+void monitoring_alerts_list(arena *a, int all, const char *limit, const char *offset,
+                            struct monitoring_outcome *out);
+
+/* Resolves alert_id (decimal text) by the officer actor_id, with reason (1..500 characters, the
+ * caller checked it): resolved_by, resolved_at and an audit event carrying the reason, in one
+ * transaction. OK with {"alert": {...}}; NOT_FOUND; ALREADY_RESOLVED. */
+void monitoring_alert_resolve(arena *a, long long actor_id, const char *actor_email,
+                              const char *alert_id, const char *reason,
+                              const struct audit_client *client, struct monitoring_outcome *out);
 
 #endif
