@@ -54,22 +54,22 @@ static const struct db_stmt sql[CLI_SANCTIONS_SQL_COUNT] = {
      "UPDATE sanctions_lists SET entries = $2::int, names = $3::int WHERE id = $1::bigint"},
     /* Each nationality as written ("Russia", "Korea, North") resolved by the country's name,
      * alpha-2 or alpha-3, or an alias, case-insensitively; in the order written, once each. A
-     * name nothing resolves stays only in nationality_names. */
+     * name nothing resolves stays only in nationality_names. Each row is resolved from its own
+     * array (no join of the table with itself: its statistics still describe it before the COPY,
+     * which the serving role cannot ANALYZE, and a plan made on them could be quadratic). */
     [CLI_SANCTIONS_NATIONALITIES] = {"cli_sanctions_nationalities",
-     "UPDATE sanctions_entries e SET nationalities = r.codes "
-     "FROM (SELECT x.entry_id, array_agg(x.alpha2 ORDER BY x.pos) AS codes "
-     "      FROM (SELECT s.entry_id, c.alpha2, min(u.pos) AS pos "
-     "            FROM sanctions_entries s "
-     "            CROSS JOIN LATERAL unnest(s.nationality_names) WITH ORDINALITY AS u(name, pos) "
-     "            JOIN LATERAL (SELECT k.alpha2::text AS alpha2 FROM countries k "
-     "                          WHERE lower(k.name) = lower(btrim(u.name)) "
-     "                             OR upper(btrim(u.name)) IN (k.alpha2::text, k.alpha3::text) "
-     "                          UNION ALL "
-     "                          SELECT a.alpha2::text FROM country_aliases a "
-     "                          WHERE a.alias = lower(btrim(u.name)) LIMIT 1) c ON true "
-     "            WHERE s.list_id = $1::bigint GROUP BY s.entry_id, c.alpha2) x "
-     "      GROUP BY x.entry_id) r "
-     "WHERE e.list_id = $1::bigint AND e.entry_id = r.entry_id"},
+     "UPDATE sanctions_entries e SET nationalities = coalesce(("
+     "  SELECT array_agg(x.alpha2 ORDER BY x.pos) FROM ("
+     "    SELECT c.alpha2, min(u.pos) AS pos "
+     "    FROM unnest(e.nationality_names) WITH ORDINALITY AS u(name, pos) "
+     "    JOIN LATERAL (SELECT k.alpha2::text AS alpha2 FROM countries k "
+     "                  WHERE lower(k.name) = lower(btrim(u.name)) "
+     "                     OR upper(btrim(u.name)) IN (k.alpha2::text, k.alpha3::text) "
+     "                  UNION ALL "
+     "                  SELECT a.alpha2::text FROM country_aliases a "
+     "                  WHERE a.alias = lower(btrim(u.name)) LIMIT 1) c ON true "
+     "    GROUP BY c.alpha2) x), '{}') "
+     "WHERE e.list_id = $1::bigint AND e.nationality_names <> '{}'"},
     [CLI_SANCTIONS_LIST] = {"cli_sanctions_list",
      "SELECT name, version, entries, names, active, to_char(loaded_at, 'YYYY-MM-DD HH24:MI:SS'), "
      "coalesce(published::text, '-'), source FROM sanctions_lists ORDER BY id"},

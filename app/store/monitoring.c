@@ -41,8 +41,9 @@
 enum {
     MON_VERSION,
     MON_PENDING,
-    MON_CHANGED,
-    MON_CHANGED_NAMES,
+    MON_ENTRIES,
+    MON_PREVIOUS,
+    MON_NAMES,
     MON_ALERTED,
     MON_SUBJECTS,
     MON_LOCK_LOAN,
@@ -61,10 +62,6 @@ enum {
 };
 
 /* clang-format off */
-/* The entries of version $1 whose content the version $2 before it (NULL: none) does not have. */
-#define CHANGED                                                                                   \
-    "e.list_id = $1::bigint AND NOT EXISTS (SELECT 1 FROM sanctions_entries o "                    \
-    "WHERE o.list_id = $2::bigint AND o.entry_id = e.entry_id AND o.content_hash = e.content_hash)"
 #define ALERT_JSON                                                                                \
     "json_build_object('alert_id', s.id, 'application_id', s.application_id, "                    \
     "'loan_id', s.loan_id, 'list', l.name, 'list_version', l.version, 'entry_id', s.entry_id, "    \
@@ -78,18 +75,24 @@ static const struct db_stmt sql[MON_SQL_COUNT] = {
     [MON_PENDING] = {"monitoring_pending",
      "SELECT l.rescreened_at IS NULL AND EXISTS (SELECT 1 FROM sanctions_entries e "
      "WHERE e.list_id = l.id) FROM sanctions_lists l WHERE l.id = $1::bigint"},
-    [MON_CHANGED] = {"monitoring_changed",
-     "SELECT e.entry_id, e.content_hash, array_to_string(e.dob, ';'), "
-     "array_to_string(e.nationalities, ';') FROM sanctions_entries e WHERE " CHANGED
-     " ORDER BY e.entry_id"},
-    [MON_CHANGED_NAMES] = {"monitoring_changed_names",
-     "SELECT n.entry_id, n.name, e.type FROM sanctions_entries e JOIN sanctions_names n "
-     "ON n.list_id = e.list_id AND n.entry_id = e.entry_id WHERE " CHANGED},
-    /* Who already has an alert for an entry's content in this version: skipped. */
+    /* The diff is made here, in order of entry id, not by a join in SQL: right after a load,
+     * the statistics of sanctions_entries and sanctions_names still describe the table before
+     * it (the serving role cannot ANALYZE), and a plan made on them can be a nested loop over
+     * every row of both versions. These reads are index range scans whatever the statistics. */
+    [MON_ENTRIES] = {"monitoring_entries",
+     "SELECT entry_id, content_hash, type, array_to_string(dob, ';'), "
+     "array_to_string(nationalities, ';') FROM sanctions_entries WHERE list_id = $1::bigint "
+     "ORDER BY entry_id"},
+    [MON_PREVIOUS] = {"monitoring_previous",
+     "SELECT entry_id, content_hash FROM sanctions_entries WHERE list_id = $1::bigint "
+     "ORDER BY entry_id"},
+    [MON_NAMES] = {"monitoring_names",
+     "SELECT entry_id, name FROM sanctions_names WHERE list_id = $1::bigint"},
+    /* Who already has an alert for one of the changed entries (any content: the caller compares
+     * the hash). */
     [MON_ALERTED] = {"monitoring_alerted",
-     "SELECT s.application_id, s.entry_id FROM screening_alerts s JOIN sanctions_entries e "
-     "ON e.list_id = $1::bigint AND e.entry_id = s.entry_id AND e.content_hash = s.content_hash "
-     "ORDER BY s.application_id COLLATE \"C\", s.entry_id"},
+     "SELECT application_id, entry_id, content_hash FROM screening_alerts "
+     "WHERE entry_id = ANY ($1::bigint[]) ORDER BY application_id COLLATE \"C\", entry_id"},
     /* Open applications (not rejected; no loan, or one awaiting disbursal) and active loans'. */
     [MON_SUBJECTS] = {"monitoring_subjects",
      "SELECT a.id, a.application_id, a.name, coalesce(a.date_of_birth::text, ''), a.country_code, "
@@ -201,78 +204,123 @@ static const char *evidence_text(arena *a, const screen_candidate *c)
 
 /* ---- the re-screening -------------------------------------------------------------------- */
 
-/* The changed entries: their ids (sorted) and content hashes, borrowed from a result. */
+/* The changed entries: rows of MON_ENTRIES (by entry id) whose entry the version before does
+ * not have with the same content hash; idx[0..n) are their row numbers, in entry id order. */
 struct changed {
     const PGresult *rows;
+    int *idx;
     int n;
 };
 
-static const char *changed_hash(const struct changed *ch, long entry_id)
+static long row_id(const PGresult *r, int row)
+{
+    return atol(PQgetvalue(r, row, 0));
+}
+
+/* The row of a changed entry, or -1. */
+static int changed_row(const struct changed *ch, long entry_id)
 {
     int lo = 0, hi = ch->n;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        long id = atol(PQgetvalue(ch->rows, mid, 0));
+        long id = row_id(ch->rows, ch->idx[mid]);
         if (id == entry_id)
-            return PQgetvalue(ch->rows, mid, 1);
+            return ch->idx[mid];
         if (id < entry_id)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return NULL;
+    return -1;
 }
 
-/* Whether (app_id, entry_id) already has an alert for the entry's content (rows sorted). */
-static int alerted(const PGresult *rows, const char *app_id, long entry_id)
+static const char *changed_hash(const struct changed *ch, long entry_id)
 {
-    int lo = 0, hi = PQntuples(rows);
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        int c = strcmp(PQgetvalue(rows, mid, 0), app_id);
-        long id = atol(PQgetvalue(rows, mid, 1));
-        if (c == 0 && id == entry_id)
-            return 1;
-        if (c < 0 || (c == 0 && id < entry_id))
-            lo = mid + 1;
-        else
-            hi = mid;
+    int row = changed_row(ch, entry_id);
+    return row < 0 ? NULL : PQgetvalue(ch->rows, row, 1);
+}
+
+/* Fills ch with the entries of ents (this version) not in prev (the version before, NULL for
+ * none) with the same hash; both in entry id order. 0, or -1 (ENOMEM). */
+static int diff_entries(arena *a, const PGresult *ents, const PGresult *prev, struct changed *ch)
+{
+    int n = PQntuples(ents), m = prev ? PQntuples(prev) : 0, j = 0;
+    ch->rows = ents;
+    ch->n = 0;
+    ch->idx = arena_alloc(a, sizeof(int) * (size_t)(n > 0 ? n : 1));
+    if (ch->idx == NULL)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        long id = row_id(ents, i);
+        while (j < m && row_id(prev, j) < id)
+            j++;
+        int same = j < m && row_id(prev, j) == id &&
+                   !strcmp(PQgetvalue(prev, j, 1), PQgetvalue(ents, i, 1));
+        if (!same)
+            ch->idx[ch->n++] = i;
     }
     return 0;
 }
 
-/* The index of the changed entries' names and facts; NULL with *why. */
-static screen_list *changed_list(arena *a, const struct changed *ch, const PGresult *names,
-                                 const char **why)
+/* Whether (app_id, entry_id) already has an alert for the entry's present content (rows of
+ * MON_ALERTED, sorted by application id and entry id). */
+static int alerted(const PGresult *rows, const struct changed *ch, const char *app_id,
+                   long entry_id)
+{
+    int lo = 0, hi = PQntuples(rows);
+    while (lo < hi) { /* the first row at or after (app_id, entry_id) */
+        int mid = lo + (hi - lo) / 2;
+        int c = strcmp(PQgetvalue(rows, mid, 0), app_id);
+        if (c < 0 || (c == 0 && atol(PQgetvalue(rows, mid, 1)) < entry_id))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const char *hash = changed_hash(ch, entry_id);
+    for (; hash && lo < PQntuples(rows) && !strcmp(PQgetvalue(rows, lo, 0), app_id) &&
+           atol(PQgetvalue(rows, lo, 1)) == entry_id;
+         lo++)
+        if (!strcmp(PQgetvalue(rows, lo, 2), hash))
+            return 1;
+    return 0;
+}
+
+/* The index of the changed entries' names (names: every name of the version; each takes its
+ * entry's type) and facts; NULL with *why. */
+static screen_list *changed_list(const struct changed *ch, const PGresult *names, const char **why)
 {
     screen_list *l = screen_list_new();
     if (l == NULL) {
         *why = "out of memory";
         return NULL;
     }
-    for (int i = 0; i < PQntuples(names); i++)
-        if (screen_list_add(l, atol(PQgetvalue(names, i, 0)), PQgetvalue(names, i, 1),
-                            PQgetisnull(names, i, 2) ? NULL : PQgetvalue(names, i, 2)) != 0) {
+    for (int i = 0; i < PQntuples(names); i++) {
+        int row = changed_row(ch, row_id(names, i));
+        if (row < 0)
+            continue;
+        const char *type = PQgetisnull(ch->rows, row, 2) ? NULL : PQgetvalue(ch->rows, row, 2);
+        if (screen_list_add(l, row_id(names, i), PQgetvalue(names, i, 1), type) != 0) {
             *why = "out of memory indexing the changed entries";
             screen_list_free(l);
             return NULL;
         }
-    for (int i = 0; i < ch->n; i++) {
+    }
+    for (int k = 0; k < ch->n; k++) {
+        int i = ch->idx[k];
         screen_facts f;
         memset(&f, 0, sizeof(f));
         char buf[512];
-        snprintf(buf, sizeof(buf), "%s", PQgetvalue(ch->rows, i, 2));
+        snprintf(buf, sizeof(buf), "%s", PQgetvalue(ch->rows, i, 3));
         char *save = NULL;
         for (char *t = strtok_r(buf, ";", &save); t && f.ndob < SCREEN_MAX_DOB;
              t = strtok_r(NULL, ";", &save))
             if (screen_dob_parse(t, &f.dob[f.ndob]) == 0)
                 f.ndob++;
-        snprintf(buf, sizeof(buf), "%s", PQgetvalue(ch->rows, i, 3));
+        snprintf(buf, sizeof(buf), "%s", PQgetvalue(ch->rows, i, 4));
         for (char *t = strtok_r(buf, ";", &save); t && f.nnat < SCREEN_MAX_NAT;
              t = strtok_r(NULL, ";", &save))
             snprintf(f.nat[f.nnat++], sizeof(f.nat[0]), "%s", t);
-        if ((f.ndob > 0 || f.nnat > 0) &&
-            screen_list_facts(l, atol(PQgetvalue(ch->rows, i, 0)), &f) != 0) {
+        if ((f.ndob > 0 || f.nnat > 0) && screen_list_facts(l, row_id(ch->rows, i), &f) != 0) {
             *why = "out of memory attaching the entries' facts";
             screen_list_free(l);
             return NULL;
@@ -283,7 +331,6 @@ static screen_list *changed_list(arena *a, const struct changed *ch, const PGres
         screen_list_free(l);
         return NULL;
     }
-    (void)a;
     return l;
 }
 
@@ -521,7 +568,7 @@ static int screen_subjects(arena *a, const struct version *v, const struct chang
             for (int j = 0; j < k; j++) {
                 int matched = !strcmp(s.scr_list, v->name) && c[j].entry_id == s.scr_entry;
                 if (c[j].level >= SCREEN_REVIEW && !matched &&
-                    !alerted(done, s.app_id, c[j].entry_id))
+                    !alerted(done, ch, s.app_id, c[j].entry_id))
                     c[hits++] = c[j];
             }
             if (hits > 0) {
@@ -562,23 +609,37 @@ int monitoring_rescreen(arena *a, const char *list_id, struct monitoring_figures
         return -1;
     }
     struct version v = {list_id, PQgetvalue(vr, 0, 0), PQgetvalue(vr, 0, 1)};
-    const char *p2[2] = {list_id, PQgetisnull(vr, 0, 2) ? NULL : PQgetvalue(vr, 0, 2)};
-    PGresult *ents = db_exec(a, SQL(MON_CHANGED), 2, p2);
-    if (!db_ok(ents)) {
-        *why = "reading the changed entries failed";
+    const char *p2[1] = {PQgetisnull(vr, 0, 2) ? NULL : PQgetvalue(vr, 0, 2)};
+    PGresult *ents = db_exec(a, SQL(MON_ENTRIES), 1, p1);
+    PGresult *prev = p2[0] && db_ok(ents) ? db_exec(a, SQL(MON_PREVIOUS), 1, p2) : ents;
+    struct changed ch;
+    if (!db_ok(ents) || !db_ok(prev) || diff_entries(a, ents, p2[0] ? prev : NULL, &ch) != 0) {
+        *why = "reading the entries of the two versions failed";
         return -1;
     }
-    struct changed ch = {ents, PQntuples(ents)};
     out->entries = ch.n;
     /* A version that changes nothing re-screens nobody. */
     if (ch.n > 0) {
-        PGresult *names = db_exec(a, SQL(MON_CHANGED_NAMES), 2, p2);
-        PGresult *done = db_ok(names) ? db_exec(a, SQL(MON_ALERTED), 1, p1) : names;
-        if (!db_ok(done)) {
-            *why = "reading the changed entries' names failed";
+        /* The changed entry ids as an array literal, for the alerts already raised. */
+        char *ids = arena_alloc(a, (size_t)ch.n * 21 + 3);
+        if (ids == NULL) {
+            *why = "out of memory";
             return -1;
         }
-        screen_list *l = changed_list(a, &ch, names, why);
+        size_t k = 0;
+        ids[k++] = '{';
+        for (int i = 0; i < ch.n; i++)
+            k += (size_t)sprintf(ids + k, "%s%s", i ? "," : "", PQgetvalue(ents, ch.idx[i], 0));
+        ids[k++] = '}';
+        ids[k] = '\0';
+        const char *pa[1] = {ids};
+        PGresult *names = db_exec(a, SQL(MON_NAMES), 1, p1);
+        PGresult *done = db_ok(names) ? db_exec(a, SQL(MON_ALERTED), 1, pa) : names;
+        if (!db_ok(done)) {
+            *why = "reading the changed entries' names and alerts failed";
+            return -1;
+        }
+        screen_list *l = changed_list(&ch, names, why);
         if (l == NULL)
             return -1;
         int rc = screen_subjects(a, &v, &ch, l, done, &out->subjects, why);
