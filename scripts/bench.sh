@@ -2,8 +2,10 @@
 # make bench: wrk on loopback against the local stack (started here when it is not running).
 # In the same run it measures the baselines — (a) nginx's own `return 200`, (b) a hello-world
 # libfcgi program behind the same nginx and upstream settings — and then the service, and prints
-# a table of requests/s, p50 and p99 latency, and each ratio to (b); last, the day-end of
-# 1,000,000 generated loans (scripts/bench-cob.sh, BENCH_COB_LOANS). A benchmark, not a test.
+# a table of requests/s, p50 and p99 latency, and each ratio to (b); then the re-screening of
+# 100,000 generated customers when a sanctions list version is loaded (scripts/bench-rescreen.sh,
+# BENCH_RESCREEN_SUBJECTS); last, the day-end of 1,000,000 generated loans (scripts/bench-cob.sh,
+# BENCH_COB_LOANS). A benchmark, not a test.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -257,6 +259,15 @@ start_line=$(wc -l < "$LOGF")
 CONN=1 REPS=1 run auth_get_admin_users "$B/admin/users?limit=5" -H "Authorization: Bearer $TOKEN"
 AUTH_US=$(tail -n +"$((start_line + 1))" "$LOGF" | grep '"path":"/admin/users"' | jq -s 'map(.auth_us // empty) | add / length' 2>/dev/null || echo 0)
 
+# The re-screening of BENCH_RESCREEN_SUBJECTS (default 100,000; 0 skips it) open applications
+# against three versions of a sanctions list, in a scratch database of the same cluster
+# (scripts/bench-rescreen.sh).
+echo "== re-screening" >&2
+rm -f "$OUT/rescreen.rows" "$OUT/rescreen.notes"
+if [ "${BENCH_RESCREEN_SUBJECTS:-100000}" != 0 ]; then
+  scripts/bench-rescreen.sh || echo "the re-screening benchmark failed (see $OUT/rescreen.txt)" >&2
+fi
+
 # The day-end of BENCH_COB_LOANS (default 1,000,000; 0 skips it) active loans, in a scratch
 # database of the same cluster (scripts/bench-cob.sh), last: it loads the machine for minutes.
 echo "== day-end" >&2
@@ -275,7 +286,8 @@ H=${RPS[hello_fcgi]}
     [ -n "${RPS[$k]:-}" ] || continue
     echo "| $k | ${RPS[$k]} | ${P50[$k]} | ${P99[$k]} | $(ratio "${RPS[$k]}" "$H") |"
   done
-  # The day-end's rows: one run each, its wall time in the p50 column.
+  # The re-screening's and the day-end's rows: one run each, the time in the p50 column.
+  [ ! -s "$OUT/rescreen.rows" ] || cat "$OUT/rescreen.rows"
   [ ! -s "$OUT/cob.rows" ] || cat "$OUT/cob.rows"
   echo
   CORES=$(nproc)
@@ -288,5 +300,6 @@ H=${RPS[hello_fcgi]}
   echo "- token verification: ${AUTH_MS} ms of an authenticated GET's mean ${AVG_MS} ms = $(awk -v a="$AUTH_MS" -v b="$AVG_MS" 'BEGIN { printf "%.1f%%", 100 * a / b }') (target < 5%)"
   echo "- GET / ÷ hello: $(ratio "${RPS[get_health]}" "$H") (target ≥ 0.80)"
   if [ -n "${EXTRA_NOTES:-}" ]; then printf '%s\n' "$EXTRA_NOTES"; fi
+  [ ! -s "$OUT/rescreen.notes" ] || cat "$OUT/rescreen.notes"
   [ ! -s "$OUT/cob.notes" ] || cat "$OUT/cob.notes"
 } | tee "$OUT/results.md"

@@ -102,8 +102,10 @@ pg_sock_dir() {
   echo "$d"
 }
 
-# The day-end benchmark's scratch database (scripts/bench-cob.sh), beside loanflow in the cluster.
-BENCH_DB=loanflow_cob_bench
+# The benchmarks' scratch database, beside loanflow in the cluster: the day-end's
+# (scripts/bench-cob.sh) by default, another by BENCH_DB (scripts/bench-rescreen.sh).
+BENCH_DB="${BENCH_DB:-loanflow_cob_bench}"
+[[ "$BENCH_DB" =~ ^loanflow_[a-z_]+_bench$ ]] || { echo "stack: BENCH_DB must be loanflow_*_bench" >&2; exit 2; }
 
 pg_os_user() { if is_root; then echo postgres; else id -un; fi; }
 
