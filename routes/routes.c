@@ -64,6 +64,7 @@ static const struct route table[] = {
     {"GET",   "/portfolio/overview",              handle_portfolio_overview,     ROLE_OFFICER,   0},
     {"GET",   "/portfolio/delinquency",           handle_portfolio_delinquency,  ROLE_OFFICER,   0},
     {"POST",  "/webhooks/gateway",                handle_gateway_webhook,        ROLE_PUBLIC,    0},
+    {"GET",   "/screening/search",                handle_screening_search,       ROLE_OFFICER,   0},
 
     {"GET",   "/dashboard/overview",              handle_dashboard_overview,     ROLE_OFFICER,   0},
     {"GET",   "/dashboard/by-region",             handle_dashboard_by_region,    ROLE_OFFICER,   0},

@@ -95,6 +95,7 @@ int handle_loan_foreclosure_quote(http_req *r);
 int handle_loan_cooling_off_exit(http_req *r);
 int handle_portfolio_overview(http_req *r);
 int handle_portfolio_delinquency(http_req *r);
+int handle_screening_search(http_req *r);
 /* The overview's JSON text (cached under the portfolio's version, as GET /portfolio/overview
  * answers it), or NULL after sending the error: for the dashboard page too. */
 const char *portfolio_overview_text(http_req *r);

@@ -2300,7 +2300,9 @@ int screen_dob_parse(const char *s, screen_dob *out)
         out->precision = n == 3 ? SCREEN_DOB_DAY : n == 2 ? SCREEN_DOB_MONTH : SCREEN_DOB_YEAR;
         out->from = y * 10000 + (n >= 2 ? m : 1) * 100 + (n == 3 ? d : 1);
         out->to = y * 10000 + (n >= 2 ? m : 12) * 100 +
-                  (n == 3 ? d : n == 2 ? days_in_month(y, m) : 31);
+                  (n == 3   ? d
+                   : n == 2 ? days_in_month(y, m)
+                            : 31);
         return 0;
     }
     if (p[0] != '.' || p[1] != '.')
@@ -2556,8 +2558,7 @@ static void judge(const screen_list *l, uint32_t nm, const struct toks *q, const
     for (int i = 0; f && i < f->nnat; i++) {
         size_t n = strlen(c->listed_nat);
 
-        snprintf(c->listed_nat + n, sizeof(c->listed_nat) - n, "%s%.3s", n ? "; " : "",
-                 f->nat[i]);
+        snprintf(c->listed_nat + n, sizeof(c->listed_nat) - n, "%s%.3s", n ? "; " : "", f->nat[i]);
     }
 }
 

@@ -224,7 +224,12 @@ enum screen_kind {
 
 /* How a secondary fact compares: unknown (either side lacks it), agrees, near (the year of birth
  * agrees but the listed day or month differs: no conclusion), disagrees. */
-enum screen_fact { SCREEN_FACT_UNKNOWN = 0, SCREEN_FACT_AGREES, SCREEN_FACT_NEAR, SCREEN_FACT_DISAGREES };
+enum screen_fact {
+    SCREEN_FACT_UNKNOWN = 0,
+    SCREEN_FACT_AGREES,
+    SCREEN_FACT_NEAR,
+    SCREEN_FACT_DISAGREES
+};
 
 typedef struct {
     const char *date_of_birth; /* YYYY-MM-DD; NULL or "" = not known */
@@ -234,7 +239,7 @@ typedef struct {
 } screen_query;
 
 typedef struct {
-    double score;           /* screen_name_score-equivalent of the name alone */
+    double score; /* screen_name_score-equivalent of the name alone */
     long entry_id;
     char matched_name[256]; /* the listed name as added */
     int kind;               /* enum screen_kind */
