@@ -2442,9 +2442,11 @@ static int fact_level(int kind, int name_level, double score, int dob, int dob_d
     }
     if (dob == SCREEN_FACT_DISAGREES)
         return name_level == SCREEN_BLOCK ? SCREEN_REVIEW : name_level;
+    /* Nationality is weaker evidence: the country on the form is where the applicant lives,
+     * and many people live outside the country of their passport. Its agreement lifts a common
+     * name to review; its disagreement is recorded but lowers nothing. */
+    (void)score;
     if (nat == SCREEN_FACT_AGREES && kind == SCREEN_KIND_COMMON)
-        return SCREEN_REVIEW;
-    if (nat == SCREEN_FACT_DISAGREES && name_level == SCREEN_BLOCK && score < 1.0)
         return SCREEN_REVIEW;
     return name_level;
 }

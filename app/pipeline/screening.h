@@ -265,7 +265,8 @@ typedef struct {
  *   date of birth: agrees -> REVIEW becomes BLOCK (a COMMON name: REVIEW, or BLOCK when the
  *     listed date is a day); disagrees -> BLOCK becomes REVIEW, COMMON stays CLEAR.
  *   nationality (weaker; only when the date of birth decided nothing): agrees -> COMMON becomes
- *     REVIEW; disagrees -> a BLOCK on an inexact name (score < 1) becomes REVIEW.
+ *     REVIEW; disagrees -> recorded as evidence, lowers nothing (the form's country is where the
+ *     applicant lives, not their passport).
  * Returns the number of candidates written (0..max), or -1 (EINVAL, ENOMEM): not screened.
  */
 #define SCREEN_SHOW_MIN 0.70
