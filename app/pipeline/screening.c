@@ -2487,10 +2487,15 @@ static void judge(const screen_list *l, uint32_t nm, const struct toks *q, const
     /* every typed regular token in the listed name, at most one of them with a typo */
     subset = sn->person && popcount32(pr.q_reg) >= 2 && (pr.q_reg & ~pr.q_paired) == 0 &&
              pr.k >= 2 && pr.fuzzy <= 1;
-    /* typed initials: a given name of the listed person with that first letter */
+    /* typed initials: a given name of the listed person with that first letter; any other
+     * typed token left over (a particle such as "bin" of "Su-bin") is not in the listed name */
     for (int i = 0; subset && i < q->n; i++) {
-        if ((pr.q_paired >> i) & 1 || !q->minor[i] || q->len[i] != 1)
+        if ((pr.q_paired >> i) & 1 || !q->minor[i])
             continue;
+        if (q->len[i] != 1) {
+            subset = 0;
+            break;
+        }
         int found = 0;
 
         for (int j = 0; j < lt.n && !found; j++) {
