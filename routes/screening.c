@@ -35,8 +35,8 @@ static json_object *screening_candidates_json(const struct refdata_candidate *c,
     return arr;
 }
 
-static int screening_query(http_req *r, const char *name, const char *dob, const char *country_in,
-                           int limit, json_object **out)
+int screening_query(http_req *r, const char *name, const char *dob, const char *country_in,
+                    int limit, json_object **out)
 {
     const char *country = NULL;
     if (country_in != NULL && country_in[0]) {
