@@ -346,6 +346,25 @@ int handle_page_application(http_req *r)
         json_object_object_add(l, "state", json_object_new_string(loan_state));
         json_object_object_add(ctx, "loan", l);
     }
+    /* "Screen again": the applicant's name, date of birth and country against the lists now,
+     * with the rules of a decision; shown, not stored. */
+    const char *again = http_query(r, "screen");
+    if (again != NULL && !strcmp(again, "again")) {
+        json_object *v, *screen = NULL;
+        const char *name =
+            json_object_object_get_ex(app, "name", &v) ? json_object_get_string(v) : "";
+        const char *dob = json_object_object_get_ex(app, "date_of_birth", &v) && v
+                              ? json_object_get_string(v)
+                              : NULL;
+        const char *cc = json_object_object_get_ex(app, "country_code", &v) && v
+                             ? json_object_get_string(v)
+                             : NULL;
+        if (screening_query(r, name, dob, cc, 10, &screen) != 0) {
+            json_object_put(ctx);
+            return r->status;
+        }
+        json_object_object_add(ctx, "screen", screen);
+    }
     return render(r, 200, "application", ctx);
 }
 

@@ -66,6 +66,7 @@ static const struct route table[] = {
     {"GET",   "/screening/alerts",                handle_screening_alerts_list,  ROLE_OFFICER,   0},
     {"POST",  "/screening/alerts/{alert_id}/resolve", handle_screening_alert_resolve, ROLE_OFFICER, ROUTE_JSON},
     {"POST",  "/webhooks/gateway",                handle_gateway_webhook,        ROLE_PUBLIC,    0},
+    {"GET",   "/screening/search",                handle_screening_search,       ROLE_OFFICER,   0},
 
     {"GET",   "/dashboard/overview",              handle_dashboard_overview,     ROLE_OFFICER,   0},
     {"GET",   "/dashboard/by-region",             handle_dashboard_by_region,    ROLE_OFFICER,   0},

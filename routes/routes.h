@@ -95,6 +95,11 @@ int handle_loan_foreclosure_quote(http_req *r);
 int handle_loan_cooling_off_exit(http_req *r);
 int handle_portfolio_overview(http_req *r);
 int handle_portfolio_delinquency(http_req *r);
+int handle_screening_search(http_req *r);
+/* Runs an officer's search (docs/screening.md) into *out (the search document): 0, or the error
+ * status already sent (an unknown country, no list). */
+int screening_query(http_req *r, const char *name, const char *dob, const char *country, int limit,
+                    json_object **out);
 /* The overview's JSON text (cached under the portfolio's version, as GET /portfolio/overview
  * answers it), or NULL after sending the error: for the dashboard page too. */
 const char *portfolio_overview_text(http_req *r);

@@ -227,6 +227,24 @@ void loan_kyc(const struct loan_input *in, const struct identity_facts *id, unsi
         remark(s, "Identity, contact details and documents verified");
 }
 
+/* ", date of birth agrees; nationality disagrees" for the remark: what the secondary facts said. */
+static const char *facts_note(const struct compliance_facts *f)
+{
+    static __thread char buf[96];
+    const screen_candidate *c = &f->sanctions_best;
+
+    buf[0] = '\0';
+    if (!f->sanctions_judged || !f->sanctions_has_best)
+        return buf;
+    if (c->dob != SCREEN_FACT_UNKNOWN)
+        snprintf(buf, sizeof(buf), "; date of birth %s", screen_fact_name(c->dob));
+    if (c->nationality != SCREEN_FACT_UNKNOWN) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, sizeof(buf) - n, "; nationality %s", screen_fact_name(c->nationality));
+    }
+    return buf;
+}
+
 void loan_compliance(const struct loan_input *in, const struct compliance_facts *f,
                      const struct loan_policy *p, unsigned cleared, struct loan_result *out)
 {
@@ -248,17 +266,25 @@ void loan_compliance(const struct loan_input *in, const struct compliance_facts 
             remark(s, "Sanctions screening unavailable; screened manually by the reviewing "
                       "officer");
         }
-    } else if (f->sanctions_score >= p->sanctions_block) {
-        remark(s, "Sanctions match: \"%s\" (%s %s entry %lld, score %.4f)",
+    } else if (f->sanctions_judged ? f->sanctions_level == SCREEN_BLOCK
+                                   : f->sanctions_score >= p->sanctions_block) {
+        remark(s, "Sanctions match: \"%s\" (%s %s entry %lld, score %.4f%s)",
                f->sanctions_name ? f->sanctions_name : "?", f->sanctions_list, f->sanctions_version,
-               f->sanctions_entry, f->sanctions_score);
+               f->sanctions_entry, f->sanctions_score, facts_note(f));
         hard(out, "sanctions");
         rejected = 1;
-    } else if (f->sanctions_score >= p->sanctions_review) {
+    } else if (f->sanctions_judged ? f->sanctions_level == SCREEN_REVIEW
+                                   : f->sanctions_score >= p->sanctions_review) {
         if (flag(out, FLAG_SANCTIONS_REVIEW, cleared)) {
-            remark(s, "Possible sanctions match for review: \"%s\" (%s entry %lld, score %.4f)",
+            remark(s,
+                   "Possible sanctions match for review: \"%s\" (%s entry %lld, %s, score "
+                   "%.4f%s)",
                    f->sanctions_name ? f->sanctions_name : "?", f->sanctions_list,
-                   f->sanctions_entry, f->sanctions_score);
+                   f->sanctions_entry,
+                   f->sanctions_judged && f->sanctions_best.kind == SCREEN_KIND_PARTIAL
+                       ? "partial name"
+                       : "name",
+                   f->sanctions_score, facts_note(f));
             pending = 1;
         } else {
             remark(s, "Possible sanctions match (score %.4f) cleared by the reviewing officer",

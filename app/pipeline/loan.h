@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "screening.h"
+
 #include "risk.h"
 
 enum loan_status { LOAN_PENDING = 0, LOAN_APPROVED = 1, LOAN_REJECTED = 2 };
@@ -151,6 +153,12 @@ struct compliance_facts {
     double sanctions_score; /* best score, 0 when nothing came near */
     long long sanctions_entry;
     const char *sanctions_name, *sanctions_list, *sanctions_version;
+    /* screen_search's verdict on the best candidate (judged = 1); with judged = 0 the score
+     * alone decides against the policy's thresholds */
+    int sanctions_judged;
+    int sanctions_level;             /* enum screen_level */
+    screen_candidate sanctions_best; /* valid when sanctions_level > 0 or the score came near */
+    int sanctions_has_best;
     const char *pep_name;    /* non-NULL: the name is on the PEP list */
     const char *senior_name; /* non-NULL: a senior employee's surname with same phone or city */
     enum country_risk country_risk;

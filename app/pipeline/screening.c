@@ -2300,7 +2300,9 @@ int screen_dob_parse(const char *s, screen_dob *out)
         out->precision = n == 3 ? SCREEN_DOB_DAY : n == 2 ? SCREEN_DOB_MONTH : SCREEN_DOB_YEAR;
         out->from = y * 10000 + (n >= 2 ? m : 1) * 100 + (n == 3 ? d : 1);
         out->to = y * 10000 + (n >= 2 ? m : 12) * 100 +
-                  (n == 3 ? d : n == 2 ? days_in_month(y, m) : 31);
+                  (n == 3   ? d
+                   : n == 2 ? days_in_month(y, m)
+                            : 31);
         return 0;
     }
     if (p[0] != '.' || p[1] != '.')
@@ -2440,9 +2442,11 @@ static int fact_level(int kind, int name_level, double score, int dob, int dob_d
     }
     if (dob == SCREEN_FACT_DISAGREES)
         return name_level == SCREEN_BLOCK ? SCREEN_REVIEW : name_level;
+    /* Nationality is weaker evidence: the country on the form is where the applicant lives,
+     * and many people live outside the country of their passport. Its agreement lifts a common
+     * name to review; its disagreement is recorded but lowers nothing. */
+    (void)score;
     if (nat == SCREEN_FACT_AGREES && kind == SCREEN_KIND_COMMON)
-        return SCREEN_REVIEW;
-    if (nat == SCREEN_FACT_DISAGREES && name_level == SCREEN_BLOCK && score < 1.0)
         return SCREEN_REVIEW;
     return name_level;
 }
@@ -2483,10 +2487,15 @@ static void judge(const screen_list *l, uint32_t nm, const struct toks *q, const
     /* every typed regular token in the listed name, at most one of them with a typo */
     subset = sn->person && popcount32(pr.q_reg) >= 2 && (pr.q_reg & ~pr.q_paired) == 0 &&
              pr.k >= 2 && pr.fuzzy <= 1;
-    /* typed initials: a given name of the listed person with that first letter */
+    /* typed initials: a given name of the listed person with that first letter; any other
+     * typed token left over (a particle such as "bin" of "Su-bin") is not in the listed name */
     for (int i = 0; subset && i < q->n; i++) {
-        if ((pr.q_paired >> i) & 1 || !q->minor[i] || q->len[i] != 1)
+        if ((pr.q_paired >> i) & 1 || !q->minor[i])
             continue;
+        if (q->len[i] != 1) {
+            subset = 0;
+            break;
+        }
         int found = 0;
 
         for (int j = 0; j < lt.n && !found; j++) {
@@ -2556,8 +2565,7 @@ static void judge(const screen_list *l, uint32_t nm, const struct toks *q, const
     for (int i = 0; f && i < f->nnat; i++) {
         size_t n = strlen(c->listed_nat);
 
-        snprintf(c->listed_nat + n, sizeof(c->listed_nat) - n, "%s%.3s", n ? "; " : "",
-                 f->nat[i]);
+        snprintf(c->listed_nat + n, sizeof(c->listed_nat) - n, "%s%.3s", n ? "; " : "", f->nat[i]);
     }
 }
 

@@ -224,7 +224,12 @@ enum screen_kind {
 
 /* How a secondary fact compares: unknown (either side lacks it), agrees, near (the year of birth
  * agrees but the listed day or month differs: no conclusion), disagrees. */
-enum screen_fact { SCREEN_FACT_UNKNOWN = 0, SCREEN_FACT_AGREES, SCREEN_FACT_NEAR, SCREEN_FACT_DISAGREES };
+enum screen_fact {
+    SCREEN_FACT_UNKNOWN = 0,
+    SCREEN_FACT_AGREES,
+    SCREEN_FACT_NEAR,
+    SCREEN_FACT_DISAGREES
+};
 
 typedef struct {
     const char *date_of_birth; /* YYYY-MM-DD; NULL or "" = not known */
@@ -234,7 +239,7 @@ typedef struct {
 } screen_query;
 
 typedef struct {
-    double score;           /* screen_name_score-equivalent of the name alone */
+    double score; /* screen_name_score-equivalent of the name alone */
     long entry_id;
     char matched_name[256]; /* the listed name as added */
     int kind;               /* enum screen_kind */
@@ -260,7 +265,8 @@ typedef struct {
  *   date of birth: agrees -> REVIEW becomes BLOCK (a COMMON name: REVIEW, or BLOCK when the
  *     listed date is a day); disagrees -> BLOCK becomes REVIEW, COMMON stays CLEAR.
  *   nationality (weaker; only when the date of birth decided nothing): agrees -> COMMON becomes
- *     REVIEW; disagrees -> a BLOCK on an inexact name (score < 1) becomes REVIEW.
+ *     REVIEW; disagrees -> recorded as evidence, lowers nothing (the form's country is where the
+ *     applicant lives, not their passport).
  * Returns the number of candidates written (0..max), or -1 (EINVAL, ENOMEM): not screened.
  */
 #define SCREEN_SHOW_MIN 0.70

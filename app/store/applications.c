@@ -22,6 +22,7 @@
 #include "identity.h"
 #include "js.h"
 #include "outbox.h"
+#include "refdata.h"
 #include "providers.h"
 #include "stats.h"
 
@@ -59,7 +60,8 @@
     "ekyc, bureau_name, bureau_status, bureau_score, bureau_active_loans, "                        \
     "bureau_overdue_accounts, bureau_enquiries_6m, bureau_reference, bureau_tier_version, "        \
     "bureau_tier_limit, risk_model_version, risk_pd, risk_points, risk_grade, risk_reasons, "      \
-    "rate_base_symbol, rate_base_bps, rate_base_as_of, rate_spread_bps, rate_bps, failed_rules"
+    "rate_base_symbol, rate_base_bps, rate_base_as_of, rate_spread_bps, rate_bps, failed_rules, " \
+    "screening_level, screening_evidence"
 #define VERDICT_VALUES                                                                             \
     "v->'ekyc', v->>'bureau_name', v->>'bureau_status', (v->>'bureau_score')::int, "               \
     "(v->>'bureau_active_loans')::int, (v->>'bureau_overdue_accounts')::int, "                     \
@@ -68,7 +70,8 @@
     "(v->>'risk_points')::int, v->>'risk_grade', v->'risk_reasons', v->>'rate_base_symbol', "      \
     "(v->>'rate_base_bps')::int, (v->>'rate_base_as_of')::date, (v->>'rate_spread_bps')::int, "    \
     "(v->>'rate_bps')::int, "                                                                     \
-    "ARRAY(SELECT jsonb_array_elements_text(coalesce(v->'failed_rules', '[]'::jsonb)))"
+    "ARRAY(SELECT jsonb_array_elements_text(coalesce(v->'failed_rules', '[]'::jsonb))), "     \
+    "v->>'screening_level', v->'screening_evidence'"
 
 #define LIST_ORDER " ORDER BY created_at DESC, id DESC LIMIT $4::int OFFSET $5::int"
 #define LIST_SQL(where) "SELECT doc FROM loan_applications WHERE " where LIST_ORDER
@@ -239,6 +242,17 @@ static void put_str(json_object *o, const char *k, const char *v)
 }
 
 /* The verdict parameter of applications_insert / _update (see VERDICT_VALUES). */
+/* Did screening find a candidate that counts (kept as the application's evidence)? */
+static int screening_hit(const struct compliance_facts *f)
+{
+    if (!f->screened)
+        return 0;
+    if (f->sanctions_judged)
+        return f->sanctions_has_best && (f->sanctions_level >= SCREEN_REVIEW ||
+                                         f->sanctions_score >= config_get()->sanctions_review);
+    return f->sanctions_score >= config_get()->sanctions_review;
+}
+
 static const char *verdict_json(arena *a, const struct compliance_facts *f,
                                 const struct loan_result *res)
 {
@@ -299,6 +313,16 @@ static const char *verdict_json(arena *a, const struct compliance_facts *f,
     for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
         json_object_array_add(rules, json_object_new_string(t));
     json_object_object_add(v, "failed_rules", rules);
+    /* the screening verdict and, when a candidate counted, its evidence (officers only) */
+    if (f->screened) {
+        int hit = screening_hit(f);
+        json_object_object_add(
+            v, "screening_level",
+            json_object_new_string(screen_level_name(hit ? f->sanctions_level : SCREEN_CLEAR)));
+        if (hit && f->sanctions_judged && f->sanctions_has_best)
+            json_object_object_add(v, "screening_evidence",
+                                   refdata_evidence_json(&f->sanctions_best));
+    }
     const char *text = arena_strdup(a, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
     json_object_put(v);
     return text;
@@ -332,12 +356,11 @@ static const char *bool_s(int b)
     return b ? "true" : "false";
 }
 
-/* Screening evidence is kept when something came near the review threshold; otherwise the list
- * and version screened against are kept with no entry. */
+/* Screening evidence is kept when something counted (review or block, or a score at the review
+ * threshold); otherwise the list and version screened against are kept with no entry. */
 static void evidence(arena *a, const struct compliance_facts *f, const char **p)
 {
-    const struct config *cfg = config_get();
-    int hit = f->screened && f->sanctions_score >= cfg->sanctions_review;
+    int hit = screening_hit(f);
     p[0] = f->screened ? f->sanctions_list : NULL;
     p[1] = f->screened ? f->sanctions_version : NULL;
     p[2] = hit ? arena_printf(a, "%lld", f->sanctions_entry) : NULL;

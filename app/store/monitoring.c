@@ -33,6 +33,7 @@
 #include "lending.h"
 #include "log.h"
 #include "outbox.h"
+#include "refdata.h"
 #include "screening.h"
 
 #define BATCH     1000 /* subjects read per query */
@@ -80,14 +81,14 @@ static const struct db_stmt sql[MON_SQL_COUNT] = {
      * it (the serving role cannot ANALYZE), and a plan made on them can be a nested loop over
      * every row of both versions. These reads are index range scans whatever the statistics. */
     [MON_ENTRIES] = {"monitoring_entries",
-     "SELECT entry_id, content_hash, type, array_to_string(dob, ';'), "
-     "array_to_string(nationalities, ';') FROM sanctions_entries WHERE list_id = $1::bigint "
+     "SELECT entry_id, content_hash, array_to_string(dob, ' '), "
+     "array_to_string(nationalities, ' ') FROM sanctions_entries WHERE list_id = $1::bigint "
      "ORDER BY entry_id"},
     [MON_PREVIOUS] = {"monitoring_previous",
      "SELECT entry_id, content_hash FROM sanctions_entries WHERE list_id = $1::bigint "
      "ORDER BY entry_id"},
     [MON_NAMES] = {"monitoring_names",
-     "SELECT entry_id, name FROM sanctions_names WHERE list_id = $1::bigint"},
+     "SELECT entry_id, name, type FROM sanctions_names WHERE list_id = $1::bigint"},
     /* Who already has an alert for one of the changed entries (any content: the caller compares
      * the hash). */
     [MON_ALERTED] = {"monitoring_alerted",
@@ -162,41 +163,10 @@ static const struct db_stmt sql[MON_SQL_COUNT] = {
 const struct db_stmts monitoring_statements = DB_STMTS("monitoring", sql);
 #define SQL(id) (&sql[id])
 
-/* ---- the evidence ------------------------------------------------------------------------ */
-
-/* The parts of s separated by sep, as a JSON array of strings. */
-static json_object *split(const char *s, const char *sep)
-{
-    json_object *arr = json_object_new_array();
-    size_t seplen = strlen(sep);
-    while (s && *s) {
-        const char *end = strstr(s, sep);
-        size_t n = end ? (size_t)(end - s) : strlen(s);
-        if (n > 0)
-            json_object_array_add(arr, json_object_new_string_len(s, (int)n));
-        s = end ? end + seplen : NULL;
-    }
-    return arr;
-}
-
-static json_object *fact(const char *listed, int result)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "listed", split(listed, "; "));
-    json_object_object_add(o, "result", json_object_new_string(screen_fact_name(result)));
-    return o;
-}
-
 /* The evidence of a candidate as docs/screening.md shows it (arena text). */
 static const char *evidence_text(arena *a, const screen_candidate *c)
 {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "kind", json_object_new_string(screen_kind_name(c->kind)));
-    json_object_object_add(o, "matched", split(c->matched, " "));
-    json_object_object_add(o, "missing", split(c->missing, " "));
-    json_object_object_add(o, "unmatched", split(c->unmatched, " "));
-    json_object_object_add(o, "date_of_birth", fact(c->listed_dob, c->dob));
-    json_object_object_add(o, "nationality", fact(c->listed_nat, c->nationality));
+    json_object *o = refdata_evidence_json(c);
     const char *s = arena_strdup(a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return s;
@@ -285,8 +255,8 @@ static int alerted(const PGresult *rows, const struct changed *ch, const char *a
     return 0;
 }
 
-/* The index of the changed entries' names (names: every name of the version; each takes its
- * entry's type) and facts; NULL with *why. */
+/* The index of the changed entries' names (names: every name of the version, typed as the
+ * workers' index types them, refdata.c) and facts; NULL with *why. */
 static screen_list *changed_list(const struct changed *ch, const PGresult *names, const char **why)
 {
     screen_list *l = screen_list_new();
@@ -295,11 +265,10 @@ static screen_list *changed_list(const struct changed *ch, const PGresult *names
         return NULL;
     }
     for (int i = 0; i < PQntuples(names); i++) {
-        int row = changed_row(ch, row_id(names, i));
-        if (row < 0)
+        if (changed_row(ch, row_id(names, i)) < 0)
             continue;
-        const char *type = PQgetisnull(ch->rows, row, 2) ? NULL : PQgetvalue(ch->rows, row, 2);
-        if (screen_list_add(l, row_id(names, i), PQgetvalue(names, i, 1), type) != 0) {
+        if (screen_list_add(l, row_id(names, i), PQgetvalue(names, i, 1),
+                            PQgetisnull(names, i, 2) ? NULL : PQgetvalue(names, i, 2)) != 0) {
             *why = "out of memory indexing the changed entries";
             screen_list_free(l);
             return NULL;
@@ -308,18 +277,7 @@ static screen_list *changed_list(const struct changed *ch, const PGresult *names
     for (int k = 0; k < ch->n; k++) {
         int i = ch->idx[k];
         screen_facts f;
-        memset(&f, 0, sizeof(f));
-        char buf[512];
-        snprintf(buf, sizeof(buf), "%s", PQgetvalue(ch->rows, i, 3));
-        char *save = NULL;
-        for (char *t = strtok_r(buf, ";", &save); t && f.ndob < SCREEN_MAX_DOB;
-             t = strtok_r(NULL, ";", &save))
-            if (screen_dob_parse(t, &f.dob[f.ndob]) == 0)
-                f.ndob++;
-        snprintf(buf, sizeof(buf), "%s", PQgetvalue(ch->rows, i, 4));
-        for (char *t = strtok_r(buf, ";", &save); t && f.nnat < SCREEN_MAX_NAT;
-             t = strtok_r(NULL, ";", &save))
-            snprintf(f.nat[f.nnat++], sizeof(f.nat[0]), "%s", t);
+        refdata_facts_parse(PQgetvalue(ch->rows, i, 2), PQgetvalue(ch->rows, i, 3), &f);
         if ((f.ndob > 0 || f.nnat > 0) && screen_list_facts(l, row_id(ch->rows, i), &f) != 0) {
             *why = "out of memory attaching the entries' facts";
             screen_list_free(l);

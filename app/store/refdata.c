@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "config.h"
 #include "log.h"
 #include "validate.h"
 
@@ -19,6 +20,7 @@ enum {
     REF_ALIASES,
     REF_VERSIONS,
     REF_SANCTION_NAMES,
+    REF_SANCTION_FACTS,
     REF_PEP,
     REF_SENIOR,
     REFDATA_SQL_COUNT
@@ -37,6 +39,10 @@ static const struct db_stmt sql[REFDATA_SQL_COUNT] = {
      "FROM sanctions_lists WHERE active"},
     [REF_SANCTION_NAMES] = {"ref_sanction_names",
      "SELECT entry_id, name, type FROM sanctions_names WHERE list_id = $1::bigint"},
+    [REF_SANCTION_FACTS] = {"ref_sanction_facts",
+     "SELECT entry_id, array_to_string(dob, ' '), array_to_string(nationalities, ' ') "
+     "FROM sanctions_entries WHERE list_id = $1::bigint "
+     "AND (cardinality(dob) > 0 OR cardinality(nationalities) > 0)"},
     [REF_PEP] = {"ref_pep", "SELECT id, name FROM pep_list"},
     [REF_SENIOR] = {"ref_senior",
      "SELECT name FROM senior_employees WHERE surname = $1 AND ((phone_digits <> '' AND "
@@ -227,6 +233,12 @@ static int refresh_lists(void)
         for (int i = 0; si->list && i < PQntuples(names); i++)
             screen_list_add(si->list, atoll(PQgetvalue(names, i, 0)), PQgetvalue(names, i, 1),
                             PQgetisnull(names, i, 2) ? NULL : PQgetvalue(names, i, 2));
+        PGresult *facts = db_exec(a, SQL(REF_SANCTION_FACTS), 1, p);
+        for (int i = 0; si->list && db_ok(facts) && i < PQntuples(facts); i++) {
+            screen_facts f;
+            refdata_facts_parse(PQgetvalue(facts, i, 1), PQgetvalue(facts, i, 2), &f);
+            screen_list_facts(si->list, atol(PQgetvalue(facts, i, 0)), &f);
+        }
         if (si->list == NULL || screen_list_build(si->list) != 0) {
             screen_list_free(si->list);
             si->list = NULL;
@@ -291,26 +303,135 @@ static void surname_of(const char *name, char *out, size_t len)
     out[n] = 0;
 }
 
+void refdata_facts_parse(const char *dobs, const char *nats, screen_facts *f)
+{
+    memset(f, 0, sizeof(*f));
+    char buf[512];
+    char *save = NULL;
+    snprintf(buf, sizeof(buf), "%s", dobs ? dobs : "");
+    for (char *t = strtok_r(buf, " ", &save); t && f->ndob < SCREEN_MAX_DOB;
+         t = strtok_r(NULL, " ", &save))
+        if (screen_dob_parse(t, &f->dob[f->ndob]) == 0)
+            f->ndob++;
+    snprintf(buf, sizeof(buf), "%s", nats ? nats : "");
+    save = NULL;
+    for (char *t = strtok_r(buf, " ", &save); t && f->nnat < SCREEN_MAX_NAT;
+         t = strtok_r(NULL, " ", &save))
+        snprintf(f->nat[f->nnat++], sizeof(f->nat[0]), "%s", t);
+}
+
+/* The space-separated words of s as a JSON array of strings. */
+static json_object *words_json(const char *s, const char *sep)
+{
+    json_object *arr = json_object_new_array();
+    size_t seplen = strlen(sep);
+    while (s && *s) {
+        const char *e = strstr(s, sep);
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n > 0)
+            json_object_array_add(arr, json_object_new_string_len(s, (int)n));
+        s = e ? e + seplen : s + n;
+    }
+    return arr;
+}
+
+json_object *refdata_evidence_json(const screen_candidate *c)
+{
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "kind", json_object_new_string(screen_kind_name(c->kind)));
+    json_object_object_add(e, "matched", words_json(c->matched, " "));
+    json_object_object_add(e, "missing", words_json(c->missing, " "));
+    json_object_object_add(e, "unmatched", words_json(c->unmatched, " "));
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "listed", words_json(c->listed_dob, "; "));
+    json_object_object_add(d, "result", json_object_new_string(screen_fact_name(c->dob)));
+    json_object_object_add(e, "date_of_birth", d);
+    json_object *n = json_object_new_object();
+    json_object_object_add(n, "listed", words_json(c->listed_nat, "; "));
+    json_object_object_add(n, "result", json_object_new_string(screen_fact_name(c->nationality)));
+    json_object_object_add(e, "nationality", n);
+    return e;
+}
+
+int refdata_search(const char *name, const char *dob, const char *country, int max,
+                   struct refdata_candidate *out, int *nlists)
+{
+    const struct config *cfg = config_get();
+    if (refresh_lists() != 0 && ref.versions[0] == '\0')
+        return -1;
+    *nlists = ref.nlists;
+    if (max > REFDATA_MAX_CANDIDATES)
+        max = REFDATA_MAX_CANDIDATES;
+    screen_query sq = {dob, country, cfg->sanctions_review, cfg->sanctions_block, 0};
+    screen_candidate c[REFDATA_MAX_CANDIDATES];
+    int n = 0;
+    for (int i = 0; i < ref.nlists; i++) {
+        int k = screen_search(ref.lists[i].list, name, &sq, c, max);
+        if (k < 0)
+            return -1;
+        /* insert each into the ranked out[] (level, then score), keeping the best max */
+        for (int j = 0; j < k; j++) {
+            int pos = n;
+            while (pos > 0 &&
+                   (c[j].level > out[pos - 1].c.level ||
+                    (c[j].level == out[pos - 1].c.level && c[j].score > out[pos - 1].c.score)))
+                pos--;
+            if (pos >= max)
+                continue;
+            int last = n < max ? n : max - 1;
+            for (int m = last; m > pos; m--)
+                out[m] = out[m - 1];
+            out[pos].c = c[j];
+            out[pos].list = ref.lists[i].name;
+            out[pos].version = ref.lists[i].version;
+            if (n < max)
+                n++;
+        }
+    }
+    return n;
+}
+
+const char *refdata_list_name(int i, const char **version)
+{
+    if (i < 0 || i >= ref.nlists)
+        return NULL;
+    *version = ref.lists[i].version;
+    return ref.lists[i].name;
+}
+
 int refdata_screen(arena *a, const struct loan_input *in, struct compliance_facts *f)
 {
+    const struct config *cfg = config_get();
     if (refresh_lists() != 0)
         return -1;
     f->screened = 0;
     f->sanctions_score = 0;
+    f->sanctions_judged = 1;
+    f->sanctions_level = SCREEN_CLEAR;
+    f->sanctions_has_best = 0;
+    /* The applicant's country as ISO alpha-2 for the nationality evidence. */
+    int db_down = 0;
+    const struct country_info *ci = in->country ? refdata_country(in->country, &db_down) : NULL;
+    screen_query sq = {in->date_of_birth[0] ? in->date_of_birth : NULL, ci ? ci->code : NULL,
+                       cfg->sanctions_review, cfg->sanctions_block, 0.80};
     for (int i = 0; i < ref.nlists; i++) {
-        screen_match m;
+        screen_candidate c;
         if (i == 0 || f->sanctions_list == NULL) {
             f->sanctions_list = ref.lists[i].name;
             f->sanctions_version = ref.lists[i].version;
         }
-        int rc = screen_best(ref.lists[i].list, in->name, 0.80, &m);
+        int rc = screen_search(ref.lists[i].list, in->name, &sq, &c, 1);
         if (rc < 0)
             continue; /* not screened against this list: never counts as clear */
         f->screened = 1;
-        if (rc == 1 && m.score > f->sanctions_score) {
-            f->sanctions_score = m.score;
-            f->sanctions_entry = m.entry_id;
-            f->sanctions_name = arena_strdup(a, m.matched_name);
+        if (rc == 1 && (!f->sanctions_has_best || c.level > f->sanctions_level ||
+                        (c.level == f->sanctions_level && c.score > f->sanctions_score))) {
+            f->sanctions_best = c;
+            f->sanctions_has_best = 1;
+            f->sanctions_level = c.level;
+            f->sanctions_score = c.score;
+            f->sanctions_entry = c.entry_id;
+            f->sanctions_name = arena_strdup(a, c.matched_name);
             f->sanctions_list = ref.lists[i].name;
             f->sanctions_version = ref.lists[i].version;
         }

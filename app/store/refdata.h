@@ -49,4 +49,24 @@ struct refdata_list {
  */
 int refdata_sanctions_active(struct refdata_list *out, int *nactive);
 
+/* The facts of a sanctions_entries row (dob and nationalities as space-separated text) into *f. */
+void refdata_facts_parse(const char *dobs, const char *nats, screen_facts *f);
+
+/* The evidence object of a candidate as docs/screening.md shows it (kind, matched, missing,
+ * unmatched, date_of_birth, nationality); the caller owns the reference. */
+json_object *refdata_evidence_json(const screen_candidate *c);
+
+#define REFDATA_MAX_CANDIDATES 50
+struct refdata_candidate {
+    screen_candidate c;
+    const char *list, *version; /* borrowed from the cache */
+};
+/* Ranked candidates for an officer's search over every active list (at most max, <= 50). dob and
+ * country (ISO alpha-2) may be NULL. Returns the count and *nlists, or -1 (database down and
+ * nothing indexed). */
+int refdata_search(const char *name, const char *dob, const char *country, int max,
+                   struct refdata_candidate *out, int *nlists);
+/* The i-th indexed list's name (NULL past the end) and *version. */
+const char *refdata_list_name(int i, const char **version);
+
 #endif

@@ -151,7 +151,7 @@ describe('POST /loan-application/{id}/approve', () => {
       ['senior_relative (declared)', { senior_relative: true }],
       ['senior_relative (surname and city)', { name: 'Paul Whitcombe', city: 'San Francisco' }],
       ['high_value', { income: 300000, debt: 0, loan_amount: 750000 }, 'four eyes'],
-      ['sanctions_review', { name: 'Sergio Ferrari' }, 'four eyes'],
+      ['sanctions_review', { name: 'Ismael Zambada' }, 'four eyes'],
       ['country_monitoring', { country: 'Kenya', region: 'MEA' }],
       ['several at once', { documents_uploaded: false, political_connection: true, country: 'VN', region: 'APAC' }, 'four eyes'],
     ];

@@ -43,8 +43,12 @@ function paramValue(name) {
   return /id$/i.test(name) ? '999999999' : 'sample';
 }
 
+// GET routes that answer 400 without a query parameter they require (a search needs a name):
+// the walk calls them with one, so "2xx for a GET" still holds for everything else.
+const REQUIRED_QUERY = { '/screening/search': '?name=John%20Smith' };
+
 function concretePath(pattern) {
-  return pattern.replace(/\{([^}]+)\}/g, (_, n) => paramValue(n));
+  return pattern.replace(/\{([^}]+)\}/g, (_, n) => paramValue(n)) + (REQUIRED_QUERY[pattern] ?? '');
 }
 
 const hasParams = (rt) => /\{[^}]+\}/.test(rt.path);

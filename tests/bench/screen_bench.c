@@ -403,8 +403,9 @@ int main(int argc, char **argv)
     fprintf(stderr, "screen_bench: %s: %zu names indexed (with a.k.a.), build %.1f ms\n", path,
             screen_list_count(ld.l), build_ms);
     for (int c = 0; c < Q_NCLASS; c++)
-        fprintf(stderr, "screen_bench: %-8s %4ld queries, %4ld %s\n", class_name[c], total[c],
-                hit[c], c == Q_ORDINARY ? "flagged (review or block)" : "found (review or block, right entry)");
+        fprintf(
+            stderr, "screen_bench: %-8s %4ld queries, %4ld %s\n", class_name[c], total[c], hit[c],
+            c == Q_ORDINARY ? "flagged (review or block)" : "found (review or block, right entry)");
     rc = 0;
 out:
     for (size_t i = 0; i < ld.nsrc; i++)

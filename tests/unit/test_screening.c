@@ -775,6 +775,264 @@ static void test_sample_list(void **state)
     assert_int_equal(screen_best(l, "John Smith", 0.5, &m), 0);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Facts, partial names and screen_search                                                   */
+/* ---------------------------------------------------------------------------------------- */
+
+static const char *dob_text(const screen_dob *d, char *buf)
+{
+    return screen_dob_format(d, buf, 40);
+}
+
+static void test_parse_facts(void **state)
+{
+    screen_facts f;
+    char b[40];
+    screen_dob d;
+
+    (void)state;
+    assert_int_equal(screen_parse_facts("DOB 12 Mar 1971; POB Korvatsk, Ruritania; nationality "
+                                        "Ruritania; citizen Syldavia; Gender Male.",
+                                        &f),
+                     3);
+    assert_int_equal(f.ndob, 1);
+    assert_string_equal(dob_text(&f.dob[0], b), "1971-03-12");
+    assert_int_equal(f.dob[0].precision, SCREEN_DOB_DAY);
+    assert_int_equal(f.nnat, 2);
+    assert_string_equal(f.nat[0], "Ruritania");
+    assert_string_equal(f.nat[1], "Syldavia");
+
+    assert_int_equal(screen_parse_facts("DOB 1975; alt. DOB Mar 1976; alt. DOB circa 1960; DOB "
+                                        "1960 to 1963.",
+                                        &f),
+                     4);
+    assert_string_equal(dob_text(&f.dob[0], b), "1975");
+    assert_string_equal(dob_text(&f.dob[1], b), "1976-03");
+    assert_int_equal(f.dob[1].to, 19760331);
+    assert_string_equal(dob_text(&f.dob[2], b), "1958..1962"); /* circa: +/- 2 years */
+    assert_string_equal(dob_text(&f.dob[3], b), "1960..1963");
+
+    assert_int_equal(
+        screen_parse_facts("DOB 01 Jan 1960 to 31 Dec 1962; nationality Korea, North", &f), 2);
+    assert_string_equal(dob_text(&f.dob[0], b), "1960..1962");
+    assert_string_equal(f.nat[0], "Korea, North");
+    assert_int_equal(screen_parse_facts("DOB 05 Feb 1961 to 10 Mar 1962", &f), 1);
+    assert_string_equal(dob_text(&f.dob[0], b), "1961-02-05..1962-03-10");
+
+    /* unreadable dates are skipped, never guessed; February 29 only in a leap year */
+    assert_int_equal(screen_parse_facts("DOB 31 Feb 1971; DOB sometime in 1970; DOB 1971 or 1972; "
+                                        "DOB 29 Feb 1971; DOB 29 Feb 1972; DOB 1712",
+                                        &f),
+                     1);
+    assert_string_equal(dob_text(&f.dob[0], b), "1972-02-29");
+    assert_int_equal(screen_parse_facts(NULL, &f), 0);
+    assert_int_equal(screen_parse_facts("", &f), 0);
+    assert_int_equal(screen_parse_facts(";;; ; DOB ;nationality ;", &f), 0);
+    /* at most SCREEN_MAX_DOB dates and SCREEN_MAX_NAT nationalities, duplicates once */
+    assert_int_equal(screen_parse_facts("DOB 1970; DOB 1971; DOB 1972; DOB 1973; DOB 1974; "
+                                        "nationality A; nationality A; citizen A",
+                                        &f),
+                     SCREEN_MAX_DOB + 1);
+
+    /* the canonical forms read back */
+    const char *forms[] = {"1971-03-12", "1971-03", "1971", "1960..1963", "1961-02-05..1962-03-10"};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        assert_int_equal(screen_dob_parse(forms[i], &d), 0);
+        assert_string_equal(dob_text(&d, b), forms[i]);
+    }
+    const char *bad[] = {
+        "",         "71", "1971-13", "1971-02-30", "1963..1960", "1960..1963-01-01", "1971-03-12x",
+        "1971-3-12"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(screen_dob_parse(bad[i], &d), -1);
+}
+
+/* A small list with facts: invented people. */
+static screen_list *facts_list(void)
+{
+    screen_list *l = screen_list_new();
+    screen_facts f;
+
+    assert_non_null(l);
+    assert_int_equal(screen_list_add(l, 1, "QUENDRAVIK ORSOLAN, Petrana Ilse Mavet", "individual"),
+                     0);
+    assert_int_equal(screen_list_add(l, 2, "ZELTHORNE, Anwick Baldrin", "individual"), 0);
+    assert_int_equal(screen_list_add(l, 3, "GARCIA, Maria Elena Sofia", "individual"), 0);
+    assert_int_equal(screen_list_add(l, 4, "QUENDRAVIK HOLDINGS LIMITED", NULL), 0);
+    assert_int_equal(screen_list_add(l, 5, "VOSKAREN, Ilya", "individual"), 0);
+    screen_parse_facts("DOB 14 Feb 1962; nationality X", &f);
+    snprintf(f.nat[0], sizeof(f.nat[0]), "DE"); /* resolved by the caller */
+    assert_int_equal(screen_list_facts(l, 1, &f), 0);
+    screen_parse_facts("DOB 1975; alt. DOB 1976", &f);
+    assert_int_equal(screen_list_facts(l, 2, &f), 0);
+    screen_parse_facts("DOB 03 Jan 1966", &f);
+    snprintf(f.nat[0], sizeof(f.nat[0]), "ES");
+    f.nnat = 1;
+    assert_int_equal(screen_list_facts(l, 3, &f), 0);
+    screen_parse_facts("nationality Y", &f);
+    snprintf(f.nat[0], sizeof(f.nat[0]), "RU");
+    assert_int_equal(screen_list_facts(l, 5, &f), 0);
+    assert_int_equal(screen_list_build(l), 0);
+    assert_int_equal(screen_list_facts(l, 1, &f), -1); /* built: read-only */
+    return l;
+}
+
+static int search1(const screen_list *l, const char *name, const char *dob, const char *country,
+                   screen_candidate *c)
+{
+    screen_query q = {dob, country, 0.85, 0.92, 0.80};
+
+    return screen_search(l, name, &q, c, 1);
+}
+
+static void test_search_partial(void **state)
+{
+    screen_list *l = facts_list();
+    screen_candidate c;
+
+    (void)state;
+    /* first given name + the surname (both of its words): review, with the evidence */
+    assert_int_equal(search1(l, "Petrana Quendravik Orsolan", NULL, NULL, &c), 1);
+    assert_int_equal(c.entry_id, 1);
+    assert_int_equal(c.kind, SCREEN_KIND_PARTIAL);
+    assert_int_equal(c.level, SCREEN_REVIEW);
+    assert_true(c.score < 0.85); /* the name score alone would not have queued it */
+    assert_string_equal(c.matched, "petrana quendravik orsolan");
+    assert_string_equal(c.missing, "ilse mavet");
+    assert_string_equal(c.unmatched, "");
+    assert_string_equal(c.listed_dob, "1962-02-14");
+    assert_string_equal(c.listed_nat, "DE");
+    assert_int_equal(c.dob, SCREEN_FACT_UNKNOWN);
+    /* one surname word, any order, a given name that is not the first, an initial, a typo */
+    const char *hits[] = {"Petrana Quendravik", "QUENDRAVIK, Petrana", "orsolan mavet",
+                          "P. Quendravik Orsolan", "Petrana Quendravick"};
+    for (size_t i = 0; i < sizeof(hits) / sizeof(hits[0]); i++) {
+        assert_int_equal(search1(l, hits[i], NULL, NULL, &c), 1);
+        assert_int_equal(c.entry_id, 1);
+        assert_true(c.level >= SCREEN_REVIEW);
+    }
+    assert_int_equal(search1(l, "P. Quendravik Orsolan", NULL, NULL, &c), 1);
+    assert_string_equal(c.matched, "petrana quendravik orsolan");
+    /* not partial: one token; given names only (no surname); a typed word the listed name lacks;
+     * an initial of no given name; two typos; a company */
+    const char *misses[] = {"Quendravik",
+                            "Petrana Ilse",
+                            "Petrana Quendravik Smith",
+                            "Z. Quendravik Orsolan",
+                            "Petrna Quendravick",
+                            "Quendravik Holdings"};
+    for (size_t i = 0; i < sizeof(misses) / sizeof(misses[0]); i++) {
+        int n = search1(l, misses[i], NULL, NULL, &c);
+
+        assert_true(n >= 0);
+        if (n == 1 && c.entry_id == 1)
+            assert_int_not_equal(c.kind, SCREEN_KIND_PARTIAL);
+        if (i != 5)
+            assert_true(n == 0 || c.level == SCREEN_CLEAR);
+    }
+    /* "Quendravik Holdings" is the company's name less its legal form: the name rule blocks */
+    assert_int_equal(search1(l, "Quendravik Holdings", NULL, NULL, &c), 1);
+    assert_int_equal(c.entry_id, 4);
+    assert_int_equal(c.kind, SCREEN_KIND_NAME);
+    screen_list_free(l);
+}
+
+static void test_search_common_and_facts(void **state)
+{
+    screen_list *l = facts_list();
+    screen_candidate c;
+
+    (void)state;
+    /* a common given name + a common surname inside a longer listed name: clear on its own (so
+     * a decision's search, from 0.80, does not even report it) */
+    screen_query low = {NULL, NULL, 0.85, 0.92, 0.50};
+    assert_int_equal(search1(l, "Maria Garcia", NULL, NULL, &c), 0);
+    assert_int_equal(screen_search(l, "Maria Garcia", &low, &c, 1), 1);
+    assert_int_equal(c.kind, SCREEN_KIND_COMMON);
+    assert_int_equal(c.level, SCREEN_CLEAR);
+    assert_true(screen_common_token(l, "maria", 5) && screen_common_token(l, "garcia", 6));
+    assert_false(screen_common_token(l, "quendravik", 10));
+    assert_false(screen_common_token(NULL, "quendravik", 10));
+    /* ... with the listed day of birth: blocked; another year: clear; the nationality: review */
+    assert_int_equal(search1(l, "Maria Garcia", "1966-01-03", NULL, &c), 1);
+    assert_int_equal(c.dob, SCREEN_FACT_AGREES);
+    assert_int_equal(c.level, SCREEN_BLOCK);
+    low.date_of_birth = "1970-01-03";
+    assert_int_equal(search1(l, "Maria Garcia", "1970-01-03", NULL, &c), 0);
+    assert_int_equal(screen_search(l, "Maria Garcia", &low, &c, 1), 1);
+    assert_int_equal(c.dob, SCREEN_FACT_DISAGREES);
+    assert_int_equal(c.level, SCREEN_CLEAR);
+    assert_int_equal(search1(l, "Maria Garcia", NULL, "es", &c), 1);
+    assert_int_equal(c.nationality, SCREEN_FACT_AGREES);
+    assert_int_equal(c.level, SCREEN_REVIEW);
+    low.date_of_birth = NULL;
+    low.country = "FR";
+    assert_int_equal(screen_search(l, "Maria Garcia", &low, &c, 1), 1);
+    assert_int_equal(c.nationality, SCREEN_FACT_DISAGREES);
+    assert_int_equal(c.level, SCREEN_CLEAR);
+
+    /* a partial name: the date agrees -> block; another year -> still review; same year -> near */
+    assert_int_equal(search1(l, "Petrana Quendravik", "1962-02-14", NULL, &c), 1);
+    assert_int_equal(c.level, SCREEN_BLOCK);
+    assert_int_equal(search1(l, "Petrana Quendravik", "1963-02-14", NULL, &c), 1);
+    assert_int_equal(c.dob, SCREEN_FACT_DISAGREES);
+    assert_int_equal(c.level, SCREEN_REVIEW);
+    assert_int_equal(search1(l, "Petrana Quendravik", "1962-07-01", NULL, &c), 1);
+    assert_int_equal(c.dob, SCREEN_FACT_NEAR);
+    assert_int_equal(c.level, SCREEN_REVIEW);
+    /* the exact name: a different year lowers the block to review, never clears it */
+    assert_int_equal(search1(l, "Anwick Baldrin Zelthorne", NULL, NULL, &c), 1);
+    assert_int_equal(c.level, SCREEN_BLOCK);
+    assert_int_equal(search1(l, "Anwick Baldrin Zelthorne", "1990-05-05", NULL, &c), 1);
+    assert_int_equal(c.level, SCREEN_REVIEW);
+    assert_int_equal(search1(l, "Anwick Baldrin Zelthorne", "1976-05-05", NULL, &c), 1); /* alt. */
+    assert_int_equal(c.dob, SCREEN_FACT_AGREES);
+    assert_int_equal(c.level, SCREEN_BLOCK);
+    assert_string_equal(c.listed_dob, "1975; 1976");
+    /* a nationality that disagrees lowers nothing (residence is not citizenship) */
+    assert_int_equal(search1(l, "Ilya Voskaren", NULL, "DE", &c), 1);
+    assert_int_equal(c.nationality, SCREEN_FACT_DISAGREES);
+    assert_int_equal(c.level, SCREEN_BLOCK);
+    /* a date that is not YYYY-MM-DD is no fact */
+    assert_int_equal(search1(l, "Petrana Quendravik", "1962", NULL, &c), 1);
+    assert_int_equal(c.dob, SCREEN_FACT_UNKNOWN);
+    screen_list_free(l);
+}
+
+static void test_search_ranking(void **state)
+{
+    screen_list *l = facts_list();
+    screen_candidate c[8];
+    screen_query q = {NULL, NULL, 0.85, 0.92, 0.0};
+
+    (void)state;
+    assert_int_equal(screen_list_add(l, 1, "x", NULL), -1); /* built */
+    /* one candidate per entry, best level first */
+    assert_int_equal(screen_list_count(l), 5);
+    int n = screen_search(l, "Quendravik Orsolan Holdings", &q, c, 8);
+    assert_true(n >= 1);
+    for (int i = 1; i < n; i++) {
+        assert_true(c[i - 1].level > c[i].level ||
+                    (c[i - 1].level == c[i].level && c[i - 1].score >= c[i].score));
+        for (int j = 0; j < i; j++)
+            assert_int_not_equal(c[i].entry_id, c[j].entry_id);
+    }
+    assert_int_equal(screen_search(l, "Nobody Atall", &q, c, 8), 0);
+    assert_int_equal(screen_search(l, "", &q, c, 8), 0);
+    assert_int_equal(screen_search(l, "Petrana Quendravik", &q, c, 0), -1);
+    assert_int_equal(screen_search(NULL, "x", &q, c, 1), -1);
+    assert_int_equal(screen_search(l, NULL, &q, c, 1), -1);
+    assert_string_equal(screen_level_name(SCREEN_BLOCK), "block");
+    assert_string_equal(screen_kind_name(SCREEN_KIND_COMMON), "common");
+    assert_string_equal(screen_fact_name(SCREEN_FACT_NEAR), "near");
+    screen_list_free(l);
+    /* an unbuilt list is an error, never "clear" */
+    l = screen_list_new();
+    assert_int_equal(screen_list_add(l, 9, "DOE, Jane", "individual"), 0);
+    assert_int_equal(screen_search(l, "Jane Doe", &q, c, 1), -1);
+    screen_list_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -790,6 +1048,10 @@ int main(void)
         cmocka_unit_test(test_list_api),
         cmocka_unit_test(test_list_loaders),
         cmocka_unit_test(test_fuzz_bytes),
+        cmocka_unit_test(test_parse_facts),
+        cmocka_unit_test(test_search_partial),
+        cmocka_unit_test(test_search_common_and_facts),
+        cmocka_unit_test(test_search_ranking),
         cmocka_unit_test_setup_teardown(test_real_listed_found, setup_real, teardown_list),
         cmocka_unit_test_setup_teardown(test_real_ordinary_not_flagged, setup_real, teardown_list),
         cmocka_unit_test_setup_teardown(test_real_listed_common_name, setup_real, teardown_list),

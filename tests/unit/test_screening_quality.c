@@ -379,8 +379,8 @@ static void test_dates_of_birth(void **state)
         if (lv == SCREEN_BLOCK)
             print_message("  blocked with %s: %s (%s)\n", off, typed, s->name);
     }
-    print_message("quality dob_agrees blocked=%ld of %ld; dob_other_year blocked=%ld\n", blocked, total,
-                  other_blocked);
+    print_message("quality dob_agrees blocked=%ld of %ld; dob_other_year blocked=%ld\n", blocked,
+                  total, other_blocked);
     assert_true(total > 500);
     assert_true((double)blocked >= 0.95 * (double)total);
     assert_int_equal(other_blocked, 0);
@@ -416,16 +416,16 @@ static void test_latency(void **state)
             t[j] = t[j - 1];
             t[j - 1] = x;
         }
-    print_message("quality latency p50_us=%.1f p99_us=%.1f names=%zu\n", t[n / 2],
-                  t[n * 99 / 100], n);
+    print_message("quality latency p50_us=%.1f p99_us=%.1f names=%zu\n", t[n / 2], t[n * 99 / 100],
+                  n);
     free(t);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partial_names),  cmocka_unit_test(test_variants),
-        cmocka_unit_test(test_ordinary),       cmocka_unit_test(test_dates_of_birth),
+        cmocka_unit_test(test_partial_names), cmocka_unit_test(test_variants),
+        cmocka_unit_test(test_ordinary),      cmocka_unit_test(test_dates_of_birth),
         cmocka_unit_test(test_latency),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
