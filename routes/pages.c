@@ -5,6 +5,7 @@
  * (app/store/review.c), so a decision made in the browser is the same transaction, log entry
  * and notification; the outcome picks the notice the queue shows after the redirect.
  */
+#include "refdata.h"
 #include "routes.h"
 
 #include <stdio.h>
@@ -359,11 +360,17 @@ int handle_page_application(http_req *r)
         const char *cc = json_object_object_get_ex(app, "country_code", &v) && v
                              ? json_object_get_string(v)
                              : NULL;
-        if (screening_query(r, name, dob, cc, 10, &screen) != 0) {
+        struct refdata_list active;
+        int nactive = 0;
+        if (refdata_sanctions_active(&active, &nactive) != 1) {
+            /* no list (or none known): said inside the page, not as a JSON error */
+            json_object_object_add(ctx, "screen_unavailable", json_object_new_boolean(1));
+        } else if (screening_query(r, name, dob, cc, 10, &screen) != 0) {
             json_object_put(ctx);
             return r->status;
+        } else {
+            json_object_object_add(ctx, "screen", screen);
         }
-        json_object_object_add(ctx, "screen", screen);
     }
     return render(r, 200, "application", ctx);
 }

@@ -94,6 +94,9 @@ int handle_screening_search(http_req *r)
         return routes_query_invalid(r, "name", "is required");
     if (strlen(name) > 200)
         return routes_query_invalid(r, "name", "must be at most 200 characters");
+    char norm[64];
+    if (screen_normalize(name, norm, sizeof(norm)) == 0)
+        return routes_query_invalid(r, "name", "must contain a Latin letter or digit");
     int y, m, d;
     if (dob != NULL && dob[0] == '\0')
         dob = NULL;
@@ -103,7 +106,7 @@ int handle_screening_search(http_req *r)
     if (lim != NULL) {
         char *end;
         limit = strtol(lim, &end, 10);
-        if (!lim[0] || *end || limit < 1 || limit > REFDATA_MAX_CANDIDATES)
+        if (lim[0] < '0' || lim[0] > '9' || *end || limit < 1 || limit > REFDATA_MAX_CANDIDATES)
             return routes_query_invalid(r, "limit", "must be a whole number from 1 to 50");
     }
     json_object *o = NULL;

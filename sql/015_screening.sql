@@ -24,10 +24,26 @@ ALTER TABLE sanctions_lists
     ADD COLUMN rescreen_ms       integer,
     ADD COLUMN rescreened_at     timestamptz;
 
--- The evidence of the last screening of an application (officers only).
+-- The evidence of the last screening of an application (officers only), and whether
+-- re-screening sent it back to review: such an application waits in the queue beside a newer
+-- one of the same applicant, so the one-pending-per-email/PAN/Aadhaar indexes (which stop
+-- duplicate submissions) do not count it.
 ALTER TABLE loan_applications
     ADD COLUMN screening_level    text CHECK (screening_level IN ('clear', 'review', 'block')),
-    ADD COLUMN screening_evidence jsonb;
+    ADD COLUMN screening_evidence jsonb,
+    ADD COLUMN rescreen_hold      boolean NOT NULL DEFAULT false;
+
+DROP INDEX loan_applications_one_pending;
+CREATE UNIQUE INDEX loan_applications_one_pending
+    ON loan_applications (lower(email)) WHERE final_status = 'PENDING' AND NOT rescreen_hold;
+DROP INDEX loan_applications_open_pan;
+CREATE UNIQUE INDEX loan_applications_open_pan
+    ON loan_applications (pan_bidx)
+    WHERE final_status = 'PENDING' AND pan_bidx IS NOT NULL AND NOT rescreen_hold;
+DROP INDEX loan_applications_open_aadhaar;
+CREATE UNIQUE INDEX loan_applications_open_aadhaar
+    ON loan_applications (aadhaar_bidx)
+    WHERE final_status = 'PENDING' AND aadhaar_bidx IS NOT NULL AND NOT rescreen_hold;
 
 -- A match found by re-screening an open application or an active borrower against the entries
 -- a new list version added or changed: once per subject and entry content.

@@ -455,14 +455,16 @@ static int on_entry_row(const screen_entry *e, void *ud)
     screen_facts f;
     screen_parse_facts(e->remarks, &f);
     char dobs[SCREEN_MAX_DOB][32];
-    const char *dob[SCREEN_MAX_DOB], *nat[SCREEN_MAX_NAT];
+    const char *dob[SCREEN_MAX_DOB + 1], *nat[SCREEN_MAX_NAT];
     int ndob = f.ndob < SCREEN_MAX_DOB ? f.ndob : SCREEN_MAX_DOB;
     int nnat = f.nnat < SCREEN_MAX_NAT ? f.nnat : SCREEN_MAX_NAT;
     for (int i = 0; i < ndob; i++)
         dob[i] = screen_dob_format(&f.dob[i], dobs[i], sizeof(dobs[i]));
+    if (f.dob_cut)
+        dob[ndob++] = "more"; /* more dates than kept: refdata_facts_parse sets dob_cut */
     for (int i = 0; i < nnat; i++)
         nat[i] = f.nat[i];
-    char dob_arr[SCREEN_MAX_DOB * 40 + 4], nat_arr[SCREEN_MAX_NAT * 140 + 4];
+    char dob_arr[(SCREEN_MAX_DOB + 1) * 40 + 4], nat_arr[SCREEN_MAX_NAT * 140 + 4];
     array_literal(dob_arr, sizeof(dob_arr), ndob, dob);
     array_literal(nat_arr, sizeof(nat_arr), nnat, nat);
 

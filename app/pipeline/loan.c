@@ -260,7 +260,10 @@ void loan_compliance(const struct loan_input *in, const struct compliance_facts 
     }
     if (!f->screened) {
         if (flag(out, FLAG_SCREENING_UNAVAILABLE, cleared)) {
-            remark(s, "Sanctions screening unavailable: no list loaded");
+            remark(s, f->name_unscreenable
+                          ? "Sanctions screening unavailable: the name has no Latin letters to "
+                            "match against the list; screen it by hand"
+                          : "Sanctions screening unavailable: no list loaded");
             pending = 1;
         } else {
             remark(s, "Sanctions screening unavailable; screened manually by the reviewing "
@@ -281,9 +284,7 @@ void loan_compliance(const struct loan_input *in, const struct compliance_facts 
                    "%.4f%s)",
                    f->sanctions_name ? f->sanctions_name : "?", f->sanctions_list,
                    f->sanctions_entry,
-                   f->sanctions_judged && f->sanctions_best.kind == SCREEN_KIND_PARTIAL
-                       ? "partial name"
-                       : "name",
+                   f->sanctions_judged ? screen_kind_name(f->sanctions_best.kind) : "name",
                    f->sanctions_score, facts_note(f));
             pending = 1;
         } else {

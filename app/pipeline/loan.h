@@ -159,6 +159,7 @@ struct compliance_facts {
     int sanctions_level;             /* enum screen_level */
     screen_candidate sanctions_best; /* valid when sanctions_level > 0 or the score came near */
     int sanctions_has_best;
+    int name_unscreenable;   /* the name has nothing a list could match (no Latin letters) */
     const char *pep_name;    /* non-NULL: the name is on the PEP list */
     const char *senior_name; /* non-NULL: a senior employee's surname with same phone or city */
     enum country_risk country_risk;

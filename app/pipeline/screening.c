@@ -1240,7 +1240,7 @@ struct vtok {
 /* An entry's secondary facts as the index keeps them. */
 struct efacts {
     long entry_id;
-    uint8_t ndob, nnat;
+    uint8_t ndob, nnat, dob_cut;
     screen_dob dob[SCREEN_MAX_DOB];
     char nat[SCREEN_MAX_NAT][4]; /* ISO alpha-2 or alpha-3 codes */
 };
@@ -2217,8 +2217,12 @@ int screen_parse_facts(const char *remarks, screen_facts *out)
         if (starts_with(p, end, "DOB ")) {
             screen_dob d;
 
-            if (out->ndob < SCREEN_MAX_DOB && read_dob(p + 4, end, &d) == 0)
-                out->dob[out->ndob++] = d;
+            if (read_dob(p + 4, end, &d) == 0) {
+                if (out->ndob < SCREEN_MAX_DOB)
+                    out->dob[out->ndob++] = d;
+                else
+                    out->dob_cut = 1;
+            }
         } else if (starts_with(p, end, "nationality ") || starts_with(p, end, "citizen ")) {
             const char *v = skip_sp(p + (ascii_lower(*p) == 'n' ? 12 : 8), end);
             size_t n = (size_t)(end - v);
@@ -2333,12 +2337,17 @@ int screen_list_facts(screen_list *l, long entry_id, const screen_facts *f)
     e = &l->facts[l->nfacts++];
     memset(e, 0, sizeof(*e));
     e->entry_id = entry_id;
+    e->dob_cut = (uint8_t)(f->dob_cut != 0);
     for (int i = 0; i < f->ndob && i < SCREEN_MAX_DOB; i++)
         e->dob[e->ndob++] = f->dob[i];
     for (int i = 0; i < f->nnat && i < SCREEN_MAX_NAT; i++) {
         size_t n = strlen(f->nat[i]);
 
-        if (n == 2 || n == 3) { /* ISO codes only: names are the caller's to resolve */
+        int letters = n == 2 || n == 3;
+
+        for (size_t c = 0; c < n && letters; c++)
+            letters = ascii_lower(f->nat[i][c]) >= 'a' && ascii_lower(f->nat[i][c]) <= 'z';
+        if (letters) { /* ISO codes only: names are the caller's to resolve */
             for (size_t c = 0; c < n; c++)
                 e->nat[e->nnat][c] = (char)(ascii_lower(f->nat[i][c]) - 'a' + 'A');
             e->nnat++;
@@ -2419,7 +2428,12 @@ static int compare_dob(const struct efacts *f, int dob, int *day_agrees)
             near = 1;
         }
     }
-    return agrees ? SCREEN_FACT_AGREES : near ? SCREEN_FACT_NEAR : SCREEN_FACT_DISAGREES;
+    if (agrees)
+        return SCREEN_FACT_AGREES;
+    if (near)
+        return SCREEN_FACT_NEAR;
+    /* more dates were listed than kept: one of the others might agree */
+    return f->dob_cut ? SCREEN_FACT_UNKNOWN : SCREEN_FACT_DISAGREES;
 }
 
 static int compare_nat(const struct efacts *f, const char *country)
@@ -2484,7 +2498,9 @@ static void judge(const screen_list *l, uint32_t nm, const struct toks *q, const
     c->score = score_tokens(q, &lt, &pr);
     c->entry_id = sn->entry_id;
 
-    /* every typed regular token in the listed name, at most one of them with a typo */
+    /* every typed regular token in the listed name, at most one of them with a typo (a typo
+     * still makes a subset of common names COMMON; a PARTIAL match has none: with a typo, the
+     * name score decides) */
     subset = sn->person && popcount32(pr.q_reg) >= 2 && (pr.q_reg & ~pr.q_paired) == 0 &&
              pr.k >= 2 && pr.fuzzy <= 1;
     /* typed initials: a given name of the listed person with that first letter; any other
@@ -2518,7 +2534,7 @@ static void judge(const screen_list *l, uint32_t nm, const struct toks *q, const
             all_common &= l->vocab[vid[j]].common;
     if (subset && missing_reg != 0 && all_common) {
         kind = SCREEN_KIND_COMMON;
-    } else if (subset && missing_reg != 0 &&
+    } else if (subset && missing_reg != 0 && pr.fuzzy == 0 &&
                (sn->sur_mask == 0 || (pr.l_paired & sn->sur_mask & pr.l_reg) != 0) &&
                ((pr.l_reg & ~sn->sur_mask) == 0 || sn->sur_mask == 0 ||
                 (taken & pr.l_reg & ~sn->sur_mask) != 0)) {
@@ -2543,7 +2559,18 @@ static void judge(const screen_list *l, uint32_t nm, const struct toks *q, const
     if (!evidence)
         return;
 
-    snprintf(c->matched_name, sizeof(c->matched_name), "%s", l->raw + sn->raw_off);
+    {
+        const char *raw = l->raw + sn->raw_off;
+        size_t rl = strlen(raw);
+
+        if (rl >= sizeof(c->matched_name)) {
+            rl = sizeof(c->matched_name) - 1;
+            while (rl > 0 && ((unsigned char)raw[rl] & 0xC0) == 0x80)
+                rl--; /* do not split a UTF-8 sequence */
+        }
+        memcpy(c->matched_name, raw, rl);
+        c->matched_name[rl] = '\0';
+    }
     c->matched[0] = c->missing[0] = c->unmatched[0] = '\0';
     for (int j = 0; j < lt.n; j++) {
         if ((taken >> j) & 1)
@@ -2647,15 +2674,20 @@ int screen_search(const screen_list *l, const char *name, const screen_query *sq
         const struct sname *sn = &l->names[nm];
         int n = sn->nreg, hits = popcount32(s->mask[nm]);
         int k = hits + d2_possible(l, nm, &q, long_mask & ~s->mask[nm]);
-        int whole = sn->person && m >= 2 && hits >= m; /* may be a partial name */
         double bound;
-        int ub;
+        int ub, whole;
 
         if (k > m)
             k = m;
         if (k > n)
             k = n;
+        /* may be a partial name: a person's name with every typed token within reach */
+        whole = sn->person && m >= 2 && k >= m;
         bound = penalty(k, m - k, n - k, 0);
+        /* ub: the highest level judge() can give (docs/screening.md). A score below review
+         * leaves a NAME clear whatever the facts say; a PARTIAL needs every typed token paired
+         * exactly, and when all of them are common names it is COMMON (clear unless a fact
+         * agrees). */
         if (bound >= sq->block) {
             ub = SCREEN_BLOCK;
         } else if (bound >= sq->review || whole) {
@@ -2663,11 +2695,12 @@ int screen_search(const screen_list *l, const char *name, const screen_query *sq
             int day, raise = compare_dob(f, qdob, &day) == SCREEN_FACT_AGREES ||
                              compare_nat(f, sq->country) == SCREEN_FACT_AGREES;
 
-            /* a query of common names inside a longer listed name is at best COMMON */
-            if (query_common && n > m)
-                ub = raise ? SCREEN_BLOCK : SCREEN_CLEAR;
+            if (raise)
+                ub = SCREEN_BLOCK;
+            else if (bound < sq->review && query_common)
+                ub = SCREEN_CLEAR;
             else
-                ub = raise ? SCREEN_BLOCK : SCREEN_REVIEW;
+                ub = SCREEN_REVIEW;
         } else {
             ub = SCREEN_CLEAR;
         }
@@ -2684,7 +2717,7 @@ int screen_search(const screen_list *l, const char *name, const screen_query *sq
         int pos, dup = -1;
 
         if (nout == max && (sc[c].ub < out[max - 1].level ||
-                            (sc[c].ub == out[max - 1].level && sc[c].bound <= out[max - 1].score)))
+                            (sc[c].ub == out[max - 1].level && sc[c].bound < out[max - 1].score)))
             break; /* sorted by what they can reach: nothing later can enter */
         judge(l, sc[c].name, &q, sq, qdob, 0, &cur);
         if (cur.level == SCREEN_CLEAR && cur.score < min_score)
@@ -2693,8 +2726,9 @@ int screen_search(const screen_list *l, const char *name, const screen_query *sq
             if (out[i].entry_id == cur.entry_id)
                 dup = i;
         if (dup >= 0) {
-            if (!better(cur.level, cur.score, cur.entry_id, out[dup].level, out[dup].score,
-                        out[dup].entry_id + 1))
+            /* the same entry under another of its names: keep the better, the first on a tie */
+            if (cur.level < out[dup].level ||
+                (cur.level == out[dup].level && cur.score <= out[dup].score))
                 continue;
             memmove(out + dup, out + dup + 1, (size_t)(nout - dup - 1) * sizeof(*out));
             nout--;

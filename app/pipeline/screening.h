@@ -164,7 +164,9 @@ double screen_name_score(const char *a, const char *b);
 
 /* ---- Secondary evidence: dates of birth and nationalities ---------------------------------- */
 
-#define SCREEN_MAX_DOB 4 /* dates of birth kept per entry ("DOB …; alt. DOB …") */
+#define SCREEN_MAX_DOB                                                                             \
+    10 /* dates of birth kept per entry ("DOB …; alt. DOB …"; at most 9 on the                 \
+          2024 list); more set dob_cut */
 #define SCREEN_MAX_NAT 4 /* nationalities / citizenships kept per entry */
 
 enum screen_dob_precision {
@@ -189,6 +191,8 @@ typedef struct {
  */
 typedef struct {
     int ndob;
+    int dob_cut; /* the remarks had more dates than SCREEN_MAX_DOB: a date agreeing with none of
+                    the kept ones is "unknown", never "disagrees" */
     screen_dob dob[SCREEN_MAX_DOB];
     int nnat;
     char nat[SCREEN_MAX_NAT][64];
@@ -249,7 +253,7 @@ typedef struct {
     char matched[192];      /* listed tokens the typed name supplied, space-separated */
     char missing[192];      /* listed tokens it did not */
     char unmatched[192];    /* typed tokens found nowhere in the listed name */
-    char listed_dob[160];   /* the entry's dates, canonical, separated by "; " */
+    char listed_dob[256];   /* the entry's dates, canonical, separated by "; " */
     char listed_nat[64];    /* the entry's nationalities, separated by "; " */
 } screen_candidate;
 
@@ -260,8 +264,9 @@ typedef struct {
  *   name alone: score >= block -> BLOCK; score >= review or PARTIAL -> REVIEW; COMMON -> CLEAR
  *     unless a fact supports it. PARTIAL: >= 2 typed regular tokens, every one paired with a
  *     token of a listed person's name (initials pair with a given name of that letter), the
- *     surname among them when the list writes "SURNAME, Given", at most one typo, and at least
- *     one token that is not a very common name (screen_common_token).
+ *     surname among them when the list writes "SURNAME, Given", no typo, and at least one token
+ *     that is not a very common name (screen_common_token; a subset of common names, with at
+ *     most one typo, is COMMON).
  *   date of birth: agrees -> REVIEW becomes BLOCK (a COMMON name: REVIEW, or BLOCK when the
  *     listed date is a day); disagrees -> BLOCK becomes REVIEW, COMMON stays CLEAR.
  *   nationality (weaker; only when the date of birth decided nothing): agrees -> COMMON becomes

@@ -51,7 +51,6 @@ enum {
     MON_LOCK_APP,
     MON_ALERT_INSERT,
     MON_BACK_TO_REVIEW,
-    MON_HOLD,
     MON_LOG,
     MON_TOUCH,
     MON_RECORD,
@@ -120,18 +119,8 @@ static const struct db_stmt sql[MON_SQL_COUNT] = {
      "ELSE array_append(review_flags, 'sanctions_review') END, "
      "screening_list = $4, screening_list_version = $5, screening_entry_id = $6::bigint, "
      "screening_matched_name = $7, screening_score = $8::numeric, screening_level = $9, "
-     "screening_evidence = $10::jsonb, updated_at = now() WHERE application_id = $1"},
-    /* The same without the final status, for an application that cannot wait in the review
-     * queue: another application of the same email, PAN or Aadhaar number waits there (the
-     * one-pending indexes). Compliance PENDING keeps its loan from being disbursed. */
-    [MON_HOLD] = {"monitoring_hold",
-     "UPDATE loan_applications SET compliance_status = 'PENDING', compliance_verified_at = now(), "
-     "compliance_remarks = $2, final_remarks = $3, "
-     "review_flags = CASE WHEN 'sanctions_review' = ANY (review_flags) THEN review_flags "
-     "ELSE array_append(review_flags, 'sanctions_review') END, "
-     "screening_list = $4, screening_list_version = $5, screening_entry_id = $6::bigint, "
-     "screening_matched_name = $7, screening_score = $8::numeric, screening_level = $9, "
-     "screening_evidence = $10::jsonb, updated_at = now() WHERE application_id = $1"},
+     "screening_evidence = $10::jsonb, rescreen_hold = true, updated_at = now() "
+     "WHERE application_id = $1"},
     [MON_LOG] = {"monitoring_log",
      "INSERT INTO approval_logs (application_id, action, actor_id, actor_email, reason, "
      "status_before, status_after, details) VALUES ($1, 'screening_hit', NULL, 'system', $2, $3, "
@@ -404,7 +393,7 @@ static int subject_hit(arena *a, const struct version *v, const struct changed *
     const char *details =
         arena_strdup(a, json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
 
-    int rc = 0, held = 0;
+    int rc = 0;
     const char *applicant = PQgetvalue(app, 0, 1);
     if (open) {
         const screen_candidate *b = &c[best];
@@ -427,32 +416,18 @@ static int subject_hit(arena *a, const struct version *v, const struct changed *
                               score,
                               screen_level_name(b->level),
                               evidence_text(a, b)};
-        if (db_simple("SAVEPOINT monitoring_review") != 0) {
-            json_object_put(d);
-            return subject_fail(a, s->app_id, NULL, why);
-        }
+        /* rescreen_hold keeps it out of the one-pending-per-applicant indexes (sql/015): another
+         * application of the same email, PAN or Aadhaar may already wait in the queue. */
         PGresult *u = db_exec(a, SQL(MON_BACK_TO_REVIEW), 10, pu);
-        if (u != NULL && !db_ok(u) && !strcmp(db_sqlstate(u), "23505")) {
-            /* Another application of the applicant waits for review: this one is held. */
-            held = 1;
-            pu[2] = "Held for compliance review (sanctions_review): another application of the "
-                    "same applicant is in the review queue";
-            u = db_simple("ROLLBACK TO SAVEPOINT monitoring_review") == 0
-                    ? db_exec(a, SQL(MON_HOLD), 10, pu)
-                    : NULL;
-        }
         if (!db_ok(u)) {
             json_object_put(d);
             return subject_fail(a, s->app_id, u, why);
         }
         const char *reason = arena_printf(
-            a, "re-screening against %s version %s: entry %ld \"%s\" (%s, score %.4f)%s%s", v->name,
+            a, "re-screening against %s version %s: entry %ld \"%s\" (%s, score %.4f)%s", v->name,
             v->version, b->entry_id, b->matched_name, screen_level_name(b->level), b->score,
-            nm > 1 ? arena_printf(a, " and %d more", nm - 1) : "",
-            held ? "; held (compliance PENDING): another application of the same applicant is "
-                   "in the review queue"
-                 : "");
-        const char *pl[5] = {s->app_id, reason, status, details, held ? status : "PENDING"};
+            nm > 1 ? arena_printf(a, " and %d more", nm - 1) : "");
+        const char *pl[5] = {s->app_id, reason, status, details, "PENDING"};
         PGresult *lg = db_exec(a, SQL(MON_LOG), 5, pl);
         if (!db_ok(lg)) {
             json_object_put(d);

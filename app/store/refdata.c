@@ -77,6 +77,7 @@ static struct {
     time_t checked;
     struct sanctions_index lists[MAX_LISTS];
     int nlists;
+    int incomplete; /* an active list is not indexed (a query failed): retried every check */
     screen_list *pep;
     char **pep_names; /* by entry id order of load */
     long long *pep_ids;
@@ -208,6 +209,7 @@ static int refresh_lists(void)
         return 0;
     }
     free_lists();
+    int incomplete = 0;
     /* "id:entries:name:version,…" of the active lists (a name may contain ':'). */
     char buf[512];
     snprintf(buf, sizeof(buf), "%s", PQgetvalue(v, 0, 0));
@@ -227,21 +229,27 @@ static int refresh_lists(void)
         snprintf(si->version, sizeof(si->version), "%s", c2 + 1);
         const char *p[1] = {tok};
         PGresult *names = db_exec(a, SQL(REF_SANCTION_NAMES), 1, p);
-        if (!db_ok(names))
+        if (!db_ok(names)) {
+            incomplete = 1; /* an active list not indexed: nobody is screened as clear */
             continue;
+        }
         si->list = screen_list_new();
         for (int i = 0; si->list && i < PQntuples(names); i++)
             screen_list_add(si->list, atoll(PQgetvalue(names, i, 0)), PQgetvalue(names, i, 1),
                             PQgetisnull(names, i, 2) ? NULL : PQgetvalue(names, i, 2));
+        /* The dates of birth and nationalities: without them a matching date could not raise a
+         * match, so a failure here is a failure to index the list. */
         PGresult *facts = db_exec(a, SQL(REF_SANCTION_FACTS), 1, p);
-        for (int i = 0; si->list && db_ok(facts) && i < PQntuples(facts); i++) {
+        int facts_ok = db_ok(facts);
+        for (int i = 0; si->list && facts_ok && i < PQntuples(facts); i++) {
             screen_facts f;
             refdata_facts_parse(PQgetvalue(facts, i, 1), PQgetvalue(facts, i, 2), &f);
-            screen_list_facts(si->list, atol(PQgetvalue(facts, i, 0)), &f);
+            facts_ok = screen_list_facts(si->list, atol(PQgetvalue(facts, i, 0)), &f) == 0;
         }
-        if (si->list == NULL || screen_list_build(si->list) != 0) {
+        if (si->list == NULL || !facts_ok || screen_list_build(si->list) != 0) {
             screen_list_free(si->list);
             si->list = NULL;
+            incomplete = 1;
             continue;
         }
         log_msg(LOG_INFO, "sanctions list %s version %s indexed: %zu names", si->name, si->version,
@@ -265,7 +273,10 @@ static int refresh_lists(void)
             ref.pep = NULL;
         }
     }
-    snprintf(ref.versions, sizeof(ref.versions), "%s", versions);
+    /* An active list that could not be indexed is tried again at the next check; meanwhile
+     * screening is incomplete and refdata_screen says so. */
+    ref.incomplete = incomplete;
+    snprintf(ref.versions, sizeof(ref.versions), "%s", incomplete ? "" : versions);
     arena_free(a);
     return 0;
 }
@@ -306,13 +317,15 @@ static void surname_of(const char *name, char *out, size_t len)
 void refdata_facts_parse(const char *dobs, const char *nats, screen_facts *f)
 {
     memset(f, 0, sizeof(*f));
-    char buf[512];
+    char buf[1024]; /* SCREEN_MAX_DOB canonical dates of at most 22 bytes, nationality codes */
     char *save = NULL;
     snprintf(buf, sizeof(buf), "%s", dobs ? dobs : "");
-    for (char *t = strtok_r(buf, " ", &save); t && f->ndob < SCREEN_MAX_DOB;
-         t = strtok_r(NULL, " ", &save))
-        if (screen_dob_parse(t, &f->dob[f->ndob]) == 0)
+    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        if (!strcmp(t, "more") || f->ndob == SCREEN_MAX_DOB)
+            f->dob_cut = 1;
+        else if (screen_dob_parse(t, &f->dob[f->ndob]) == 0)
             f->ndob++;
+    }
     snprintf(buf, sizeof(buf), "%s", nats ? nats : "");
     save = NULL;
     for (char *t = strtok_r(buf, " ", &save); t && f->nnat < SCREEN_MAX_NAT;
@@ -414,6 +427,11 @@ int refdata_screen(arena *a, const struct loan_input *in, struct compliance_fact
     const struct country_info *ci = in->country ? refdata_country(in->country, &db_down) : NULL;
     screen_query sq = {in->date_of_birth[0] ? in->date_of_birth : NULL, ci ? ci->code : NULL,
                        cfg->sanctions_review, cfg->sanctions_block, 0.80};
+    int failed = ref.incomplete;
+    /* A name with no Latin letters (Cyrillic, Arabic script…) normalises to nothing and would
+     * match nothing: it is not screened, so it waits for an officer. */
+    char norm[64];
+    f->name_unscreenable = screen_normalize(in->name, norm, sizeof(norm)) == 0;
     for (int i = 0; i < ref.nlists; i++) {
         screen_candidate c;
         if (i == 0 || f->sanctions_list == NULL) {
@@ -421,8 +439,11 @@ int refdata_screen(arena *a, const struct loan_input *in, struct compliance_fact
             f->sanctions_version = ref.lists[i].version;
         }
         int rc = screen_search(ref.lists[i].list, in->name, &sq, &c, 1);
-        if (rc < 0)
-            continue; /* not screened against this list: never counts as clear */
+        if (rc < 0) {
+            /* not screened against this list: the whole screening never counts as clear */
+            failed = 1;
+            continue;
+        }
         f->screened = 1;
         if (rc == 1 && (!f->sanctions_has_best || c.level > f->sanctions_level ||
                         (c.level == f->sanctions_level && c.score > f->sanctions_score))) {
@@ -436,6 +457,8 @@ int refdata_screen(arena *a, const struct loan_input *in, struct compliance_fact
             f->sanctions_version = ref.lists[i].version;
         }
     }
+    if (failed || f->name_unscreenable)
+        f->screened = 0;
     if (ref.pep != NULL) {
         screen_match m;
         if (screen_best(ref.pep, in->name, 0.92, &m) == 1)

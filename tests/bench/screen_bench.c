@@ -374,10 +374,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "screen_bench: screen_search failed: %s\n", strerror(errno));
             goto out;
         }
-        /* what a decision sees: the best candidate at review or block */
+        /* what a decision sees: the best candidate, counting at review or block */
         r = r == 1 && c.level >= SCREEN_REVIEW;
         if (r) {
-            m.score = c.level == SCREEN_BLOCK ? 1.0 : 0.92; /* found at a level that counts */
+            m.score = c.score;
             m.entry_id = c.entry_id;
             snprintf(m.matched_name, sizeof(m.matched_name), "%s", c.matched_name);
         }
@@ -387,9 +387,8 @@ int main(int argc, char **argv)
             if (r == 1 && argc > 2)
                 fprintf(stderr, "  ordinary flagged: %s -> %s (%.3f)\n", qs[i].name, m.matched_name,
                         m.score);
-        } else if (r == 1 && m.score >= 0.92 &&
-                   (m.entry_id == qs[i].entry_id ||
-                    screen_name_score(m.matched_name, qs[i].source) >= 0.999)) {
+        } else if (r == 1 && (m.entry_id == qs[i].entry_id ||
+                              screen_name_score(m.matched_name, qs[i].source) >= 0.999)) {
             hit[qs[i].cls]++;
         } else if (argc > 2) {
             fprintf(stderr, "  %s missed: %s (from %s) -> %s (%.3f)\n", class_name[qs[i].cls],

@@ -386,6 +386,58 @@ static void test_dates_of_birth(void **state)
     assert_int_equal(other_blocked, 0);
 }
 
+/* The decision's search (best candidate only, reporting from 0.80) prunes candidates by an upper
+ * bound of what they can reach; it must reach the same level as a search that looks at many more
+ * candidates from a score of 0. Checked on every query of the sets above. */
+static void test_bound_is_honest(void **state)
+{
+    struct quality *q = *state;
+    static const screen_query wide = {NULL, NULL, 0.85, 0.92, 0.01};
+    static screen_candidate many[50];
+    long checked = 0, differ = 0;
+
+    if (!q->l)
+        skip();
+    for (size_t i = 0; i < q->nsrc; i++) {
+        char typed[512];
+        screen_candidate one[1];
+
+        for (int form = 0; form < 2; form++) {
+            if (form == 0 && !shorten(q->src[i].name, typed, sizeof(typed)))
+                continue;
+            if (form == 1)
+                snprintf(typed, sizeof(typed), "%s", q->src[i].name);
+            int n1 = screen_search(q->l, typed, &QUERY, one, 1);
+            int nm = screen_search(q->l, typed, &wide, many, 50);
+            int l1 = n1 == 1 ? one[0].level : SCREEN_CLEAR, lm = nm >= 1 ? many[0].level : 0;
+
+            assert_true(n1 >= 0 && nm >= 0);
+            checked++;
+            if (l1 != lm) {
+                differ++;
+                print_message("  bound: %s -> %s alone, %s among 50\n", typed,
+                              screen_level_name(l1), screen_level_name(lm));
+            }
+        }
+    }
+    /* and names a review found the first bound wrong on */
+    static const char *const extra[] = {"Ali Hussein",    "Raul Flores",       "Ali Hassan",
+                                        "Mohammed Hamou", "Mohammad Hosseini", "Sergey Ivanov"};
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+        screen_candidate one[1];
+        int n1 = screen_search(q->l, extra[i], &QUERY, one, 1);
+        int nm = screen_search(q->l, extra[i], &wide, many, 50);
+
+        checked++;
+        if ((n1 == 1 ? one[0].level : 0) != (nm >= 1 ? many[0].level : 0)) {
+            differ++;
+            print_message("  bound: %s differs\n", extra[i]);
+        }
+    }
+    print_message("quality bound checked=%ld differ=%ld\n", checked, differ);
+    assert_int_equal(differ, 0);
+}
+
 /* Latency of one decision's screen_search (max 1) over every query kind above. */
 static void test_latency(void **state)
 {
@@ -424,9 +476,9 @@ static void test_latency(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partial_names), cmocka_unit_test(test_variants),
-        cmocka_unit_test(test_ordinary),      cmocka_unit_test(test_dates_of_birth),
-        cmocka_unit_test(test_latency),
+        cmocka_unit_test(test_partial_names),   cmocka_unit_test(test_variants),
+        cmocka_unit_test(test_ordinary),        cmocka_unit_test(test_dates_of_birth),
+        cmocka_unit_test(test_bound_is_honest), cmocka_unit_test(test_latency),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
