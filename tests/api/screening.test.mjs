@@ -1,5 +1,5 @@
 // Screening II (issue 18, docs/screening.md), through nginx: partial names (a first given name and
-// the surname of a listed person, any order, initials, one typo), the secondary evidence of the
+// the surname of a listed person, any order, initials; no typo), the secondary evidence of the
 // listed dates of birth and nationalities, the officers' evidence and the applicant's neutral
 // view, GET /screening/search, and ongoing monitoring (a new list version re-screens the open
 // applications and the active borrowers: alerts, back to review, GET /screening/alerts, resolve).
@@ -392,8 +392,8 @@ describe('partial names and secondary evidence (an invented list beside OFAC)', 
     for (const t of ['oresta', 'vianne']) assert.ok(ev.missing.includes(t), `${t} missing: ${JSON.stringify(ev)}`);
   });
 
-  test('partial matches by search: accents, one typo, an a.k.a.; not two typos, the given names alone, or a company\'s words', async () => {
-    for (const name of ['Ludóvika Vórstandiq', 'LUDOVIKA VORSTANDIQ', 'Ludovika Vorstandik']) {
+  test('partial matches by search: accents, capitals, an a.k.a.; not a typo, the given names alone, or a company\'s words', async () => {
+    for (const name of ['Ludóvika Vórstandiq', 'LUDOVIKA VORSTANDIQ']) {
       const b = await searchOk({ name });
       const c = b.candidates[0];
       assert.ok(c, `${name}: a candidate`);
@@ -407,6 +407,8 @@ describe('partial names and secondary evidence (an invented list beside OFAC)', 
     assert.deepEqual([aka.candidates[0]?.entry_id, aka.candidates[0]?.matched_name, aka.candidates[0]?.kind, aka.candidates[0]?.level],
       [E.odalric.id, E.odalric.aka, 'partial', 'review'], `the a.k.a.: ${JSON.stringify(aka.candidates[0])}`);
 
+    // A typo in a shortened name: the name score decides (0.73 here), no partial match.
+    assertNotCounted(await searchOk({ name: 'Ludovika Vorstandik' }), E.ludovika, 'one typo');
     assertNotCounted(await searchOk({ name: 'Ludovica Vorstandik' }), E.ludovika, 'two typos');
     assertNotCounted(await searchOk({ name: 'Ludovika Pereth' }), E.ludovika, 'given names without the surname');
     const firm = await searchOk({ name: 'Veltrask Holmgard' });
@@ -509,12 +511,13 @@ describe('partial names and secondary evidence (an invented list beside OFAC)', 
     assert.equal(fr.compliance_status, 'REJECTED', describeApp(fr));
     assert.ok(fr.failed_rules.includes('sanctions'), describeApp(fr));
 
+    // Another country is recorded, and lowers nothing: the form's country is where the applicant
+    // lives, not their passport (docs/screening.md).
     const de = await officerView((await submit(typo, { country: 'Germany' })).id);
     assert.equal(de.screening.entry_id, E.fenwick.id, describeApp(de));
     assert.deepEqual(de.screening.evidence.nationality, { listed: ['FR'], result: 'disagrees' });
-    assert.equal(de.screening.level, 'review', 'a block on an inexact name becomes review');
-    assert.equal(de.final_status, 'PENDING', describeApp(de));
-    assert.ok(de.review_flags.includes('sanctions_review'), describeApp(de));
+    assert.equal(de.screening.level, 'block', 'a disagreeing nationality does not lower a block');
+    assert.equal(de.compliance_status, 'REJECTED', describeApp(de));
 
     // The exact name is not cleared by another nationality; the country as name, alpha-2, alpha-3.
     const exact = await searchOk({ name: 'Fenwick Quarle Ostravellin', country: 'DE' });
@@ -525,7 +528,7 @@ describe('partial names and secondary evidence (an invented list beside OFAC)', 
       assert.deepEqual([c?.level, c?.evidence.nationality.result], ['block', 'agrees'], `country=${country}: ${JSON.stringify(c)}`);
     }
     const de2 = candidateOf(await searchOk({ name: typo, country: 'DEU' }), E.fenwick);
-    assert.deepEqual([de2?.level, de2?.evidence.nationality.result], ['review', 'disagrees']);
+    assert.deepEqual([de2?.level, de2?.evidence.nationality.result], ['block', 'disagrees']);
     const none = candidateOf(await searchOk({ name: typo }), E.fenwick);
     assert.deepEqual([none?.level, none?.evidence.nationality.result], ['block', 'unknown']);
   });
