@@ -130,7 +130,7 @@ status:
 test: all $(UNIT_BINS) $(BUILD)/fuzz_submit
 	@scripts/test.sh $(UNIT_BINS)
 
-bench: all
+bench: all $(BUILD)/tests/test_screening_quality
 	@scripts/bench.sh
 
 FORMAT_SRCS = $(wildcard app/*/*.c app/*/*.h routes/*.c routes/*.h tests/unit/*.c tests/unit/*.h \
