@@ -26,6 +26,10 @@ static int reply(http_req *r, const struct monitoring_outcome *out)
         return http_error(r, 404, "not_found", "No such screening alert");
     case MONITORING_ALREADY_RESOLVED:
         return http_error(r, 409, "already_resolved", "The screening alert is already resolved");
+    case MONITORING_OWN:
+        return http_error(r, 403, "segregation_of_duties",
+                          "An alert on an application you submitted is resolved by another "
+                          "officer");
     }
     return http_fault(r, "unknown monitoring outcome %d", (int)out->code);
 }

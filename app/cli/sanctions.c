@@ -711,6 +711,21 @@ int cmd_sanctions_ensure(int argc, char **argv)
                        "not known to be newer\n",
                        lf.name, ver, active_date[0] ? "published " : "undated", active_date,
                        lf.path, file_date);
+                /* the kept version's re-screening may have been cut short: finish it */
+                struct list_file kept = lf;
+                snprintf(kept.version, sizeof(kept.version), "%s", ver);
+                int pending = monitoring_rescreen_pending(a, PQgetvalue(res, same_name, 0));
+                if (pending < 0) {
+                    fprintf(stderr, "loanctl: checking the re-screening of %s version %s failed\n",
+                            lf.name, ver);
+                    rc = 1;
+                } else if (pending == 1) {
+                    printf("sanctions ensure: the re-screening of version %s did not finish; "
+                           "finishing it\n",
+                           ver);
+                    fflush(stdout);
+                    rc = rescreen(a, &kept, PQgetvalue(res, same_name, 0));
+                }
             }
         }
     }

@@ -2378,6 +2378,18 @@ static long vocab_find(const screen_list *l, const char *s, size_t len)
     return -1;
 }
 
+int screen_list_common_from(screen_list *l, const screen_list *ref)
+{
+    if (!l || !ref || !l->built || !ref->built) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t v = 0; v < l->nvocab; v++)
+        l->vocab[v].common =
+            (uint8_t)screen_common_token(ref, l->vpool + l->vocab[v].off, l->vocab[v].len);
+    return 0;
+}
+
 int screen_common_token(const screen_list *l, const char *tok, size_t len)
 {
     long v;

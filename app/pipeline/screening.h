@@ -284,6 +284,11 @@ int screen_search(const screen_list *l, const char *name, const screen_query *q,
 #define SCREEN_COMMON_SHARE 0.004
 int screen_common_token(const screen_list *l, const char *tok, size_t len);
 
+/* Gives the built list l the common-name marks of the built list ref (a token is common in l
+ * when it is in ref): a small index of some entries of a version screens as the whole
+ * version's index would. 0, or -1 (EINVAL). */
+int screen_list_common_from(screen_list *l, const screen_list *ref);
+
 /* Names of the enums for JSON: "clear"/"review"/"block", "name"/"partial"/"common",
  * "unknown"/"agrees"/"near"/"disagrees". */
 const char *screen_level_name(int level);

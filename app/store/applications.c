@@ -39,6 +39,7 @@
     "eligibility_verified_at = CASE WHEN $8::text = 'PENDING' THEN NULL ELSE now() END, "          \
     "final_status = $10::text, final_remarks = $11, "                                              \
     "final_decision_at = CASE WHEN $10::text = 'PENDING' THEN NULL ELSE now() END, "               \
+    "rescreen_hold = rescreen_hold AND $10::text = 'PENDING', "                                    \
     "review_flags = ARRAY(SELECT json_array_elements_text($12::json)), "                           \
     "screening_list = $13, screening_list_version = $14, screening_entry_id = $15::bigint, "      \
     "screening_matched_name = $16, screening_score = $17::numeric, dti_ratio = $18::numeric, "    \

@@ -148,10 +148,13 @@ static const struct db_stmt sql[DS_SQL_COUNT] = {
      "DELETE FROM loan_installments WHERE loan_id = $1"},
     [DS_OFFER_SCHEDULE] = {"disbursal_offer_schedule",
      "SELECT offer_json FROM loan_offers WHERE offer_id = $1"},
-    /* Read after the loan's lock, in a statement of its own: a re-screening that sent the
-     * application back to review holds that lock until it commits (monitoring.c). */
+    /* Read after the loan's lock, in a statement of its own, and share-locked: a re-screening
+     * that sends the application back to review locks the loan (when there is one) and the
+     * application until it commits (monitoring.c), so the status read here is the one that
+     * holds until this disbursal commits. */
     [DS_APP_STATUS] = {"disbursal_app_status",
-     "SELECT final_status, compliance_status FROM loan_applications WHERE application_id = $1"},
+     "SELECT final_status, compliance_status FROM loan_applications WHERE application_id = $1 "
+     "FOR SHARE"},
 };
 /* clang-format on */
 const struct db_stmts disbursal_statements = DB_STMTS("disbursal", sql);

@@ -37,7 +37,7 @@
 #include "screening.h"
 
 #define BATCH     1000 /* subjects read per query */
-#define MAX_CANDS 8    /* candidates looked at per subject */
+#define MAX_CANDS 32   /* candidates looked at per subject */
 
 enum {
     MON_VERSION,
@@ -51,6 +51,7 @@ enum {
     MON_LOCK_APP,
     MON_ALERT_INSERT,
     MON_BACK_TO_REVIEW,
+    MON_LOAN_RESET,
     MON_LOG,
     MON_TOUCH,
     MON_RECORD,
@@ -70,8 +71,11 @@ enum {
     "'resolved_at', iso_utc(s.resolved_at))"
 static const struct db_stmt sql[MON_SQL_COUNT] = {
     [MON_VERSION] = {"monitoring_version",
+     /* compared with the last version of the name whose re-screening finished: one that was
+      * interrupted and then replaced is covered by this version's diff */
      "SELECT l.name, l.version, (SELECT max(p.id) FROM sanctions_lists p "
-     "WHERE p.name = l.name AND p.id < l.id) FROM sanctions_lists l WHERE l.id = $1::bigint"},
+     "WHERE p.name = l.name AND p.id < l.id AND p.rescreened_at IS NOT NULL) "
+     "FROM sanctions_lists l WHERE l.id = $1::bigint"},
     [MON_PENDING] = {"monitoring_pending",
      "SELECT l.rescreened_at IS NULL AND EXISTS (SELECT 1 FROM sanctions_entries e "
      "WHERE e.list_id = l.id) FROM sanctions_lists l WHERE l.id = $1::bigint"},
@@ -98,13 +102,16 @@ static const struct db_stmt sql[MON_SQL_COUNT] = {
      "SELECT a.id, a.application_id, a.name, coalesce(a.date_of_birth::text, ''), a.country_code, "
      "coalesce(a.screening_list, ''), coalesce(a.screening_entry_id, 0) "
      "FROM loan_applications a LEFT JOIN loans l USING (application_id) "
-     "WHERE a.id > $1::bigint AND (l.state = 'ACTIVE' OR (a.final_status <> 'REJECTED' "
-     "AND (l.state IS NULL OR l.state = 'AWAITING_DISBURSAL'))) ORDER BY a.id LIMIT $2::int"},
+     "WHERE a.id > $1::bigint AND (l.state IN ('ACTIVE', 'DISBURSING') OR "
+     "(a.final_status <> 'REJECTED' AND (l.state IS NULL OR l.state = 'AWAITING_DISBURSAL'))) "
+     /* submitted while this version was active: the workers screened it against it */
+     "AND a.screening_list_version IS DISTINCT FROM $3 ORDER BY a.id LIMIT $2::int"},
     [MON_LOCK_LOAN] = {"monitoring_lock_loan",
-     "SELECT loan_id, state FROM loans WHERE application_id = $1 FOR UPDATE"},
+     "SELECT loan_id, state FROM loans WHERE application_id = $1 FOR NO KEY UPDATE"},
     [MON_LOCK_APP] = {"monitoring_lock_app",
-     "SELECT final_status, name, coalesce(screening_list, ''), coalesce(screening_entry_id, 0) "
-     "FROM loan_applications WHERE application_id = $1 FOR UPDATE"},
+     "SELECT final_status, name, coalesce(screening_list, ''), coalesce(screening_entry_id, 0), "
+     "coalesce(screening_level, 'clear') "
+     "FROM loan_applications WHERE application_id = $1 FOR NO KEY UPDATE"},
     [MON_ALERT_INSERT] = {"monitoring_alert_insert",
      "INSERT INTO screening_alerts (list_id, entry_id, content_hash, application_id, loan_id, "
      "matched_name, score, level, evidence) VALUES ($1::bigint, $2::bigint, $3, $4, $5, $6, "
@@ -112,15 +119,32 @@ static const struct db_stmt sql[MON_SQL_COUNT] = {
      "DO NOTHING RETURNING id"},
     /* Back to review; a first approval given before the match no longer counts. */
     [MON_BACK_TO_REVIEW] = {"monitoring_back_to_review",
-     "UPDATE loan_applications SET final_status = 'PENDING', compliance_status = 'PENDING', "
-     "compliance_verified_at = now(), compliance_remarks = $2, final_remarks = $3, "
+     "UPDATE loan_applications a SET final_status = 'PENDING', compliance_status = 'PENDING', "
+     "compliance_verified_at = now(), "
+     "compliance_remarks = CASE WHEN a.compliance_remarks = '' THEN $2 "
+     "ELSE a.compliance_remarks || '; ' || $2 END, final_remarks = $3, "
      "final_decision_at = NULL, first_approval_by = NULL, first_approval_at = NULL, "
-     "review_flags = CASE WHEN 'sanctions_review' = ANY (review_flags) THEN review_flags "
-     "ELSE array_append(review_flags, 'sanctions_review') END, "
-     "screening_list = $4, screening_list_version = $5, screening_entry_id = $6::bigint, "
-     "screening_matched_name = $7, screening_score = $8::numeric, screening_level = $9, "
-     "screening_evidence = $10::jsonb, rescreen_hold = true, updated_at = now() "
-     "WHERE application_id = $1"},
+     "reviewed_by = NULL, reviewed_at = NULL, review_reason = NULL, "
+     "review_flags = CASE WHEN 'sanctions_review' = ANY (a.review_flags) THEN a.review_flags "
+     "ELSE array_append(a.review_flags, 'sanctions_review') END, "
+     /* the evidence shown is the strongest match: replaced unless the one there is stronger */
+     "screening_list = CASE WHEN $11::boolean THEN $4 ELSE a.screening_list END, "
+     "screening_list_version = CASE WHEN $11::boolean THEN $5 ELSE a.screening_list_version END, "
+     "screening_entry_id = CASE WHEN $11::boolean THEN $6::bigint ELSE a.screening_entry_id END, "
+     "screening_matched_name = CASE WHEN $11::boolean THEN $7 ELSE a.screening_matched_name END, "
+     "screening_score = CASE WHEN $11::boolean THEN $8::numeric ELSE a.screening_score END, "
+     "screening_level = CASE WHEN $11::boolean THEN $9 ELSE a.screening_level END, "
+     "screening_evidence = CASE WHEN $11::boolean THEN $10::jsonb ELSE a.screening_evidence END, "
+     /* out of the one-pending-per-applicant indexes only when another of the applicant's
+      * applications already waits (sql/015) */
+     "rescreen_hold = EXISTS (SELECT 1 FROM loan_applications o WHERE o.id <> a.id "
+     "AND o.final_status = 'PENDING' AND NOT o.rescreen_hold AND (lower(o.email) = lower(a.email) "
+     "OR o.pan_bidx = a.pan_bidx OR o.aadhaar_bidx = a.aadhaar_bidx)), updated_at = now() "
+     "WHERE application_id = $1 RETURNING rescreen_hold"},
+    /* a first disbursal approval given before the match no longer counts either */
+    [MON_LOAN_RESET] = {"monitoring_loan_reset",
+     "UPDATE loans SET disbursal_first_by = NULL, updated_at = now() "
+     "WHERE loan_id = $1 AND state = 'AWAITING_DISBURSAL'"},
     [MON_LOG] = {"monitoring_log",
      "INSERT INTO approval_logs (application_id, action, actor_id, actor_email, reason, "
      "status_before, status_after, details) VALUES ($1, 'screening_hit', NULL, 'system', $2, $3, "
@@ -139,8 +163,9 @@ static const struct db_stmt sql[MON_SQL_COUNT] = {
      "ORDER BY created_at, id LIMIT $2::int OFFSET $3::int) s "
      "JOIN sanctions_lists l ON l.id = s.list_id"},
     [MON_ALERT_LOCK] = {"monitoring_alert_lock",
-     "SELECT application_id, entry_id, loan_id, resolved_at IS NOT NULL FROM screening_alerts "
-     "WHERE id = $1::bigint FOR UPDATE"},
+     "SELECT s.application_id, s.entry_id, s.loan_id, s.resolved_at IS NOT NULL, "
+     "coalesce(a.user_id, 0) FROM screening_alerts s JOIN loan_applications a "
+     "USING (application_id) WHERE s.id = $1::bigint FOR UPDATE OF s"},
     [MON_ALERT_RESOLVE] = {"monitoring_alert_resolve",
      "UPDATE screening_alerts SET resolved_by = $2::bigint, resolved_at = now() "
      "WHERE id = $1::bigint"},
@@ -278,6 +303,21 @@ static screen_list *changed_list(const struct changed *ch, const PGresult *names
         screen_list_free(l);
         return NULL;
     }
+    /* Which names are very common is a property of the whole version (a token on 0.4 % of its
+     * people's names): the small index takes it from an index of every name, so a subject is
+     * judged as the workers judge a submission. */
+    screen_list *all = screen_list_new();
+    int ok = all != NULL;
+    for (int i = 0; ok && i < PQntuples(names); i++)
+        ok = screen_list_add(all, row_id(names, i), PQgetvalue(names, i, 1),
+                             PQgetisnull(names, i, 2) ? NULL : PQgetvalue(names, i, 2)) == 0;
+    ok = ok && screen_list_build(all) == 0 && screen_list_common_from(l, all) == 0;
+    screen_list_free(all);
+    if (!ok) {
+        *why = "out of memory indexing the version";
+        screen_list_free(l);
+        return NULL;
+    }
     return l;
 }
 
@@ -291,13 +331,17 @@ struct version {
     const char *list_id, *name, *version;
 };
 
-/* Rolls back and says why; -1. */
+/* Rolls back and says why: -2 when trying again may succeed (a deadlock, a serialization
+ * failure, or a submission of the same applicant that took the one-pending slot meanwhile), else
+ * -1. */
 static int subject_fail(arena *a, const char *app_id, const PGresult *r, const char **why)
 {
+    const char *state = r != NULL ? db_sqlstate(r) : "";
+    int again = !strcmp(state, "40P01") || !strcmp(state, "40001") || !strcmp(state, "23505");
     db_rollback();
     *why = arena_printf(a, "application %s: %s", app_id,
                         r == NULL ? "database unavailable" : db_error_brief(a, r));
-    return -1;
+    return again ? -2 : -1;
 }
 
 /*
@@ -406,7 +450,10 @@ static int subject_hit(arena *a, const struct version *v, const struct changed *
             "%s, score %.4f)",
             b->matched_name, v->name, v->version, b->entry_id, screen_level_name(b->level),
             b->score);
-        const char *pu[10] = {s->app_id,
+        /* the evidence on the row is replaced unless what is there is stronger (a block) */
+        const char *cur_level = PQgetvalue(app, 0, 4);
+        int replace = strcmp(cur_level, "block") != 0 || b->level == SCREEN_BLOCK;
+        const char *pu[11] = {s->app_id,
                               remarks,
                               "Waiting for review: sanctions_review",
                               v->name,
@@ -415,13 +462,20 @@ static int subject_hit(arena *a, const struct version *v, const struct changed *
                               b->matched_name,
                               score,
                               screen_level_name(b->level),
-                              evidence_text(a, b)};
-        /* rescreen_hold keeps it out of the one-pending-per-applicant indexes (sql/015): another
-         * application of the same email, PAN or Aadhaar may already wait in the queue. */
-        PGresult *u = db_exec(a, SQL(MON_BACK_TO_REVIEW), 10, pu);
+                              evidence_text(a, b),
+                              replace ? "true" : "false"};
+        PGresult *u = db_exec(a, SQL(MON_BACK_TO_REVIEW), 11, pu);
         if (!db_ok(u)) {
             json_object_put(d);
             return subject_fail(a, s->app_id, u, why);
+        }
+        if (loan_id != NULL) {
+            const char *pl1[1] = {loan_id};
+            PGresult *lr = db_exec(a, SQL(MON_LOAN_RESET), 1, pl1);
+            if (!db_ok(lr)) {
+                json_object_put(d);
+                return subject_fail(a, s->app_id, lr, why);
+            }
         }
         const char *reason = arena_printf(
             a, "re-screening against %s version %s: entry %ld \"%s\" (%s, score %.4f)%s", v->name,
@@ -442,7 +496,8 @@ static int subject_hit(arena *a, const struct version *v, const struct changed *
     }
     json_object_put(d);
     if (rc == 0)
-        rc = outbox_screening_alert(a, s->app_id, applicant, loan_id, open, v->name, v->version, m,
+        rc = outbox_screening_alert(a, s->app_id, applicant, loan_id,
+                                    open ? OUTBOX_REVIEW : OUTBOX_REPORTED, v->name, v->version, m,
                                     nm);
     if (rc != 0 || db_commit() != 0)
         return subject_fail(a, s->app_id, NULL, why);
@@ -469,8 +524,8 @@ static int screen_subjects(arena *a, const struct version *v, const struct chang
     }
     while (rc == 0) {
         arena_reset(batch);
-        const char *p[2] = {last, limit};
-        PGresult *r = db_exec(batch, SQL(MON_SUBJECTS), 2, p);
+        const char *p[3] = {last, limit, v->version};
+        PGresult *r = db_exec(batch, SQL(MON_SUBJECTS), 3, p);
         if (!db_ok(r)) {
             *why = arena_printf(a, "reading the subjects: %s",
                                 r == NULL ? "database unavailable" : db_error_brief(a, r));
@@ -504,9 +559,14 @@ static int screen_subjects(arena *a, const struct version *v, const struct chang
                     !alerted(done, ch, s.app_id, c[j].entry_id))
                     c[hits++] = c[j];
             }
-            if (hits > 0) {
+            /* a transient failure (deadlock, serialization, a racing submission) is tried
+             * again, up to three times, before the run stops */
+            for (int attempt = 0; hits > 0 && attempt < 3; attempt++) {
                 arena_reset(one);
-                if (subject_hit(one, v, ch, &s, c, hits, why) < 0) {
+                int hr = subject_hit(one, v, ch, &s, c, hits, why);
+                if (hr >= 0)
+                    break;
+                if (hr == -1 || attempt == 2) {
                     *why = arena_strdup(a, *why);
                     rc = -1;
                 }
@@ -643,6 +703,12 @@ void monitoring_alert_resolve(arena *a, long long actor_id, const char *actor_em
     if (PQntuples(r) == 0 || PQgetvalue(r, 0, 3)[0] == 't') {
         db_rollback();
         out->code = PQntuples(r) == 0 ? MONITORING_NOT_FOUND : MONITORING_ALREADY_RESOLVED;
+        return;
+    }
+    /* no one clears a finding about their own application (the submitting account) */
+    if (atoll(PQgetvalue(r, 0, 4)) == actor_id) {
+        db_rollback();
+        out->code = MONITORING_OWN;
         return;
     }
     const char *app_id = PQgetvalue(r, 0, 0);

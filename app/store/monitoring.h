@@ -45,6 +45,7 @@ enum monitoring_code {
     MONITORING_FAULT,            /* detail says what (logged, never shown) */
     MONITORING_NOT_FOUND,        /* no such alert */
     MONITORING_ALREADY_RESOLVED, /* resolve: the alert was resolved before */
+    MONITORING_OWN,              /* resolve: the officer submitted the application */
 };
 
 struct monitoring_outcome {

@@ -87,12 +87,8 @@ int outbox_screening_alert(arena *a, const char *app_id, const char *name, const
         what == OUTBOX_REVIEW
             ? "The application is back in the review queue (sanctions_review); an open offer is "
               "withdrawn, and a loan is not disbursed until it is approved again."
-        : what == OUTBOX_HELD
-            ? "Another application of the same applicant is in the review queue, so this one is "
-              "held instead (compliance PENDING, sanctions_review): an open offer is withdrawn, "
-              "and a loan is not disbursed."
-            : "The loan is active and was left as it is: review the borrower and resolve the "
-              "alert (GET /screening/alerts).";
+            : "The loan is active or being disbursed and was left as it is: review the "
+              "borrower and resolve the alert (GET /screening/alerts).";
     body = arena_printf(a, "%s%s\n", body, what_now);
     const char *p[5] = {app_id, "alert", config_get()->compliance_email, subject, body};
     return db_ok(db_exec(a, SQL(OUTBOX_QUEUE), 5, p)) ? 0 : -1;

@@ -30,9 +30,7 @@ struct outbox_match {
 /* What became of the subject of a re-screening match. */
 enum outbox_rescreen {
     OUTBOX_REVIEW,   /* an open application, back in the review queue */
-    OUTBOX_HELD,     /* an open application held (compliance PENDING): another application of
-                        the same applicant is in the queue */
-    OUTBOX_REPORTED, /* an active loan, left as it is */
+    OUTBOX_REPORTED, /* an active (or disbursing) loan, left as it is */
 };
 
 /* Queues the alert to compliance (COMPLIANCE_EMAIL) that re-screening against list version

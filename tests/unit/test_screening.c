@@ -1041,6 +1041,36 @@ static void test_search_ranking(void **state)
     screen_list_free(l);
 }
 
+/* A small index of some entries screens as the whole version's would: tokens frequent in the
+ * version are common in the small index once it takes the version's marks. */
+static void test_common_from(void **state)
+{
+    screen_list *all = screen_list_new(), *small = screen_list_new();
+    screen_candidate c;
+    char name[64];
+
+    (void)state;
+    for (int i = 0; i < 1200; i++) {
+        snprintf(name, sizeof(name), "ZORBLAT, Quimby X%c%c%c", 'a' + i % 26, 'a' + i / 26 % 26,
+                 'a' + i / 676);
+        assert_int_equal(screen_list_add(all, i + 1, name, "individual"), 0);
+    }
+    assert_int_equal(screen_list_add(all, 5000, "ZORBLAT, Quimby Vandermeer", "individual"), 0);
+    assert_int_equal(screen_list_build(all), 0);
+    assert_true(screen_common_token(all, "zorblat", 7) && screen_common_token(all, "quimby", 6));
+    assert_int_equal(screen_list_add(small, 5000, "ZORBLAT, Quimby Vandermeer", "individual"), 0);
+    assert_int_equal(screen_list_build(small), 0);
+    assert_int_equal(search1(small, "Quimby Zorblat", NULL, NULL, &c), 1);
+    assert_int_equal(c.kind, SCREEN_KIND_PARTIAL); /* alone, the small index knows no better */
+    assert_int_equal(screen_list_common_from(small, all), 0);
+    assert_int_equal(search1(small, "Quimby Zorblat", NULL, NULL, &c), 1);
+    assert_int_equal(c.kind, SCREEN_KIND_COMMON);
+    assert_int_equal(c.level, SCREEN_CLEAR);
+    assert_int_equal(screen_list_common_from(NULL, all), -1);
+    screen_list_free(all);
+    screen_list_free(small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1060,6 +1090,7 @@ int main(void)
         cmocka_unit_test(test_search_partial),
         cmocka_unit_test(test_search_common_and_facts),
         cmocka_unit_test(test_search_ranking),
+        cmocka_unit_test(test_common_from),
         cmocka_unit_test_setup_teardown(test_real_listed_found, setup_real, teardown_list),
         cmocka_unit_test_setup_teardown(test_real_ordinary_not_flagged, setup_real, teardown_list),
         cmocka_unit_test_setup_teardown(test_real_listed_common_name, setup_real, teardown_list),
