@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomInt } from 'node:crypto';
 import {
-  api, assertError, sql, loanctl, newApplicant, newUser, adminToken, sleep, pollUntil,
+  api, assertError, sql, loanctl, newApplicant, newUser, adminToken, sleep, pollUntil, uniqueEmail,
   activeLoan, signedLoan, getLoan,
 } from './lib.mjs';
 
@@ -742,6 +742,38 @@ describe('ongoing monitoring: a new list version re-screens an open application'
     assert.ok(all && typeof all.resolved_at === 'string', JSON.stringify(all));
     const mine = (await officerView(subject.id)).screening_alerts[0];
     assert.equal(typeof mine.resolved_at, 'string', JSON.stringify(mine));
+  });
+});
+
+describe('ongoing monitoring: an alert on an application an officer filed', () => {
+  const surname = inventedToken();
+  const Y = `Wendeline ${surname}`;
+  const ENTRY = { id: 97501, name: `${surname.toUpperCase()}, Wendeline` };
+  const NAME = `OWN ALERT TEST ${STAMP}`;
+  after(async () => {
+    await deactivate("name = :'p1'", [NAME]);
+  });
+
+  test('the officer who filed the application cannot resolve its alert (403 segregation_of_duties); another officer can', async () => {
+    const v1 = writeList([person(97500, `${inventedToken().toUpperCase()}, Aurelio Fenmoor`, 'Gender Male.')], 'own-v1');
+    loadList(NAME, v1);
+    await waitForWorkers(v1.version);
+    // officer2 files the application for a customer (officers may submit on a customer's behalf)
+    const reply = await api('POST', '/loan-application/submit', { token: officer2.token, body: euBody(Y, uniqueEmail('own-alert')) });
+    assert.equal(reply.status, 201, reply.text);
+    const id = reply.json.application.application_id;
+    assert.equal(reply.json.application.final_status, 'APPROVED', reply.text);
+    const v2 = writeList([person(97500, `${inventedToken().toUpperCase()}, Aurelio Fenmoor`, 'Gender Male.'), person(ENTRY.id, ENTRY.name, 'Gender Female.')], 'own-v2');
+    loadList(NAME, v2);
+    const [[alertId]] = await pollUntil('the alert', async () => {
+      const r = sql("SELECT id FROM screening_alerts WHERE application_id = :'p1'", id);
+      return r.length ? r : null;
+    });
+    const resolve = (token) => api('POST', `/screening/alerts/${alertId}/resolve`, { token, body: { reason: 'Checked by the second officer (screening test)' } });
+    assertError(await resolve(officer2.token), 403, 'segregation_of_duties');
+    assert.equal(sql("SELECT resolved_at IS NULL FROM screening_alerts WHERE id = :'p1'", alertId)[0][0], 't', 'still open');
+    const ok = await resolve(officer.token);
+    assert.equal(ok.status, 200, ok.text);
   });
 });
 
