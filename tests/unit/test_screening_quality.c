@@ -193,6 +193,32 @@ static int shorten(const char *name, char *out, size_t len)
     return 1;
 }
 
+/* The issue's published examples (first given name and surname of listed people), each flagged
+ * for review with its entry first. */
+static void test_published_examples(void **state)
+{
+    struct quality *q = *state;
+    static const struct {
+        const char *typed, *listed;
+    } ex[] = {{"Carlos Ibarra Cardona", "IBARRA CARDONA, Carlos Jesus Ivan"},
+              {"Sara Hamou", "HAMOU, Sara Aleksandra Fayssal"},
+              {"Ali Turab", "TURAB, Ali Muhammad Abu"},
+              {"Gabril Badri", "BADRI, Gabril Abdul Kareem"}};
+
+    if (!q->l)
+        skip();
+    for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+        screen_candidate c[1];
+
+        assert_int_equal(screen_search(q->l, ex[i].typed, &QUERY, c, 1), 1);
+        print_message("  %s -> %s (%s, %s, %.4f)\n", ex[i].typed, c[0].matched_name,
+                      screen_kind_name(c[0].kind), screen_level_name(c[0].level), c[0].score);
+        assert_string_equal(c[0].matched_name, ex[i].listed);
+        assert_int_equal(c[0].kind, SCREEN_KIND_PARTIAL);
+        assert_int_equal(c[0].level, SCREEN_REVIEW);
+    }
+}
+
 static void test_partial_names(void **state)
 {
     struct quality *q = *state;
@@ -476,9 +502,13 @@ static void test_latency(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partial_names),   cmocka_unit_test(test_variants),
-        cmocka_unit_test(test_ordinary),        cmocka_unit_test(test_dates_of_birth),
-        cmocka_unit_test(test_bound_is_honest), cmocka_unit_test(test_latency),
+        cmocka_unit_test(test_published_examples),
+        cmocka_unit_test(test_partial_names),
+        cmocka_unit_test(test_variants),
+        cmocka_unit_test(test_ordinary),
+        cmocka_unit_test(test_dates_of_birth),
+        cmocka_unit_test(test_bound_is_honest),
+        cmocka_unit_test(test_latency),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
