@@ -1946,13 +1946,47 @@ static int d2_possible(const screen_list *l, uint32_t nm, const struct toks *q, 
     return 0;
 }
 
+/* The part of a query screen_best and screen_search share: *q gets the tokens of the normalised
+ * name (in s->norm), qreg their regular flags, s->mask / s->touched the listed names that share a
+ * token within one edit with it; *m the number of regular tokens and *long_mask those long enough
+ * for a two-edit variant. s is the caller's, zeroed. 0, or -1 (ENOMEM). A name with no token, or
+ * an empty list, touches nothing. */
+static int query_collect(const screen_list *l, const char *name, struct query_scratch *s,
+                         struct toks *q, uint8_t *qreg, int *m, uint32_t *long_mask)
+{
+    int all_minor = 1;
+
+    *m = 0;
+    *long_mask = 0;
+    name_tokens(name, s->norm, q);
+    if (q->n == 0)
+        return 0;
+    *m = regular_flags(q, qreg);
+    if (l->nnames == 0)
+        return 0;
+    for (int i = 0; i < q->n; i++)
+        all_minor &= q->minor[i];
+    s->mask = calloc(l->nnames, sizeof(*s->mask));
+    if (!s->mask)
+        return -1;
+    for (int i = 0; i < q->n; i++) {
+        if (!qreg[i])
+            continue;
+        if (collect_token(l, q, i, all_minor, s))
+            return -1;
+        if (q->len[i] + 2 >= D2_MIN_LEN)
+            *long_mask |= 1u << i;
+    }
+    return 0;
+}
+
 int screen_best(const screen_list *l, const char *name, double min_score, screen_match *out)
 {
     struct query_scratch *s;
     struct toks q;
     uint8_t qreg[SCORE_MAX_TOK];
-    int m, all_minor, rc = 0;
-    uint32_t long_mask = 0; /* query tokens long enough for a two-edit variant */
+    int m, rc = 0;
+    uint32_t long_mask; /* query tokens long enough for a two-edit variant */
     size_t ncand = 0;
     double best = -1.0;
     size_t best_name = 0;
@@ -1966,24 +2000,8 @@ int screen_best(const screen_list *l, const char *name, double min_score, screen
         errno = ENOMEM;
         return -1;
     }
-    name_tokens(name, s->norm, &q);
-    if (q.n == 0 || l->nnames == 0)
-        goto done;
-    m = regular_flags(&q, qreg);
-    all_minor = 1;
-    for (int i = 0; i < q.n; i++)
-        all_minor &= q.minor[i];
-    s->mask = calloc(l->nnames, sizeof(*s->mask));
-    if (!s->mask)
+    if (query_collect(l, name, s, &q, qreg, &m, &long_mask) != 0)
         goto nomem;
-    for (int i = 0; i < q.n; i++) {
-        if (!qreg[i])
-            continue;
-        if (collect_token(l, &q, i, all_minor, s))
-            goto nomem;
-        if (q.len[i] + 2 >= D2_MIN_LEN)
-            long_mask |= 1u << i;
-    }
     s->cands = malloc((s->ntouched ? s->ntouched : 1) * sizeof(*s->cands));
     if (!s->cands)
         goto nomem;
@@ -2643,8 +2661,8 @@ int screen_search(const screen_list *l, const char *name, const screen_query *sq
     screen_candidate cur;
     struct toks q;
     uint8_t qreg[SCORE_MAX_TOK];
-    int m, all_minor, nout = 0, qdob, query_common = 1;
-    uint32_t long_mask = 0;
+    int m, nout = 0, qdob, query_common = 1;
+    uint32_t long_mask;
     size_t nsc = 0;
     double min_score;
 
@@ -2659,25 +2677,11 @@ int screen_search(const screen_list *l, const char *name, const screen_query *sq
         errno = ENOMEM;
         return -1;
     }
-    name_tokens(name, s->norm, &q);
-    if (q.n == 0 || l->nnames == 0)
-        goto done;
-    m = regular_flags(&q, qreg);
-    all_minor = 1;
-    for (int i = 0; i < q.n; i++)
-        all_minor &= q.minor[i];
-    s->mask = calloc(l->nnames, sizeof(*s->mask));
-    if (!s->mask)
+    if (query_collect(l, name, s, &q, qreg, &m, &long_mask) != 0)
         goto nomem;
-    for (int i = 0; i < q.n; i++) {
-        if (!qreg[i])
-            continue;
-        if (collect_token(l, &q, i, all_minor, s))
-            goto nomem;
-        if (q.len[i] + 2 >= D2_MIN_LEN)
-            long_mask |= 1u << i;
-        query_common &= screen_common_token(l, q.s[i], q.len[i]);
-    }
+    for (int i = 0; i < q.n; i++)
+        if (qreg[i])
+            query_common &= screen_common_token(l, q.s[i], q.len[i]);
     sc = malloc((s->ntouched ? s->ntouched : 1) * sizeof(*sc));
     if (!sc)
         goto nomem;
