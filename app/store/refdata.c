@@ -412,7 +412,8 @@ const char *refdata_list_name(int i, const char **version)
     return ref.lists[i].name;
 }
 
-int refdata_screen(arena *a, const struct loan_input *in, struct compliance_facts *f)
+int refdata_screen(arena *a, const struct loan_input *in, const char *country_code,
+                   struct compliance_facts *f)
 {
     const struct config *cfg = config_get();
     if (refresh_lists() != 0)
@@ -422,10 +423,8 @@ int refdata_screen(arena *a, const struct loan_input *in, struct compliance_fact
     f->sanctions_judged = 1;
     f->sanctions_level = SCREEN_CLEAR;
     f->sanctions_has_best = 0;
-    /* The applicant's country as ISO alpha-2 for the nationality evidence. */
-    int db_down = 0;
-    const struct country_info *ci = in->country ? refdata_country(in->country, &db_down) : NULL;
-    screen_query sq = {in->date_of_birth[0] ? in->date_of_birth : NULL, ci ? ci->code : NULL,
+    /* The applicant's country (alpha-2, as the caller resolved it) for the nationality evidence. */
+    screen_query sq = {in->date_of_birth[0] ? in->date_of_birth : NULL, country_code,
                        cfg->sanctions_review, cfg->sanctions_block, 0.80};
     int failed = ref.incomplete;
     /* A name with no Latin letters (Cyrillic, Arabic script…) normalises to nothing and would

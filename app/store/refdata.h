@@ -30,9 +30,12 @@ const struct country_info *refdata_country(const char *query, int *db_down);
 
 /*
  * Fills the sanctions, PEP and senior-employee facts for an applicant (strings borrowed from the
- * refdata cache or allocated in a). Returns 0, or -1 when the database could not be reached.
+ * refdata cache or allocated in a); country_code is the applicant's country as the caller
+ * resolved it (ISO alpha-2, NULL when unknown), compared with the listed nationalities. Returns
+ * 0, or -1 when the database could not be reached.
  */
-int refdata_screen(arena *a, const struct loan_input *in, struct compliance_facts *f);
+int refdata_screen(arena *a, const struct loan_input *in, const char *country_code,
+                   struct compliance_facts *f);
 
 /* An active sanctions list as the worker has indexed it; strings borrowed from the refdata
  * cache, valid until the next call into refdata. */

@@ -109,7 +109,7 @@ static int evaluate(arena *a, const struct loan_input *in, unsigned cleared,
         return 1;
     f->country_risk = (*country)->risk;
     f->country_name = (*country)->name;
-    if (refdata_screen(a, in, f) != 0)
+    if (refdata_screen(a, in, (*country)->code, f) != 0)
         return -1;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
